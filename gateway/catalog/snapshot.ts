@@ -1,0 +1,79 @@
+import { Agent, type Dispatcher } from 'undici'
+import type { Clock, Connector, ConnectorLogger } from '../../connectors/kit/types.js'
+import { compileProjector, type Projector, releasedFields } from '../projection/project.js'
+import type { Catalog, Grant } from './types.js'
+
+/** A grant with what the per-request path needs already built. */
+export interface CompiledGrant {
+  readonly grant: Grant
+  readonly project: Projector
+  readonly fields: readonly string[]
+  readonly masked: readonly string[]
+}
+
+/**
+ * Everything a call needs from one catalog version: the catalog itself, compiled grants and live connectors.
+ * A call takes the current snapshot when it starts and keeps it to the end, so a reload never changes the rules
+ * under a call in flight.
+ */
+export interface CatalogSnapshot {
+  readonly catalog: Catalog
+  readonly grants: ReadonlyMap<string, CompiledGrant>
+  readonly connectors: ReadonlyMap<string, Connector>
+  dispose(): Promise<void>
+}
+
+export interface SnapshotDeps {
+  readonly log: ConnectorLogger & { child(bindings: Record<string, unknown>): ConnectorLogger }
+  readonly clock: Clock
+}
+
+/** Pool limits and transport timeouts per connector instance; the per-call deadline comes on top of these. */
+function createDispatcher(): Dispatcher {
+  return new Agent({
+    connections: 64,
+    connectTimeout: 2_000,
+    headersTimeout: 60_000,
+    bodyTimeout: 60_000,
+    keepAliveTimeout: 10_000,
+  })
+}
+
+export function buildSnapshot(catalog: Catalog, deps: SnapshotDeps): CatalogSnapshot {
+  const grants = new Map<string, CompiledGrant>()
+  for (const [key, grant] of catalog.grants) {
+    const resource = catalog.resources.get(grant.resource)
+    if (!resource) throw new Error(`grant names unknown resource ${grant.resource}`)
+    grants.set(
+      key,
+      Object.freeze({ grant, project: compileProjector(resource, grant), ...releasedFields(resource, grant) }),
+    )
+  }
+  const dispatchers: Dispatcher[] = []
+  const connectors = new Map<string, Connector>()
+  for (const [id, instance] of catalog.connectors) {
+    const dispatcher = createDispatcher()
+    dispatchers.push(dispatcher)
+    connectors.set(
+      id,
+      instance.definition.create(instance.options as never, {
+        dispatcher,
+        log: deps.log.child({ connector: id }),
+        clock: deps.clock,
+      }),
+    )
+  }
+  let disposed: Promise<void> | undefined
+  return {
+    catalog,
+    grants,
+    connectors,
+    dispose() {
+      disposed ??= (async () => {
+        await Promise.allSettled([...connectors.values()].map((c) => c.dispose()))
+        await Promise.allSettled(dispatchers.map((d) => d.close()))
+      })()
+      return disposed
+    },
+  }
+}

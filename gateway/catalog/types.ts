@@ -1,0 +1,190 @@
+import type { ValidateFunction } from 'ajv'
+import type { ConnectorDefinition, JsonSchema } from '../../connectors/kit/types.js'
+
+/**
+ * The catalog after loading: validated, cross-referenced, compiled and frozen. Field names follow catalog.yaml
+ * (documented in schemas/catalog.schema.json); the metadata maps onto the 2017 编制指南 core elements (primer §2.1).
+ */
+
+export type SharingType = 'unconditional' | 'conditional' | 'none'
+export type UpdateCycle =
+  | 'realtime'
+  | 'daily'
+  | 'weekly'
+  | 'monthly'
+  | 'quarterly'
+  | 'half-yearly'
+  | 'yearly'
+  | 'irregular'
+export type Sensitivity = 'public' | 'internal' | 'personal' | 'sensitive-personal'
+export type Action = 'read' | 'write'
+/** 共享用途 (primer §1.1): how the consumer uses the data. */
+export type Usage = '行政依据' | '业务协同' | '数据校核' | '工作参考'
+export type MaskRuleName =
+  | 'idcard'
+  | 'phone'
+  | 'landline'
+  | 'name'
+  | 'address'
+  | 'bankcard'
+  | 'email'
+  | 'keep'
+  | 'redact'
+
+export interface MaskRule {
+  readonly rule: MaskRuleName
+  /** Characters kept at the start/end (rules idcard, phone, bankcard, keep); defaults per rule (primer §5.4). */
+  readonly keepStart?: number
+  readonly keepEnd?: number
+}
+
+/** Where a value came from in the source file, for messages like `catalog.yaml:12:5 …`. */
+export interface SourcePosition {
+  readonly line: number
+  readonly col: number
+}
+
+export interface Department {
+  readonly code: string
+  /** Full Chinese name, e.g. 南京市住房和城乡建设局. */
+  readonly name: string
+  readonly shortName?: string
+  /** 统一社会信用代码 of the department. */
+  readonly uscc: string
+}
+
+export interface Field {
+  /** Canonical (camelCase) key in the record. */
+  readonly key: string
+  /** 信息项名称. */
+  readonly name: string
+  readonly sensitivity: Sensitivity
+  readonly mask?: MaskRule
+  readonly description?: string
+}
+
+export interface LoadedSchema {
+  /** Path as written in catalog.yaml (relative to the catalog's folder). */
+  readonly path: string
+  readonly schema: JsonSchema
+  readonly validate: ValidateFunction
+}
+
+export interface ReadBinding {
+  readonly operation: string
+  readonly request: LoadedSchema
+  readonly response: LoadedSchema
+  /** `one`: the answer is one record (none → 404 record-not-found); `many`: a list, possibly empty. */
+  readonly cardinality: 'one' | 'many'
+}
+
+export interface WriteBinding {
+  readonly operation: string
+  readonly request: LoadedSchema
+}
+
+export interface Resource {
+  /** Stable id, `<provider>.<name>`, e.g. `housing.construction-permit`. */
+  readonly id: string
+  /** 信息资源代码 (pattern is province-specific, so only its shape is checked). */
+  readonly code: string
+  readonly name: string
+  readonly summary: string
+  readonly provider: string
+  readonly classification?: Readonly<Record<string, string>>
+  readonly sharing: {
+    readonly type: SharingType
+    /** 共享条件: required when conditional. */
+    readonly condition?: string
+    /** Required unless unconditional. */
+    readonly legalBasis?: string
+    /** 共享方式 (e.g. 接口). */
+    readonly mode?: string
+  }
+  readonly updateCycle: UpdateCycle
+  readonly publishedAt?: string
+  /** Connector instance id; absent only for 不予共享 resources listed for completeness. */
+  readonly connector?: string
+  /** Per-call deadline in ms (default 5000). */
+  readonly timeoutMs: number
+  readonly read?: ReadBinding
+  readonly write?: WriteBinding
+  readonly fields: readonly Field[]
+  readonly fieldsByKey: ReadonlyMap<string, Field>
+}
+
+export interface Approval {
+  /** 审批文号 / approval reference of the conditional-sharing application. */
+  readonly ref: string
+  readonly approvedBy?: string
+  /** Inclusive ISO dates (Asia/Shanghai calendar days). */
+  readonly validFrom: string
+  readonly validTo: string
+}
+
+export interface Grant {
+  readonly matter: string
+  readonly consumer: string
+  readonly resource: string
+  readonly action: Action
+  readonly usage: Usage
+  /** Fields released in clear (read grants). */
+  readonly fields: readonly string[]
+  /** Fields released masked with the field's mask rule (read grants). */
+  readonly masked: readonly string[]
+  readonly approval?: Approval
+  /** Validity window in epoch ms, derived from the approval (Asia/Shanghai day bounds); open when absent. */
+  readonly validFromMs?: number
+  readonly validUntilMs?: number
+}
+
+export interface Matter {
+  /** 实施编码 / 业务办理项编码; used in scopes as `<matter>:<resource>:<action>`. */
+  readonly code: string
+  readonly name: string
+  readonly owner: string
+  readonly legalBasis: string
+  /** 一件事 bundle this matter belongs to, if any. */
+  readonly scene?: string
+  readonly grants: readonly Grant[]
+}
+
+export interface ConnectorInstance {
+  readonly id: string
+  readonly type: string
+  /** Department whose system it reaches; must be the provider of every resource bound to it. */
+  readonly department: string
+  readonly options: Readonly<Record<string, unknown>>
+  readonly definition: ConnectorDefinition<never>
+}
+
+export interface Catalog {
+  /** `version:` label from the file, recorded with every audit record. */
+  readonly version: string
+  /** SHA-256 (hex) of the catalog file bytes. */
+  readonly digest: string
+  readonly file: string
+  readonly departments: ReadonlyMap<string, Department>
+  readonly connectors: ReadonlyMap<string, ConnectorInstance>
+  readonly resources: ReadonlyMap<string, Resource>
+  readonly matters: ReadonlyMap<string, Matter>
+  /** Grants keyed by grantKey(matter, resource, action, consumer). */
+  readonly grants: ReadonlyMap<string, Grant>
+  readonly usccExceptions: ReadonlySet<string>
+}
+
+export function grantKey(matter: string, resource: string, action: Action, consumer: string): string {
+  return `${matter}\u0000${resource}\u0000${action}\u0000${consumer}`
+}
+
+/** One problem found while loading, with its place in the source file. */
+export interface CatalogIssue {
+  readonly file: string
+  readonly line: number
+  readonly col: number
+  readonly message: string
+}
+
+export function formatIssue(issue: CatalogIssue): string {
+  return `${issue.file}:${issue.line}:${issue.col} ${issue.message}`
+}
