@@ -1,0 +1,337 @@
+import { type Dispatcher, request } from 'undici'
+import { ConnectorError, transportError } from '../kit/connector-error.js'
+import type {
+  CallContext,
+  CanonicalRecord,
+  Connector,
+  ConnectorDeps,
+  HealthReport,
+  ReadOperation,
+} from '../kit/types.js'
+import {
+  isSupersededRow,
+  isWireRow,
+  MappingError,
+  mapCompletionFilingRow,
+  mapDrawingReviewRow,
+  mapPermitRow,
+} from './mapping.js'
+import { type HousingGongaiOptions, resolveOptions } from './options.js'
+import { computeSign, formatRequestTime } from './signing.js'
+import {
+  ENVELOPE_CODE_MEANINGS,
+  ENVELOPE_CODES,
+  FORM_CONTENT_TYPE,
+  FORM_FIELD,
+  PARAM_PERMIT_NO,
+  PARAM_PROJECT_CODE,
+  PING,
+  SERVICES,
+  type ServiceName,
+  type WireEnvelope,
+  type WireRequest,
+} from './wire.js'
+
+/** Parameters of `constructionPermits` (construction-permit.request.json: exactly one of the two). */
+export interface ConstructionPermitParams {
+  readonly projectCode?: string
+  readonly permitNo?: string
+}
+
+/** Parameters of `drawingReviews` and `completionFilings` (by-project.request.json). */
+export interface ByProjectParams {
+  readonly projectCode: string
+}
+
+/** Larger answers are refused as bad-response: one project never has more than a few hundred rows. */
+export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+/** Cap on a health probe when the caller's signal has no deadline of its own. */
+export const HEALTH_TIMEOUT_MS = 5_000
+/** Longest upstream `msg` copied into an error message. */
+const MAX_MSG_CHARS = 40
+/** Bytes read from an error answer before the socket is given up rather than reused. */
+const DRAIN_LIMIT_BYTES = 64 * 1024
+
+/** Request headers the connector owns; propagation headers may not replace them. */
+const RESERVED_HEADERS = new Set([
+  'content-type',
+  'content-length',
+  'accept',
+  'host',
+  'transfer-encoding',
+  'connection',
+])
+
+type Mapper = (row: unknown) => CanonicalRecord
+
+interface CallSpec {
+  readonly operation: string
+  readonly service: ServiceName
+  /** Wire parameters (XMDM / SGXKZBH). */
+  readonly params: Readonly<Record<string, string>>
+  readonly map: Mapper
+  /** Canonical field each returned record must match, when the upstream sends it. */
+  readonly match?: { readonly field: string; readonly value: string; readonly column: string }
+}
+
+/**
+ * Builds a connector for the 住建 工改 data-sharing interface. See README.md for the wire protocol.
+ *
+ * @example
+ * const connector = createHousingGongaiConnector(
+ *   { baseUrl: 'http://127.0.0.1:9101', appKey: 'qiao-gateway', appSecret: '…' },
+ *   { dispatcher, log, clock: { now: Date.now } },
+ * )
+ * const permits = await connector.operations.constructionPermits.handle({ projectCode: '2401-320115-89-01-123456' }, ctx)
+ */
+export function createHousingGongaiConnector(options: HousingGongaiOptions, deps: ConnectorDeps): Connector {
+  const { endpoint, appKey, appSecret } = resolveOptions(options)
+  const { dispatcher, clock } = deps
+  let disposed = false
+
+  async function call(spec: CallSpec, ctx: CallContext): Promise<CanonicalRecord[]> {
+    if (disposed) throw new ConnectorError('unavailable', 'connector disposed')
+    const { operation, service } = spec
+    const started = clock.now()
+    const requestTime = formatRequestTime(started)
+    const sign = computeSign(appKey, appSecret, requestTime)
+    const wire: WireRequest = { appKey, requestTime, sign, params: { ...spec.params } }
+    // Values whose presence in an upstream msg would leak parameters or credentials into our messages.
+    const sent = [...Object.values(spec.params), appKey, appSecret, requestTime, sign]
+    let httpStatus: number | undefined
+    let envelopeCode: string | undefined
+    try {
+      const res = await request(`${endpoint}/${service}`, {
+        dispatcher,
+        method: 'POST',
+        headers: requestHeaders(ctx.propagation, FORM_CONTENT_TYPE),
+        body: new URLSearchParams({ [FORM_FIELD]: JSON.stringify(wire) }).toString(),
+        signal: ctx.signal,
+      })
+      httpStatus = res.statusCode
+      if (res.statusCode !== 200) {
+        await drain(res.body)
+        throw statusError(res.statusCode)
+      }
+      const envelope = parseEnvelope(await readText(res.body, res.headers['content-type'], MAX_RESPONSE_BYTES))
+      envelopeCode = printableCode(envelope.code)
+      if (envelope.code !== ENVELOPE_CODES.ok) throw envelopeError(envelope, sent)
+      if (!Array.isArray(envelope.data)) {
+        throw new ConnectorError('bad-response', `envelope code 00 without a data array (${service})`)
+      }
+      const records = mapRows(envelope.data, spec)
+      ctx.log.debug(
+        {
+          operation,
+          service,
+          durationMs: clock.now() - started,
+          httpStatus,
+          envelopeCode,
+          recordCount: records.length,
+        },
+        'housing-gongai call',
+      )
+      return records
+    } catch (err) {
+      const error = transportError(err, ctx.signal)
+      ctx.log.warn(
+        { operation, service, durationMs: clock.now() - started, httpStatus, envelopeCode, errorKind: error.kind },
+        'housing-gongai call failed',
+      )
+      throw error
+    }
+  }
+
+  const constructionPermits: ReadOperation<ConstructionPermitParams> = {
+    kind: 'read',
+    handle(params, ctx) {
+      const wireParams: Record<string, string> = {}
+      let match: CallSpec['match']
+      if (typeof params.projectCode === 'string') {
+        wireParams[PARAM_PROJECT_CODE] = params.projectCode
+        match = { field: 'projectCode', value: params.projectCode, column: PARAM_PROJECT_CODE }
+      }
+      if (typeof params.permitNo === 'string') {
+        wireParams[PARAM_PERMIT_NO] = params.permitNo
+        match = { field: 'permitNo', value: params.permitNo, column: PARAM_PERMIT_NO }
+      }
+      return call(
+        { operation: 'constructionPermits', service: SERVICES.permits, params: wireParams, map: mapPermitRow, match },
+        ctx,
+      )
+    },
+  }
+
+  const byProject = (operation: string, service: ServiceName, map: Mapper): ReadOperation<ByProjectParams> => ({
+    kind: 'read',
+    handle(params, ctx) {
+      const wireParams: Record<string, string> = {}
+      let match: CallSpec['match']
+      if (typeof params.projectCode === 'string') {
+        wireParams[PARAM_PROJECT_CODE] = params.projectCode
+        match = { field: 'projectCode', value: params.projectCode, column: PARAM_PROJECT_CODE }
+      }
+      return call({ operation, service, params: wireParams, map, match }, ctx)
+    },
+  })
+
+  return {
+    operations: {
+      constructionPermits,
+      drawingReviews: byProject('drawingReviews', SERVICES.drawingReviews, mapDrawingReviewRow),
+      completionFilings: byProject('completionFilings', SERVICES.completionFilings, mapCompletionFilingRow),
+    },
+
+    async health({ signal }): Promise<HealthReport> {
+      if (disposed) return { status: 'down', detail: 'connector disposed' }
+      const probe = AbortSignal.any([signal, AbortSignal.timeout(HEALTH_TIMEOUT_MS)])
+      try {
+        const res = await request(`${endpoint}/${PING}`, {
+          dispatcher,
+          method: 'GET',
+          headers: requestHeaders(undefined),
+          signal: probe,
+        })
+        if (res.statusCode !== 200) {
+          await drain(res.body)
+          return { status: 'down', detail: `ping answered HTTP ${res.statusCode}` }
+        }
+        const envelope = parseEnvelope(await readText(res.body, res.headers['content-type'], DRAIN_LIMIT_BYTES))
+        if (envelope.code !== ENVELOPE_CODES.ok) {
+          return { status: 'down', detail: `ping answered envelope code ${printableCode(envelope.code)}` }
+        }
+        return { status: 'up' }
+      } catch (err) {
+        return { status: 'down', detail: `ping failed: ${transportError(err, probe).message}` }
+      }
+    },
+
+    async dispose() {
+      // The dispatcher belongs to the gateway; nothing else is held.
+      disposed = true
+    },
+  }
+}
+
+function requestHeaders(
+  propagation: Readonly<Record<string, string>> | undefined,
+  contentType?: string,
+): Record<string, string> {
+  const headers: Record<string, string> = {}
+  if (propagation) {
+    for (const [name, value] of Object.entries(propagation)) {
+      if (!RESERVED_HEADERS.has(name.toLowerCase())) headers[name.toLowerCase()] = value
+    }
+  }
+  headers.accept = 'application/json'
+  if (contentType) headers['content-type'] = contentType
+  return headers
+}
+
+function mapRows(data: readonly unknown[], spec: CallSpec): CanonicalRecord[] {
+  const records: CanonicalRecord[] = []
+  for (let i = 0; i < data.length; i++) {
+    const row = data[i]
+    if (!isWireRow(row)) throw new ConnectorError('bad-response', `${spec.service} row ${i} is not a JSON object`)
+    if (isSupersededRow(row)) continue
+    let record: CanonicalRecord
+    try {
+      record = spec.map(row)
+    } catch (err) {
+      if (err instanceof MappingError) {
+        throw new ConnectorError('bad-response', `${spec.service} row ${i}: ${err.message}`, { cause: err })
+      }
+      throw err
+    }
+    const match = spec.match
+    if (match && record[match.field] !== undefined && record[match.field] !== match.value) {
+      // Never pass on rows that were not asked for (a gateway ignoring its parameters would leak a whole table).
+      throw new ConnectorError('bad-response', `${spec.service} row ${i} does not match the requested ${match.column}`)
+    }
+    records.push(record)
+  }
+  return records
+}
+
+function statusError(status: number): ConnectorError {
+  return status >= 500
+    ? new ConnectorError('unavailable', `upstream answered HTTP ${status}`, { upstreamStatus: status })
+    : new ConnectorError('rejected', `upstream answered HTTP ${status}`, { upstreamStatus: status })
+}
+
+function envelopeError(envelope: WireEnvelope, sent: readonly string[]): ConnectorError {
+  const code = printableCode(envelope.code)
+  const reason = safeMsg(envelope.msg, sent) ?? ENVELOPE_CODE_MEANINGS[envelope.code]
+  return new ConnectorError('rejected', reason ? `envelope code ${code} (${reason})` : `envelope code ${code}`, {
+    upstreamCode: code,
+  })
+}
+
+/** Envelope codes are short tokens; anything else is not repeated. */
+function printableCode(code: string): string {
+  return /^[0-9A-Za-z_-]{1,16}$/.test(code) ? code : '(unrecognised)'
+}
+
+/**
+ * The upstream msg, if it cannot carry a parameter value, credential or identifier: no value we sent, no run of
+ * four or more digits; control characters removed; at most 40 characters.
+ */
+function safeMsg(msg: string, sent: readonly string[]): string | undefined {
+  const text = msg.replace(/\p{Cc}/gu, ' ').trim()
+  if (text === '' || /\d{4,}/.test(text)) return undefined
+  if (sent.some((value) => value !== '' && text.includes(value))) return undefined
+  return Array.from(text).slice(0, MAX_MSG_CHARS).join('')
+}
+
+function parseEnvelope(text: string): WireEnvelope {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (err) {
+    throw new ConnectorError('bad-response', 'response body is not JSON', { cause: err })
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new ConnectorError('bad-response', 'response body is not an envelope object')
+  }
+  const { code, msg, data } = json as Record<string, unknown>
+  if (typeof code !== 'string' && typeof code !== 'number') {
+    throw new ConnectorError('bad-response', 'envelope has no code')
+  }
+  if (!Object.hasOwn(json, 'data')) throw new ConnectorError('bad-response', 'envelope has no data')
+  return { code: String(code), msg: typeof msg === 'string' ? msg : '', data }
+}
+
+/** Reads the whole body (at most `limit` bytes) and decodes it: UTF-8 unless the charset names a GB encoding. */
+async function readText(
+  body: Dispatcher.ResponseData['body'],
+  contentType: string | string[] | undefined,
+  limit: number,
+): Promise<string> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of body) {
+    const buf = chunk as Buffer
+    size += buf.length
+    if (size > limit) {
+      body.destroy()
+      throw new ConnectorError('bad-response', `response body exceeds ${limit} bytes`)
+    }
+    chunks.push(buf)
+  }
+  const type = Array.isArray(contentType) ? contentType.join(';') : (contentType ?? '')
+  const encoding = /charset\s*=\s*"?(gbk|gb2312|gb18030)/i.test(type) ? 'gb18030' : 'utf-8'
+  try {
+    return new TextDecoder(encoding, { fatal: true }).decode(Buffer.concat(chunks))
+  } catch (err) {
+    throw new ConnectorError('bad-response', `response body is not valid ${encoding}`, { cause: err })
+  }
+}
+
+/** Consumes an answer we will not use, so the socket can be reused; gives the socket up on failure. */
+async function drain(body: Dispatcher.ResponseData['body']): Promise<void> {
+  try {
+    await body.dump({ limit: DRAIN_LIMIT_BYTES })
+  } catch {
+    body.destroy()
+  }
+}

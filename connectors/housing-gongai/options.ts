@@ -1,0 +1,87 @@
+import type { JsonSchema } from '../kit/types.js'
+import { DEFAULT_PATH } from './wire.js'
+
+/** `options:` of a `type: housing-gongai` connector in catalog.yaml. */
+export interface HousingGongaiOptions {
+  /**
+   * Base URL of the 工改 data-sharing interface, without the path prefix.
+   * @example 'http://10.32.1.20:8080'
+   */
+  readonly baseUrl: string
+  /** Application key issued by the 住建 interface administrator (sent in every request). */
+  readonly appKey: string
+  /** Shared secret for the MD5 sign; never sent, never logged. */
+  readonly appSecret: string
+  /**
+   * Path prefix of the interface under `baseUrl`.
+   * @default '/gongai/api/v3'
+   */
+  readonly path?: string
+}
+
+export const housingGongaiOptionsSchema: JsonSchema = {
+  title: 'housing-gongai connector options',
+  type: 'object',
+  properties: {
+    baseUrl: {
+      type: 'string',
+      format: 'uri',
+      pattern: '^https?://',
+      description: 'Base URL of the 工改 interface (http or https), without the path prefix',
+    },
+    appKey: { type: 'string', minLength: 1, description: 'Application key issued by 住建' },
+    appSecret: { type: 'string', minLength: 1, description: 'Shared secret for the MD5 request sign' },
+    path: {
+      type: 'string',
+      pattern: '^/',
+      default: DEFAULT_PATH,
+      description: 'Path prefix of the interface under baseUrl',
+    },
+  },
+  required: ['baseUrl', 'appKey', 'appSecret'],
+  additionalProperties: false,
+}
+
+export interface ResolvedOptions {
+  /** `baseUrl` + `path`, without a trailing slash. */
+  readonly endpoint: string
+  readonly appKey: string
+  readonly appSecret: string
+}
+
+/**
+ * Checks the options once, when the connector is created (they were schema-validated at catalog load; this guards
+ * direct use). Messages name the option and what was expected, never the secret.
+ */
+export function resolveOptions(options: HousingGongaiOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) throw new TypeError('housing-gongai: options must be an object')
+  const { baseUrl, appKey, appSecret } = options
+  const path = options.path ?? DEFAULT_PATH
+  if (typeof baseUrl !== 'string') throw new TypeError('housing-gongai: options.baseUrl must be a string URL')
+  let url: URL
+  try {
+    url = new URL(baseUrl)
+  } catch {
+    throw new TypeError('housing-gongai: options.baseUrl must be an absolute http(s) URL')
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new TypeError(`housing-gongai: options.baseUrl must use http or https (got ${url.protocol})`)
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new TypeError('housing-gongai: options.baseUrl must not carry credentials; use appKey and appSecret')
+  }
+  if (url.search !== '' || url.hash !== '') {
+    throw new TypeError('housing-gongai: options.baseUrl must not have a query or fragment')
+  }
+  if (typeof appKey !== 'string' || appKey === '') {
+    throw new TypeError('housing-gongai: options.appKey must be a non-empty string')
+  }
+  if (typeof appSecret !== 'string' || appSecret === '') {
+    throw new TypeError('housing-gongai: options.appSecret must be a non-empty string')
+  }
+  if (typeof path !== 'string' || !path.startsWith('/')) {
+    throw new TypeError('housing-gongai: options.path must be a string starting with "/"')
+  }
+  const endpoint = `${url.origin}${url.pathname.replace(/\/+$/, '')}${path.replace(/\/+$/, '')}`
+  return { endpoint, appKey, appSecret }
+}
