@@ -24,6 +24,7 @@ import {
   FORM_CONTENT_TYPE,
   FORM_FIELD,
   PARAM_PERMIT_NO,
+  PARAM_OWNER_USCC,
   PARAM_PROJECT_CODE,
   PING,
   SERVICES,
@@ -32,10 +33,11 @@ import {
   type WireRequest,
 } from './wire.js'
 
-/** Parameters of `constructionPermits` (construction-permit.request.json: exactly one of the two). */
+/** Parameters of `constructionPermits` (construction-permit.request.json: exactly one of the three). */
 export interface ConstructionPermitParams {
   readonly projectCode?: string
   readonly permitNo?: string
+  readonly ownerUscc?: string
 }
 
 /** Parameters of `drawingReviews` and `completionFilings` (by-project.request.json). */
@@ -154,6 +156,10 @@ export function createHousingGongaiConnector(options: HousingGongaiOptions, deps
       if (typeof params.permitNo === 'string') {
         wireParams[PARAM_PERMIT_NO] = params.permitNo
         match = { field: 'permitNo', value: params.permitNo, column: PARAM_PERMIT_NO }
+      }
+      if (typeof params.ownerUscc === 'string') {
+        wireParams[PARAM_OWNER_USCC] = params.ownerUscc
+        match = { field: 'ownerUscc', value: params.ownerUscc, column: PARAM_OWNER_USCC }
       }
       return call(
         { operation: 'constructionPermits', service: SERVICES.permits, params: wireParams, map: mapPermitRow, match },

@@ -46,6 +46,8 @@ export const ENVELOPE_CODE_MEANINGS: Readonly<Record<string, string>> = {
 /** Request parameter names (pinyin initials). */
 export const PARAM_PROJECT_CODE = 'XMDM'
 export const PARAM_PERMIT_NO = 'SGXKZBH'
+/** 建设单位代码: permits of one owner (建设单位) by its USCC. */
+export const PARAM_OWNER_USCC = 'JSDWDM'
 
 /** The JSON carried in the `data` form field. */
 export interface WireRequest {

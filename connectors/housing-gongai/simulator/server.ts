@@ -10,6 +10,7 @@ import {
   FORM_FIELD,
   JSON_CONTENT_TYPE,
   PARAM_PERMIT_NO,
+  PARAM_OWNER_USCC,
   PARAM_PROJECT_CODE,
   type PermitWireRow,
   PING,
@@ -96,6 +97,7 @@ const MAX_LATENCY_MS = 120_000
 const KNOBS_PATH = '/__sim/knobs'
 const PROJECT_CODE_SHAPE = /^\d{4}-\d{6}-\d{2}-\d{2}-\d{6}$/
 const PERMIT_NO_SHAPE = /^\d{18}$/
+const USCC_SHAPE = /^[0-9A-HJ-NPQRTUWXY]{18}$/
 const NO_KNOBS: HousingKnobs = Object.freeze({ latencyMs: 0, fault: 'none', faultRate: 1 })
 
 type Row = PermitWireRow | DrawingReviewWireRow | CompletionFilingWireRow
@@ -357,19 +359,30 @@ function answer(service: string, parsed: ParsedRequest, ctx: AnswerContext): Out
   const params = parsed.params
   const xmdm = params[PARAM_PROJECT_CODE]
   const sgxkzbh = params[PARAM_PERMIT_NO]
+  const jsdwdm = params[PARAM_OWNER_USCC]
   if (xmdm !== undefined && (typeof xmdm !== 'string' || !PROJECT_CODE_SHAPE.test(xmdm))) {
     return wrongType(PARAM_PROJECT_CODE)
   }
   if (sgxkzbh !== undefined && (typeof sgxkzbh !== 'string' || !PERMIT_NO_SHAPE.test(sgxkzbh))) {
     return wrongType(PARAM_PERMIT_NO)
   }
+  if (jsdwdm !== undefined && (typeof jsdwdm !== 'string' || !USCC_SHAPE.test(jsdwdm))) {
+    return wrongType(PARAM_OWNER_USCC)
+  }
   const { index } = ctx
   switch (service) {
     case SERVICES.permits: {
-      if (xmdm === undefined && sgxkzbh === undefined) return missing(`${PARAM_PROJECT_CODE}或${PARAM_PERMIT_NO}`)
+      if (xmdm === undefined && sgxkzbh === undefined && jsdwdm === undefined) {
+        return missing(`${PARAM_PROJECT_CODE}或${PARAM_PERMIT_NO}或${PARAM_OWNER_USCC}`)
+      }
       let rows =
-        xmdm !== undefined ? (index.permitsByProject.get(xmdm) ?? []) : (index.permitsByNo.get(sgxkzbh as string) ?? [])
-      if (xmdm !== undefined && sgxkzbh !== undefined) rows = rows.filter((r) => r.SGXKZBH === sgxkzbh)
+        xmdm !== undefined
+          ? (index.permitsByProject.get(xmdm) ?? [])
+          : sgxkzbh !== undefined
+            ? (index.permitsByNo.get(sgxkzbh) ?? [])
+            : (index.permitsByOwner.get(jsdwdm as string) ?? [])
+      if (sgxkzbh !== undefined) rows = rows.filter((r) => r.SGXKZBH === sgxkzbh)
+      if (jsdwdm !== undefined) rows = rows.filter((r) => r.JSDWDM === jsdwdm)
       return { rows }
     }
     case SERVICES.drawingReviews:
@@ -400,6 +413,7 @@ function violateSchema(row: Row): Row {
 interface Index {
   readonly permitsByProject: ReadonlyMap<string, readonly PermitWireRow[]>
   readonly permitsByNo: ReadonlyMap<string, readonly PermitWireRow[]>
+  readonly permitsByOwner: ReadonlyMap<string, readonly PermitWireRow[]>
   readonly reviewsByProject: ReadonlyMap<string, readonly DrawingReviewWireRow[]>
   readonly filingsByProject: ReadonlyMap<string, readonly CompletionFilingWireRow[]>
 }
@@ -418,6 +432,7 @@ function buildIndex(data: HousingDataset): Index {
   return {
     permitsByProject: group(data.permits, (r) => r.XMDM),
     permitsByNo: group(data.permits, (r) => r.SGXKZBH),
+    permitsByOwner: group(data.permits, (r) => r.JSDWDM),
     reviewsByProject: group(data.drawingReviews, (r) => r.XMDM),
     filingsByProject: group(data.completionFilings, (r) => r.XMDM),
   }

@@ -1,0 +1,44 @@
+/**
+ * One audit record per call (primer §5.2, 等保 2.0 audit fields): who, for which matter and case, what, the
+ * decision and its reason, what was released, timing. It never holds parameter values or personal data: the
+ * parameters appear only as a keyed digest.
+ */
+export type AuditDecision = 'allow' | 'deny'
+
+export interface AuditRecord {
+  /** Time-ordered unique id; returned to the caller as `Qiao-Audit-Id`. */
+  readonly id: string
+  /** ISO 8601 UTC time the call arrived. */
+  readonly time: string
+  readonly kind: 'exchange'
+  readonly requestId: string
+  readonly requester: {
+    readonly dept?: string
+    readonly sub?: string
+    readonly clientId?: string
+    readonly tokenId?: string
+  }
+  readonly matter?: string
+  readonly case?: string
+  readonly resource?: string
+  readonly provider?: string
+  readonly action?: 'read' | 'write'
+  /** `allow` when authorization passed (even if the call then failed upstream); `deny` otherwise. */
+  readonly decision: AuditDecision
+  /** `ok` or the problem code that ended the call. */
+  readonly reason: string
+  readonly status: number
+  /** Grant approval reference, for conditional resources. */
+  readonly approvalRef?: string
+  /** Fields released (clear and masked) and which of them masked. */
+  readonly fields: readonly string[]
+  readonly masked: readonly string[]
+  readonly recordCount: number
+  readonly upstreamMs?: number
+  readonly totalMs: number
+  /** HMAC-SHA256 (hex) of the canonical (RFC 8785) parameters, keyed with the audit key. */
+  readonly paramsDigest?: string
+  /** Legacy system's own error code, when it refused. */
+  readonly upstreamCode?: string
+  readonly catalogVersion: string
+}

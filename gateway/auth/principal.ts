@@ -1,0 +1,23 @@
+/** Who is calling, from a verified token. Scopes are kept as a set for O(1) checks per request. */
+export interface Principal {
+  /** The officer (`sub`). */
+  readonly sub: string
+  /** Consumer department code (`dept`). */
+  readonly dept: string
+  /** Calling application (`client_id`), if the issuer sets one. */
+  readonly clientId: string | undefined
+  readonly scopes: ReadonlySet<string>
+  /** Token expiry, epoch ms. */
+  readonly expiresAt: number
+  /** Token id (`jti`), if present; recorded in audit. */
+  readonly tokenId: string | undefined
+  /** Key id the token was signed with. */
+  readonly keyId: string | undefined
+}
+
+/** Scope entries: `<matterCode>:<resourceId>:<action>` and `audit:read`. */
+export function exchangeScope(matter: string, resource: string, action: 'read' | 'write'): string {
+  return `${matter}:${resource}:${action}`
+}
+
+export const AUDIT_READ_SCOPE = 'audit:read'

@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+import { Command } from 'commander'
+import { registerCatalogCommands } from './cli/catalog.js'
+import { registerDemoCommand } from './cli/demo.js'
+import { registerServeCommand } from './cli/serve.js'
+import { registerSimulateCommand } from './cli/simulate.js'
+import { registerTokenCommand } from './cli/token.js'
+
+/** `qiao` command line: serve, demo, catalog check, token, simulate. */
+const program = new Command()
+  .name('qiao')
+  .description('Qiao (桥): data-sharing exchange gateway between government departments')
+  .showHelpAfterError()
+
+registerServeCommand(program)
+registerDemoCommand(program)
+registerCatalogCommands(program)
+registerTokenCommand(program)
+registerSimulateCommand(program)
+
+await program.parseAsync(process.argv)

@@ -1,0 +1,101 @@
+import type { Command } from 'commander'
+import type { RunningSimulator, SimulatorDefinition } from '../../connectors/kit/simulator.js'
+import { simulatorDefinitions } from '../../connectors/registry.js'
+import { loadOrCreateDevKey, mintDevToken } from '../auth/dev-keys.js'
+import { exchangeScope } from '../auth/principal.js'
+import type { Config } from '../config/settings.js'
+import { type RunningGateway, startGateway } from '../gateway.js'
+import { configOrExit } from './config.js'
+import { startOrExit, stopOnSignals } from './serve.js'
+
+async function startSimulator(definition: SimulatorDefinition, host: string): Promise<RunningSimulator> {
+  try {
+    return await definition.start({ host, port: definition.defaultPort })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err
+    // The usual port is taken (a second demo?): take any free one; the catalog follows through its URL variable.
+    return definition.start({ host, port: 0 })
+  }
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replaceAll("'", "'\\''")}'`
+}
+
+/** A ready-to-paste query: the first active grant whose resource a simulator has example parameters for. */
+async function exampleQuery(gateway: RunningGateway, config: Config): Promise<string[]> {
+  const catalog = gateway.deps.snapshot().catalog
+  const now = Date.now()
+  for (const simulator of simulatorDefinitions.values()) {
+    for (const example of simulator.examples ?? []) {
+      const grant = [...catalog.grants.values()].find(
+        (g) =>
+          g.resource === example.resource &&
+          g.action === 'read' &&
+          (g.validFromMs ?? 0) <= now &&
+          now < (g.validUntilMs ?? Number.POSITIVE_INFINITY),
+      )
+      if (!grant || !config.demoMode) continue
+      const scope = exchangeScope(grant.matter, grant.resource, 'read')
+      const token = await mintDevToken(await loadOrCreateDevKey(config.dataDir), {
+        issuer: config.issuer as string,
+        audience: config.audience,
+        dept: grant.consumer,
+        sub: 'demo-officer-001',
+        scope,
+        ttlSeconds: 8 * 3600,
+        clientId: 'qiao-demo',
+      })
+      return [
+        'Mint a token (demo mode signs with the dev key in the data directory):',
+        `  node dist/gateway/cli.js token --dept ${grant.consumer} --sub officer-001 --scope ${shellQuote(scope)}`,
+        '',
+        `A real query (${grant.consumer} reads ${grant.resource} for matter ${grant.matter}; token valid 8 h):`,
+        `  curl -sS ${gateway.url}/v1/resources/${grant.resource}/query \\`,
+        `    -H ${shellQuote(`Authorization: Bearer ${token}`)} \\`,
+        `    -H 'Qiao-Matter: ${grant.matter}' -H 'Qiao-Case: DEMO-2026-000001' \\`,
+        `    -H 'Content-Type: application/json' -d ${shellQuote(JSON.stringify(example.params))}`,
+        '',
+        `The catalog as that officer sees it:  curl -sS ${gateway.url}/v1/catalog -H 'Authorization: Bearer …'`,
+      ]
+    }
+  }
+  return ['No example query: no simulator example matches an active grant of this catalog.']
+}
+
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('run the gateway with catalog.yaml and every legacy-system simulator, on 127.0.0.1')
+    .action(async () => {
+      const config = configOrExit()
+      const simulators: Array<{ definition: SimulatorDefinition; running: RunningSimulator }> = []
+      const vars: Record<string, string | undefined> = { ...process.env }
+      for (const definition of simulatorDefinitions.values()) {
+        const running = await startSimulator(definition, '127.0.0.1')
+        simulators.push({ definition, running })
+        if (definition.urlVariable) vars[definition.urlVariable] = running.url
+      }
+      const gateway = await startOrExit(() => startGateway({ config, vars }))
+      const catalog = gateway.deps.snapshot().catalog
+      const lines = [
+        '',
+        `Qiao demo gateway: ${gateway.url}  (catalog ${catalog.version}: ${catalog.departments.size} departments, ${catalog.resources.size} resources, ${catalog.matters.size} matters)`,
+        ...simulators.map(({ definition, running }) => `  simulator ${definition.name}: ${running.url}`),
+        `  audit log: ${config.auditDir}`,
+        config.demoMode
+          ? '  DEMO MODE: tokens are signed by a dev key in the data directory. Never use this in production.'
+          : '  tokens come from the configured issuer (QIAO_JWKS_URL / QIAO_JWKS_FILE)',
+        '',
+        ...(await exampleQuery(gateway, config)),
+        '',
+        'Ctrl-C stops the gateway and the simulators.',
+        '',
+      ]
+      console.log(lines.join('\n'))
+      stopOnSignals(async () => {
+        await gateway.close()
+        await Promise.allSettled(simulators.map(({ running }) => running.close()))
+      })
+    })
+}

@@ -1,0 +1,247 @@
+import { isAbsolute, join, resolve } from 'node:path'
+import { parseDuration, parseInteger, parseList, parseOneOf, parseSize, parseString, parseUrl } from './parse.js'
+
+/**
+ * Every environment variable Qiao reads, declared once. The gateway reads them only here, at start; README's
+ * configuration table is generated from this list (`npm run docs:config`) and a test keeps the two in step.
+ */
+interface Setting<T> {
+  readonly name: string
+  /** Default as written in the table; undefined = unset unless given. */
+  readonly defaultValue: string | undefined
+  readonly example: string
+  readonly description: string
+  readonly parse: (raw: string) => T
+}
+
+function setting<T>(
+  name: string,
+  defaultValue: string | undefined,
+  example: string,
+  description: string,
+  parse: (raw: string) => T,
+): Setting<T> {
+  return { name, defaultValue, example, description, parse }
+}
+
+export const JWT_ALGORITHMS = [
+  'EdDSA',
+  'ES256',
+  'ES384',
+  'ES512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'HS256',
+  'HS384',
+  'HS512',
+] as const
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number]
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+export const SETTINGS = {
+  host: setting('QIAO_HOST', '127.0.0.1', '0.0.0.0', 'Address the gateway listens on.', parseString),
+  port: setting(
+    'QIAO_PORT',
+    '8080',
+    '8443',
+    'TCP port the gateway listens on (0 picks a free one).',
+    parseInteger(0, 65535),
+  ),
+  catalog: setting('QIAO_CATALOG', './catalog.yaml', '/etc/qiao/catalog.yaml', 'Catalog file.', parseString),
+  dataDir: setting(
+    'QIAO_DATA_DIR',
+    './.qiao',
+    '/var/lib/qiao',
+    'Data directory: audit log, audit HMAC key, dev signing key (demo mode).',
+    parseString,
+  ),
+  issuer: setting(
+    'QIAO_ISSUER',
+    undefined,
+    'https://idp.gov.example/realms/zwfw',
+    'Required `iss` of access tokens. Required when JWKS is configured; demo mode uses `urn:qiao:demo-issuer`.',
+    parseString,
+  ),
+  audience: setting('QIAO_AUDIENCE', 'qiao', 'urn:qiao:nanjing', 'Value that token `aud` must contain.', parseString),
+  jwksUrl: setting(
+    'QIAO_JWKS_URL',
+    undefined,
+    'https://idp.gov.example/realms/zwfw/protocol/openid-connect/certs',
+    'Issuer key set (cached; an unknown `kid` triggers one refetch, rate-limited by the cooldown).',
+    parseUrl(['https:', 'http:']),
+  ),
+  jwksFile: setting(
+    'QIAO_JWKS_FILE',
+    undefined,
+    '/etc/qiao/jwks.json',
+    'Issuer key set from a file, instead of QIAO_JWKS_URL. Neither set = demo mode (dev key in the data directory).',
+    parseString,
+  ),
+  jwtAlgorithms: setting(
+    'QIAO_JWT_ALGORITHMS',
+    'EdDSA,ES256,RS256,PS256',
+    'ES256,RS256',
+    'Allowed token signature algorithms. `none` is never accepted; HS* only with QIAO_JWT_HMAC_SECRET_FILE.',
+    (raw) => {
+      const list = parseList(raw)
+      for (const alg of list) {
+        if (!(JWT_ALGORITHMS as readonly string[]).includes(alg)) {
+          throw new Error(
+            `unknown algorithm ${JSON.stringify(alg.slice(0, 16))}; allowed: ${JWT_ALGORITHMS.join(', ')}`,
+          )
+        }
+      }
+      if (list.length === 0) throw new Error('expected at least one algorithm')
+      return list as JwtAlgorithm[]
+    },
+  ),
+  jwtHmacSecretFile: setting(
+    'QIAO_JWT_HMAC_SECRET_FILE',
+    undefined,
+    '/run/secrets/qiao-hmac',
+    'Shared secret (≥ 32 bytes) for HS256/384/512 tokens; HS* stays refused unless this is set and listed.',
+    parseString,
+  ),
+  clockTolerance: setting(
+    'QIAO_CLOCK_TOLERANCE',
+    '30s',
+    '10s',
+    'Clock skew tolerated for `exp`, `nbf` and `iat`.',
+    parseDuration,
+  ),
+  jwksCooldown: setting(
+    'QIAO_JWKS_COOLDOWN',
+    '30s',
+    '1m',
+    'Minimum time between key-set refetches caused by an unknown `kid`.',
+    parseDuration,
+  ),
+  jwksMaxAge: setting(
+    'QIAO_JWKS_MAX_AGE',
+    '10m',
+    '1h',
+    'How long a fetched key set is used before refetching.',
+    parseDuration,
+  ),
+  tokenCacheMax: setting(
+    'QIAO_TOKEN_CACHE_MAX',
+    '10000',
+    '50000',
+    'Verified tokens kept in memory (LRU; never kept past `exp`).',
+    parseInteger(0, 10_000_000),
+  ),
+  bodyLimit: setting('QIAO_BODY_LIMIT', '1MiB', '256KiB', 'Largest accepted request body (413 beyond).', parseSize),
+  logLevel: setting('QIAO_LOG_LEVEL', 'info', 'debug', 'Operational log level (pino).', parseOneOf(LOG_LEVELS)),
+  auditDir: setting(
+    'QIAO_AUDIT_DIR',
+    undefined,
+    '/var/lib/qiao/audit',
+    'Audit log directory; default `<data dir>/audit`.',
+    parseString,
+  ),
+  auditKeyFile: setting(
+    'QIAO_AUDIT_KEY_FILE',
+    undefined,
+    '/run/secrets/qiao-audit-key',
+    'Key for the keyed digests (HMAC) in audit records; default `<data dir>/audit-hmac.key`, created if absent.',
+    parseString,
+  ),
+} as const
+
+type Settings = typeof SETTINGS
+export type SettingKey = keyof Settings
+type Parsed<K extends SettingKey> = Settings[K] extends Setting<infer T> ? T : never
+
+export interface Config {
+  readonly host: string
+  readonly port: number
+  readonly catalog: string
+  readonly dataDir: string
+  readonly issuer: string | undefined
+  readonly audience: string
+  readonly jwksUrl: string | undefined
+  readonly jwksFile: string | undefined
+  readonly jwtAlgorithms: readonly JwtAlgorithm[]
+  readonly jwtHmacSecretFile: string | undefined
+  readonly clockToleranceMs: number
+  readonly jwksCooldownMs: number
+  readonly jwksMaxAgeMs: number
+  readonly tokenCacheMax: number
+  readonly bodyLimit: number
+  readonly logLevel: Parsed<'logLevel'>
+  readonly auditDir: string
+  readonly auditKeyFile: string
+  /** No JWKS configured: the gateway signs its own dev tokens. */
+  readonly demoMode: boolean
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] }
+
+export const DEMO_ISSUER = 'urn:qiao:demo-issuer'
+
+/** Reads and checks every setting at once; reports all problems together. */
+export function readConfig(env: Readonly<Record<string, string | undefined>>, cwd = process.cwd()): ConfigResult {
+  const errors: string[] = []
+  const values: Partial<Record<SettingKey, unknown>> = {}
+  for (const [key, spec] of Object.entries(SETTINGS) as [SettingKey, Setting<unknown>][]) {
+    const raw = env[spec.name] ?? spec.defaultValue
+    if (raw === undefined || raw === '') continue
+    try {
+      values[key] = spec.parse(raw)
+    } catch (err) {
+      errors.push(`${spec.name}: ${(err as Error).message}`)
+    }
+  }
+  const get = <K extends SettingKey>(key: K): Parsed<K> | undefined => values[key] as Parsed<K> | undefined
+
+  const jwksUrl = get('jwksUrl')
+  const jwksFile = get('jwksFile')
+  const demoMode = jwksUrl === undefined && jwksFile === undefined
+  if (jwksUrl !== undefined && jwksFile !== undefined)
+    errors.push('QIAO_JWKS_URL and QIAO_JWKS_FILE: set one, not both')
+  if (!demoMode && get('issuer') === undefined)
+    errors.push('QIAO_ISSUER: required when QIAO_JWKS_URL or QIAO_JWKS_FILE is set')
+  const algorithms = get('jwtAlgorithms') ?? []
+  if (algorithms.some((a) => a.startsWith('HS')) && get('jwtHmacSecretFile') === undefined) {
+    errors.push('QIAO_JWT_ALGORITHMS: HS* algorithms need QIAO_JWT_HMAC_SECRET_FILE')
+  }
+  if (errors.length > 0) return { ok: false, errors }
+
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(cwd, p))
+  const dataDir = abs(get('dataDir') as string)
+  const config: Config = {
+    host: get('host') as string,
+    port: get('port') as number,
+    catalog: abs(get('catalog') as string),
+    dataDir,
+    issuer: get('issuer') ?? (demoMode ? DEMO_ISSUER : undefined),
+    audience: get('audience') as string,
+    jwksUrl,
+    jwksFile: jwksFile === undefined ? undefined : abs(jwksFile),
+    jwtAlgorithms: algorithms,
+    jwtHmacSecretFile: get('jwtHmacSecretFile'),
+    clockToleranceMs: get('clockTolerance') as number,
+    jwksCooldownMs: get('jwksCooldown') as number,
+    jwksMaxAgeMs: get('jwksMaxAge') as number,
+    tokenCacheMax: get('tokenCacheMax') as number,
+    bodyLimit: get('bodyLimit') as number,
+    logLevel: get('logLevel') as Parsed<'logLevel'>,
+    auditDir: abs(get('auditDir') ?? join(dataDir, 'audit')),
+    auditKeyFile: abs(get('auditKeyFile') ?? join(dataDir, 'audit-hmac.key')),
+    demoMode,
+  }
+  return { ok: true, config: Object.freeze(config) }
+}
+
+/** README's configuration table, generated from SETTINGS. */
+export function settingsTable(): string {
+  const rows = Object.values(SETTINGS).map(
+    (s) =>
+      `| \`${s.name}\` | ${s.defaultValue === undefined ? '—' : `\`${s.defaultValue}\``} | \`${s.example}\` | ${s.description} |`,
+  )
+  return ['| Variable | Default | Example | Meaning |', '|---|---|---|---|', ...rows].join('\n')
+}

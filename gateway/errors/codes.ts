@@ -1,0 +1,198 @@
+/**
+ * Every problem Qiao answers with, in one place. The code is the stable contract: clients and auditors key on it,
+ * so a code is never renamed or reused. `title` is the short public summary (RFC 9457 §3.1.4); details specific to
+ * one occurrence go into the error's `detail`.
+ */
+export interface ProblemSpec {
+  readonly status: number
+  readonly title: string
+  /** What the code means, for the error catalogue in README and at GET /problems/{code}. */
+  readonly meaning: string
+  /** RFC 6750 §3.1 error code for the WWW-Authenticate header, where the problem is about the bearer token. */
+  readonly bearerError?: 'invalid_request' | 'invalid_token' | 'insufficient_scope'
+}
+
+export const problems = {
+  // 401: the token itself
+  'token-missing': {
+    status: 401,
+    title: 'Bearer token required',
+    meaning: 'No `Authorization: Bearer` header was sent.',
+  },
+  'token-invalid': {
+    status: 401,
+    title: 'Bearer token invalid',
+    meaning: 'The token is malformed, its signature does not verify, or its algorithm or type is not allowed.',
+    bearerError: 'invalid_token',
+  },
+  'token-expired': {
+    status: 401,
+    title: 'Bearer token expired',
+    meaning: 'The token `exp` is in the past (beyond the clock tolerance).',
+    bearerError: 'invalid_token',
+  },
+  'token-not-yet-valid': {
+    status: 401,
+    title: 'Bearer token not yet valid',
+    meaning: 'The token `nbf` or `iat` is in the future (beyond the clock tolerance).',
+    bearerError: 'invalid_token',
+  },
+  'token-claims-invalid': {
+    status: 401,
+    title: 'Bearer token claims invalid',
+    meaning: 'A required claim is missing or wrong: `iss`, `aud`, `exp`, `sub`, `dept` or `scope`.',
+    bearerError: 'invalid_token',
+  },
+  'token-key-unknown': {
+    status: 401,
+    title: 'Signing key unknown',
+    meaning: 'No key in the issuer key set matches the token `kid`, even after refreshing the key set.',
+    bearerError: 'invalid_token',
+  },
+  // 400, 404, 405, 409, 413, 415: the request
+  'purpose-missing': {
+    status: 400,
+    title: 'Purpose headers required',
+    meaning: 'Exchange calls must declare `Qiao-Matter` (the matter code) and `Qiao-Case` (the case id).',
+  },
+  'purpose-malformed': {
+    status: 400,
+    title: 'Purpose headers malformed',
+    meaning: '`Qiao-Case` must be 1–64 characters of `[A-Za-z0-9._-]`; `Qiao-Matter` must be a matter code.',
+  },
+  'body-malformed': {
+    status: 400,
+    title: 'Request body is not valid JSON',
+    meaning: 'The body could not be parsed as a JSON object.',
+  },
+  'params-invalid': {
+    status: 400,
+    title: 'Request parameters invalid',
+    meaning: 'The parameters violate the resource request schema; `errors` lists every violation by JSON pointer.',
+  },
+  'idempotency-key-missing': {
+    status: 400,
+    title: 'Idempotency-Key header required',
+    meaning: 'Writes must carry an `Idempotency-Key` header (1–128 printable ASCII characters).',
+  },
+  'resource-not-found': {
+    status: 404,
+    title: 'Resource not found',
+    meaning: 'No resource with that id is in the catalog.',
+  },
+  'record-not-found': {
+    status: 404,
+    title: 'Record not found',
+    meaning: 'The provider system holds no record for these parameters.',
+  },
+  'route-not-found': {
+    status: 404,
+    title: 'Not found',
+    meaning: 'No such endpoint.',
+  },
+  'method-not-allowed': {
+    status: 405,
+    title: 'Method not allowed',
+    meaning: 'The endpoint exists but not for this HTTP method.',
+  },
+  'idempotency-conflict': {
+    status: 409,
+    title: 'Idempotency key reused with a different body',
+    meaning: 'The `Idempotency-Key` was already used for a different request body or target.',
+  },
+  'body-too-large': {
+    status: 413,
+    title: 'Request body too large',
+    meaning: 'The body exceeds the configured limit (`QIAO_BODY_LIMIT`).',
+  },
+  'unsupported-media-type': {
+    status: 415,
+    title: 'Unsupported media type',
+    meaning: 'Exchange calls accept `application/json` bodies only.',
+  },
+  // 403: the decision
+  'insufficient-scope': {
+    status: 403,
+    title: 'Token scope does not cover this call',
+    meaning: 'The token has no `<matter>:<resource>:<action>` scope (or `audit:read`) for this call.',
+    bearerError: 'insufficient_scope',
+  },
+  'department-unknown': {
+    status: 403,
+    title: 'Department not registered',
+    meaning: 'The token `dept` is not a department of the catalog.',
+  },
+  'matter-unknown': {
+    status: 403,
+    title: 'Matter not in catalog',
+    meaning: 'The declared `Qiao-Matter` is not a matter of the catalog.',
+  },
+  'grant-missing': {
+    status: 403,
+    title: 'No grant for this department, matter and resource',
+    meaning: 'The matter does not grant this action on this resource to the calling department.',
+  },
+  'grant-not-yet-valid': {
+    status: 403,
+    title: 'Grant not yet valid',
+    meaning: 'The approval behind the grant starts later.',
+  },
+  'grant-expired': {
+    status: 403,
+    title: 'Grant expired',
+    meaning: 'The approval behind the grant has ended; a renewed approval must be recorded in the catalog.',
+  },
+  'resource-not-shared': {
+    status: 403,
+    title: 'Resource is not shared',
+    meaning: 'The resource is classified 不予共享 (not shared); no matter can grant it.',
+  },
+  // 5xx: upstream and gateway
+  'upstream-rejected': {
+    status: 502,
+    title: 'Provider system rejected the request',
+    meaning:
+      'The legacy system refused the call (signature, parameter or business error); its code is in `upstreamCode`.',
+  },
+  'upstream-bad-response': {
+    status: 502,
+    title: 'Provider system answered malformed data',
+    meaning: 'The legacy answer could not be parsed or mapped.',
+  },
+  'upstream-invalid': {
+    status: 502,
+    title: 'Provider data failed validation',
+    meaning: 'The mapped answer violates the resource response schema; none of it was released.',
+  },
+  'upstream-unavailable': {
+    status: 503,
+    title: 'Provider system unavailable',
+    meaning: 'The connection was refused or reset, or the provider answered 5xx.',
+  },
+  'upstream-timeout': {
+    status: 504,
+    title: 'Provider system timed out',
+    meaning: 'The provider did not answer within the resource deadline.',
+  },
+  'auth-keys-unavailable': {
+    status: 503,
+    title: 'Issuer keys unavailable',
+    meaning: 'The issuer key set (JWKS) could not be fetched, so no token can be verified right now.',
+  },
+  'audit-unavailable': {
+    status: 503,
+    title: 'Audit store unavailable',
+    meaning: 'The audit record could not be made durable, so nothing is served (fail closed).',
+  },
+  internal: {
+    status: 500,
+    title: 'Internal error',
+    meaning: 'An unexpected gateway fault; the request id locates it in the operational log.',
+  },
+} as const satisfies Record<string, ProblemSpec>
+
+export type ProblemCode = keyof typeof problems
+
+export function isProblemCode(code: string): code is ProblemCode {
+  return Object.hasOwn(problems, code)
+}

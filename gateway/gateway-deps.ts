@@ -1,0 +1,22 @@
+import type { Clock } from '../connectors/kit/types.js'
+import type { KeyedDigest } from './audit/digest.js'
+import type { AuditStore } from './audit/store.js'
+import type { DevKey } from './auth/dev-keys.js'
+import type { TokenVerifier } from './auth/verify-token.js'
+import type { CatalogSnapshot } from './catalog/snapshot.js'
+import type { Config } from './config/settings.js'
+import type { Logger } from './telemetry/logger.js'
+
+/** What the HTTP layer needs, built once at start (gateway.ts) and passed to every route. */
+export interface GatewayDeps {
+  readonly config: Config
+  readonly clock: Clock
+  readonly log: Logger
+  readonly verifier: TokenVerifier
+  readonly audit: AuditStore
+  readonly digest: KeyedDigest
+  /** The catalog version new calls run under. */
+  readonly snapshot: () => CatalogSnapshot
+  /** Demo mode only: the dev signing key whose public half is served at /.well-known/jwks.json. */
+  readonly devKey: DevKey | undefined
+}

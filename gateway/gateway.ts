@@ -1,0 +1,145 @@
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createAdaptorServer } from '@hono/node-server'
+import type { Hono } from 'hono'
+import type { Clock, ConnectorDefinition } from '../connectors/kit/types.js'
+import { connectorDefinitions } from '../connectors/registry.js'
+import { createApp } from './app.js'
+import { createKeyedDigest, loadOrCreateAuditKey } from './audit/digest.js'
+import { createFileAuditStore } from './audit/file-store.js'
+import type { AuditStore } from './audit/store.js'
+import { type DevKey, loadOrCreateDevKey } from './auth/dev-keys.js'
+import { createKeyResolver, readHmacSecret, readJwksFile } from './auth/keys.js'
+import { createTokenVerifier } from './auth/verify-token.js'
+import { loadCatalog } from './catalog/load.js'
+import { buildSnapshot, type CatalogSnapshot } from './catalog/snapshot.js'
+import { type CatalogIssue, formatIssue } from './catalog/types.js'
+import type { Config } from './config/settings.js'
+import type { GatewayDeps } from './gateway-deps.js'
+import { createLogger, type Logger } from './telemetry/logger.js'
+
+export interface StartGatewayOptions {
+  readonly config: Config
+  /** Defaults to the wall clock; tests freeze it. */
+  readonly clock?: Clock
+  readonly logger?: Logger
+  readonly definitions?: ReadonlyMap<string, ConnectorDefinition<never>>
+  /** Values for ${NAME} in catalog connector options; defaults to process.env. */
+  readonly vars?: Readonly<Record<string, string | undefined>>
+  /** Replaces the file audit store (tests). */
+  readonly auditStore?: AuditStore
+}
+
+export interface RunningGateway {
+  readonly url: string
+  readonly port: number
+  readonly app: Hono
+  readonly deps: GatewayDeps
+  close(): Promise<void>
+}
+
+export class CatalogInvalidError extends Error {
+  readonly issues: readonly CatalogIssue[]
+  constructor(issues: readonly CatalogIssue[]) {
+    super(`catalog invalid: ${issues.length} problem(s)\n${issues.map(formatIssue).join('\n')}`)
+    this.name = 'CatalogInvalidError'
+    this.issues = issues
+  }
+}
+
+const wallClock: Clock = { now: () => Date.now() }
+
+/**
+ * Composition root: checks the catalog, builds every dependency once, and listens. Refuses to start on an
+ * invalid catalog (every problem reported) or an unreadable key set.
+ */
+export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
+  const { config } = options
+  const clock = options.clock ?? wallClock
+  const log = options.logger ?? createLogger(config.logLevel)
+
+  const loaded = await loadCatalog(config.catalog, {
+    definitions: options.definitions ?? connectorDefinitions,
+    vars: options.vars ?? process.env,
+  })
+  if (!loaded.ok) throw new CatalogInvalidError(loaded.issues)
+  for (const warning of loaded.warnings) log.warn({ catalog: formatIssue(warning) }, 'catalog warning')
+
+  let devKey: DevKey | undefined
+  let keys: ReturnType<typeof createKeyResolver>
+  const hmacSecret = config.jwtHmacSecretFile ? await readHmacSecret(config.jwtHmacSecretFile) : undefined
+  if (config.jwksUrl) {
+    keys = createKeyResolver(
+      { kind: 'remote', url: config.jwksUrl, cooldownMs: config.jwksCooldownMs, maxAgeMs: config.jwksMaxAgeMs },
+      hmacSecret,
+    )
+  } else if (config.jwksFile) {
+    keys = createKeyResolver({ kind: 'local', jwks: await readJwksFile(config.jwksFile) }, hmacSecret)
+  } else {
+    devKey = await loadOrCreateDevKey(config.dataDir)
+    keys = createKeyResolver({ kind: 'local', jwks: devKey.publicJwks })
+    log.warn(
+      { dataDir: config.dataDir, issuer: config.issuer },
+      'DEMO MODE: no QIAO_JWKS_URL or QIAO_JWKS_FILE set; accepting tokens signed by the dev key in the data directory. Never run like this in production.',
+    )
+  }
+  const verifier = createTokenVerifier({
+    keys,
+    issuer: config.issuer as string,
+    audience: config.audience,
+    algorithms: config.jwtAlgorithms,
+    clockToleranceMs: config.clockToleranceMs,
+    cacheMax: config.tokenCacheMax,
+    clock,
+  })
+
+  const audit = options.auditStore ?? createFileAuditStore({ dir: config.auditDir })
+  const digest = createKeyedDigest(await loadOrCreateAuditKey(config.auditKeyFile))
+  const snapshot: CatalogSnapshot = buildSnapshot(loaded.catalog, { log, clock })
+
+  const deps: GatewayDeps = {
+    config,
+    clock,
+    log,
+    verifier,
+    audit,
+    digest,
+    snapshot: () => snapshot,
+    devKey,
+  }
+  const app = createApp(deps)
+  const server = createAdaptorServer({ fetch: app.fetch, hostname: config.host }) as Server
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const port = (server.address() as AddressInfo).port
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host
+  const url = `http://${host}:${port}`
+  log.info(
+    { url, catalog: loaded.catalog.version, resources: loaded.catalog.resources.size, demo: config.demoMode },
+    'qiao listening',
+  )
+
+  let closing: Promise<void> | undefined
+  return {
+    url,
+    port,
+    app,
+    deps,
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve())
+          server.closeAllConnections()
+        })
+        await snapshot.dispose()
+        await audit.close()
+      })()
+      return closing
+    },
+  }
+}

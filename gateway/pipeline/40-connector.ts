@@ -1,0 +1,114 @@
+import { ConnectorError } from '../../connectors/kit/connector-error.js'
+import type {
+  CallContext,
+  CanonicalRecord,
+  Connector,
+  ConnectorLogger,
+  ReadOperation,
+  WriteOperation,
+  WriteReceipt,
+} from '../../connectors/kit/types.js'
+import type { Resource } from '../catalog/types.js'
+import type { ProblemCode } from '../errors/codes.js'
+import { GatewayError } from '../errors/gateway-error.js'
+
+/** Extra time past the deadline before the gateway stops waiting for a connector that ignores its signal. */
+const DEADLINE_GRACE_MS = 50
+
+const KIND_TO_PROBLEM: Record<ConnectorError['kind'], ProblemCode> = {
+  timeout: 'upstream-timeout',
+  unavailable: 'upstream-unavailable',
+  'not-found': 'record-not-found',
+  rejected: 'upstream-rejected',
+  'bad-response': 'upstream-bad-response',
+}
+
+export function toUpstreamProblem(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err
+  if (err instanceof ConnectorError) {
+    return new GatewayError(KIND_TO_PROBLEM[err.kind], {
+      detail: err.kind === 'rejected' || err.kind === 'bad-response' ? err.message : undefined,
+      extensions: err.upstreamCode === undefined ? undefined : { upstreamCode: err.upstreamCode },
+      internal: `connector: ${err.message}`,
+      cause: err,
+    })
+  }
+  // A connector that throws anything else broke its contract; treat it as a malformed answer, never leak it.
+  return new GatewayError('upstream-bad-response', {
+    internal: `connector threw ${err instanceof Error ? err.name : typeof err}`,
+    cause: err,
+  })
+}
+
+export interface UpstreamCall {
+  readonly connector: Connector
+  readonly resource: Resource
+  readonly requestId: string
+  readonly log: ConnectorLogger
+  readonly now: () => number
+  /** Aborts when the caller goes away. */
+  readonly clientSignal?: AbortSignal
+  readonly propagation?: Readonly<Record<string, string>>
+}
+
+/**
+ * Runs one connector operation under the resource's deadline. The deadline is passed down as an AbortSignal;
+ * should a connector not honour it, the gateway stops waiting shortly after anyway.
+ */
+async function withDeadline<T>(call: UpstreamCall, run: (ctx: CallContext) => Promise<T>): Promise<T> {
+  const controller = new AbortController()
+  const deadline = call.now() + call.resource.timeoutMs
+  const onClientAbort = () => controller.abort()
+  call.clientSignal?.addEventListener('abort', onClientAbort, { once: true })
+  let timer: NodeJS.Timeout | undefined
+  let graceTimer: NodeJS.Timeout | undefined
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort()
+      graceTimer = setTimeout(
+        () => reject(new ConnectorError('timeout', 'connector did not stop at the deadline')),
+        DEADLINE_GRACE_MS,
+      )
+    }, call.resource.timeoutMs)
+  })
+  const ctx: CallContext = {
+    signal: controller.signal,
+    deadline,
+    requestId: call.requestId,
+    log: call.log,
+    propagation: call.propagation,
+  }
+  try {
+    return await Promise.race([run(ctx), expired])
+  } catch (err) {
+    throw toUpstreamProblem(
+      controller.signal.aborted && !(err instanceof ConnectorError && err.kind !== 'timeout')
+        ? new ConnectorError('timeout', 'deadline reached', { cause: err })
+        : err,
+    )
+  } finally {
+    clearTimeout(timer)
+    clearTimeout(graceTimer)
+    call.clientSignal?.removeEventListener('abort', onClientAbort)
+  }
+}
+
+export function callRead(
+  call: UpstreamCall,
+  operation: string,
+  params: Record<string, unknown>,
+): Promise<CanonicalRecord[]> {
+  const op = call.connector.operations[operation] as ReadOperation<Record<string, unknown>> | undefined
+  if (op === undefined || op.kind !== 'read') throw new Error(`connector has no read operation ${operation}`)
+  return withDeadline(call, async (ctx) => {
+    const records = await op.handle(params, ctx)
+    if (!Array.isArray(records)) throw new ConnectorError('bad-response', 'connector returned no record list')
+    return records
+  })
+}
+
+export function callWrite(call: UpstreamCall, operation: string, body: Record<string, unknown>): Promise<WriteReceipt> {
+  const op = call.connector.operations[operation] as WriteOperation<Record<string, unknown>> | undefined
+  if (op === undefined || op.kind !== 'write') throw new Error(`connector has no write operation ${operation}`)
+  return withDeadline(call, (ctx) => op.handle(body, ctx))
+}

@@ -1,0 +1,32 @@
+import type { CanonicalRecord } from '../../connectors/kit/types.js'
+import type { ReadBinding } from '../catalog/types.js'
+import { GatewayError } from '../errors/gateway-error.js'
+import { toViolations } from '../validation/ajv.js'
+
+/**
+ * Checks every record the provider sent against the resource response schema. One bad record fails the whole
+ * answer (502 upstream-invalid) and nothing of it is released: the provider's bad data never reaches the caller.
+ * The violations go to the operational log as pointers and rule names only, never values.
+ */
+export function validateRecords(binding: ReadBinding, records: CanonicalRecord[]): CanonicalRecord[] {
+  const validate = binding.response.validate
+  for (let i = 0; i < records.length; i++) {
+    if (!validate(records[i])) {
+      const violations = toViolations(validate.errors).map((v) => `/${i}${v.pointer} ${v.message}`)
+      throw new GatewayError('upstream-invalid', {
+        detail: 'the provider answered data that violates the resource schema',
+        internal: `response schema violations: ${violations.slice(0, 10).join('; ')}`,
+      })
+    }
+  }
+  if (binding.cardinality === 'one' && records.length === 0) {
+    throw new GatewayError('record-not-found', { detail: 'the provider holds no record for these parameters' })
+  }
+  if (binding.cardinality === 'one' && records.length > 1) {
+    throw new GatewayError('upstream-invalid', {
+      detail: 'the provider answered several records where one was expected',
+      internal: `cardinality one, got ${records.length}`,
+    })
+  }
+  return records
+}

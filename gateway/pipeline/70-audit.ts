@@ -1,0 +1,58 @@
+import type { KeyedDigest } from '../audit/digest.js'
+import type { AuditRecord } from '../audit/record.js'
+import type { AuditStore } from '../audit/store.js'
+import { GatewayError } from '../errors/gateway-error.js'
+import type { Exchange } from './exchange.js'
+
+/** Builds the audit record of a finished (or failed) call. Holds no parameter values: only their keyed digest. */
+export function auditRecordOf(
+  exchange: Exchange,
+  status: number,
+  finishedAt: number,
+  digest: KeyedDigest,
+): AuditRecord {
+  const { principal, purpose, resource, grant, error } = exchange
+  const released = error === undefined && grant !== undefined
+  return {
+    id: exchange.auditId,
+    time: new Date(exchange.startedAt).toISOString(),
+    kind: 'exchange',
+    requestId: exchange.requestId,
+    requester: {
+      dept: principal?.dept,
+      sub: principal?.sub,
+      clientId: principal?.clientId,
+      tokenId: principal?.tokenId,
+    },
+    matter: purpose?.matter,
+    case: purpose?.caseId,
+    resource: exchange.resourceId || undefined,
+    provider: resource?.provider,
+    action: exchange.action,
+    decision: grant === undefined ? 'deny' : 'allow',
+    reason: error?.code ?? 'ok',
+    status,
+    approvalRef: grant?.grant.approval?.ref,
+    fields: released ? grant.fields : [],
+    masked: released ? grant.masked : [],
+    recordCount: released ? (exchange.released?.length ?? 0) : 0,
+    upstreamMs: exchange.upstreamMs,
+    totalMs: finishedAt - exchange.startedAt,
+    paramsDigest: exchange.params === undefined ? undefined : digest(exchange.params),
+    upstreamCode: exchange.upstreamCode,
+    catalogVersion: exchange.snapshot.catalog.version,
+  }
+}
+
+/** Fail closed: if the record cannot be made durable, the call answers 503 and nothing is served. */
+export async function writeAudit(store: AuditStore, record: AuditRecord): Promise<void> {
+  try {
+    await store.append(record)
+  } catch (err) {
+    throw new GatewayError('audit-unavailable', {
+      detail: 'the call could not be audited, so nothing was served',
+      internal: err instanceof Error ? err.message : 'audit append failed',
+      cause: err,
+    })
+  }
+}

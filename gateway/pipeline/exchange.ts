@@ -1,0 +1,35 @@
+import type { CanonicalRecord } from '../../connectors/kit/types.js'
+import type { Principal } from '../auth/principal.js'
+import type { CatalogSnapshot, CompiledGrant } from '../catalog/snapshot.js'
+import type { Action, Resource } from '../catalog/types.js'
+import type { GatewayError } from '../errors/gateway-error.js'
+import type { Purpose } from '../policy/decide.js'
+
+/**
+ * The state of one exchange call as it moves through the stages (files 10-… to 80-… in this folder, in order).
+ * Each stage fills in what it learns; the audit stage records whatever was reached, whether the call succeeded,
+ * was denied or failed.
+ */
+export interface Exchange {
+  readonly requestId: string
+  readonly auditId: string
+  /** Epoch ms the call arrived (gateway clock). */
+  readonly startedAt: number
+  /** The catalog version this call runs under, taken once at the start. */
+  readonly snapshot: CatalogSnapshot
+  readonly resourceId: string
+  readonly action: Action
+  principal?: Principal
+  purpose?: Purpose
+  resource?: Resource
+  /** Set when authorization passed. */
+  grant?: CompiledGrant
+  params?: Record<string, unknown>
+  upstreamMs?: number
+  upstreamCode?: string
+  /** Canonical records from the connector, already validated. */
+  records?: CanonicalRecord[]
+  /** What leaves the gateway: projected and masked records. */
+  released?: CanonicalRecord[]
+  error?: GatewayError
+}

@@ -1,0 +1,71 @@
+import { exchangeScope, type Principal } from '../auth/principal.js'
+import { type Action, type Catalog, type Grant, grantKey, type Resource } from '../catalog/types.js'
+import type { ProblemCode } from '../errors/codes.js'
+
+export interface Purpose {
+  /** Qiao-Matter: the matter (办事事项) this call serves. */
+  readonly matter: string
+  /** Qiao-Case: the case (办件) number. */
+  readonly caseId: string
+}
+
+export type Decision =
+  | { readonly allow: true; readonly grant: Grant }
+  | {
+      readonly allow: false
+      readonly code: ProblemCode
+      readonly detail: string
+      readonly requiredScope?: string
+    }
+
+/**
+ * The access decision (primer §6.3): allowed only when the token carries the scope for this matter, resource and
+ * action; the matter grants that action on that resource to the caller's department; the grant's approval is in
+ * force; and the resource is shareable at all. Anything else is denied, with the first failing check as reason.
+ */
+export function decide(
+  catalog: Catalog,
+  principal: Principal,
+  purpose: Purpose,
+  resource: Resource,
+  action: Action,
+  now: number,
+): Decision {
+  if (!catalog.departments.has(principal.dept)) {
+    return { allow: false, code: 'department-unknown', detail: 'the token department is not in the catalog' }
+  }
+  if (resource.sharing.type === 'none') {
+    return { allow: false, code: 'resource-not-shared', detail: 'this resource is classified 不予共享 (not shared)' }
+  }
+  const scope = exchangeScope(purpose.matter, resource.id, action)
+  if (!principal.scopes.has(scope)) {
+    return {
+      allow: false,
+      code: 'insufficient-scope',
+      detail: `the token has no scope for this matter, resource and action`,
+      requiredScope: scope,
+    }
+  }
+  if (!catalog.matters.has(purpose.matter)) {
+    return { allow: false, code: 'matter-unknown', detail: 'the declared matter is not in the catalog' }
+  }
+  const grant = catalog.grants.get(grantKey(purpose.matter, resource.id, action, principal.dept))
+  if (grant === undefined) {
+    return {
+      allow: false,
+      code: 'grant-missing',
+      detail: `the matter does not grant ${action} on this resource to the calling department`,
+    }
+  }
+  if (grant.validFromMs !== undefined && now < grant.validFromMs) {
+    return {
+      allow: false,
+      code: 'grant-not-yet-valid',
+      detail: `the approval takes effect on ${grant.approval?.validFrom}`,
+    }
+  }
+  if (grant.validUntilMs !== undefined && now >= grant.validUntilMs) {
+    return { allow: false, code: 'grant-expired', detail: `the approval ended on ${grant.approval?.validTo}` }
+  }
+  return { allow: true, grant }
+}

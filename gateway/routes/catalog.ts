@@ -1,0 +1,88 @@
+import type { Context } from 'hono'
+import type { Principal } from '../auth/principal.js'
+import { exchangeScope } from '../auth/principal.js'
+import type { Catalog, Grant, Resource } from '../catalog/types.js'
+import type { GatewayDeps } from '../gateway-deps.js'
+import { authenticate } from '../pipeline/20-authenticate.js'
+
+type GrantState = 'active' | 'expired' | 'not-yet-valid'
+
+function grantState(grant: Grant, now: number): GrantState {
+  if (grant.validFromMs !== undefined && now < grant.validFromMs) return 'not-yet-valid'
+  if (grant.validUntilMs !== undefined && now >= grant.validUntilMs) return 'expired'
+  return 'active'
+}
+
+function publicResource(resource: Resource) {
+  return {
+    id: resource.id,
+    code: resource.code,
+    name: resource.name,
+    summary: resource.summary,
+    provider: resource.provider,
+    classification: resource.classification,
+    sharing: resource.sharing,
+    updateCycle: resource.updateCycle,
+    publishedAt: resource.publishedAt,
+    actions: [...(resource.read ? ['read'] : []), ...(resource.write ? ['write'] : [])],
+    cardinality: resource.read?.cardinality,
+    fields: resource.fields.map((f) => ({
+      key: f.key,
+      name: f.name,
+      sensitivity: f.sensitivity,
+      mask: f.mask?.rule,
+    })),
+  }
+}
+
+/**
+ * The published catalog (目录) as the caller sees it: every department, resource (metadata, sharing type, fields
+ * with sensitivity; never connector internals) and matter with its grants — and, under `access`, what the
+ * caller's own department may do and whether the token carries the scope for it.
+ */
+export function catalogView(catalog: Catalog, principal: Principal, now: number) {
+  const access = [] as Array<Record<string, unknown>>
+  for (const grant of catalog.grants.values()) {
+    if (grant.consumer !== principal.dept) continue
+    const scope = exchangeScope(grant.matter, grant.resource, grant.action)
+    access.push({
+      matter: grant.matter,
+      resource: grant.resource,
+      action: grant.action,
+      scope,
+      state: grantState(grant, now),
+      tokenHasScope: principal.scopes.has(scope),
+    })
+  }
+  return {
+    version: catalog.version,
+    departments: [...catalog.departments.values()],
+    resources: [...catalog.resources.values()].map(publicResource),
+    matters: [...catalog.matters.values()].map((m) => ({
+      code: m.code,
+      name: m.name,
+      owner: m.owner,
+      legalBasis: m.legalBasis,
+      scene: m.scene,
+      grants: m.grants.map((g) => ({
+        consumer: g.consumer,
+        resource: g.resource,
+        action: g.action,
+        usage: g.usage,
+        fields: g.fields,
+        masked: g.masked,
+        approval: g.approval,
+        state: grantState(g, now),
+      })),
+    })),
+    access: { dept: principal.dept, grants: access },
+  }
+}
+
+export function catalogHandler(deps: GatewayDeps) {
+  return async function catalog(c: Context): Promise<Response> {
+    const principal = await authenticate(c.req.header('authorization'), deps.verifier)
+    c.header('cache-control', 'no-store')
+    return c.json(catalogView(deps.snapshot().catalog, principal, deps.clock.now()))
+  }
+}
