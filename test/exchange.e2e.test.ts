@@ -424,7 +424,7 @@ describe('the provider’s bad answers', () => {
     }
   })
 
-  it('no record for the parameters: 200 with an empty list for a many-record resource', async () => {
+  it('no record for the parameters: 404 record-not-found (the 查询无结果 envelope)', async () => {
     const res = await h.query(
       PERMITS,
       { projectCode: '2401-320102-01-01-000000' },
@@ -434,9 +434,13 @@ describe('the provider’s bad answers', () => {
         caseId: CASE,
       },
     )
-    expect(res.status).toBe(200)
-    expect(res.json.data).toEqual([])
-    expect(await theAuditRecord()).toMatchObject({ reason: 'ok', recordCount: 0 })
+    expectProblem(res, 404, 'record-not-found')
+    expect(await theAuditRecord()).toMatchObject({
+      decision: 'allow',
+      reason: 'record-not-found',
+      recordCount: 0,
+      upstreamCode: '01',
+    })
   })
 })
 
@@ -509,5 +513,73 @@ describe('upstream failures on their own gateways', () => {
     expectProblem(denied, 503, 'audit-unavailable')
     await g.close()
     g = undefined
+  })
+})
+
+describe('catalog, health and logs', () => {
+  it('GET /v1/catalog shows the catalog and what the caller’s department may use', async () => {
+    const res = await h.get('/v1/catalog', await h.token(drcClaims))
+    expect(res.status).toBe(200)
+    const body = res.json as {
+      departments: Array<{ code: string }>
+      resources: Array<{ id: string; sharing: { type: string }; fields: Array<{ key: string; sensitivity: string }> }>
+      matters: Array<{ code: string; grants: Array<{ state: string }> }>
+      access: {
+        dept: string
+        grants: Array<{ matter: string; resource: string; state: string; tokenHasScope: boolean }>
+      }
+    }
+    expect(body.departments.map((d) => d.code)).toContain('housing')
+    const permits = body.resources.find((r) => r.id === PERMITS)
+    expect(permits?.sharing.type).toBe('conditional')
+    expect(permits?.fields.find((f) => f.key === 'ownerLeadIdNo')?.sensitivity).toBe('sensitive-personal')
+    expect(body.resources.find((r) => r.id === 'housing.security-applicant')?.sharing.type).toBe('none')
+    expect(body.matters.find((m) => m.code === 'XK00377001')?.grants[0]?.state).toBe('expired')
+    expect(body.access.dept).toBe('drc')
+    expect(body.access.grants).toContainEqual(
+      expect.objectContaining({ matter: MATTER, resource: PERMITS, state: 'active', tokenHasScope: true }),
+    )
+    expect(body.access.grants).toContainEqual(
+      expect.objectContaining({ resource: 'housing.drawing-review', tokenHasScope: false }),
+    )
+    // Connector internals (addresses, credentials) are never published.
+    expect(res.text).not.toContain('demo-secret-change-me')
+    expect(res.text).not.toContain(h.sim.url)
+  })
+
+  it('GET /v1/catalog needs a valid token', async () => {
+    expectProblem(await h.get('/v1/catalog'), 401, 'token-missing')
+  })
+
+  it('GET /healthz needs no token; unknown routes are problems too', async () => {
+    const health = await h.get('/healthz')
+    expect(health.status).toBe(200)
+    expect(health.json).toEqual({ status: 'ok' })
+    expectProblem(await h.get('/nowhere'), 404, 'route-not-found')
+    const doc = await h.get('/problems/grant-expired')
+    expect(doc.json).toMatchObject({ code: 'grant-expired', status: 403 })
+  })
+
+  it('logs one line per exchange call and never a token, a parameter or personal data', async () => {
+    const token = await h.token(drcClaims)
+    const res = await h.query(PERMITS, { projectCode }, { token, matter: MATTER, caseId: CASE })
+    expect(res.status).toBe(200)
+    const seed = h.sim.data.permits.find((p) => p.XMDM === projectCode)
+    const log = h.logLines.join('')
+    expect(log).toContain(res.headers['x-request-id'])
+    for (const secret of [
+      token,
+      projectCode,
+      seed?.JSFZRZJHM,
+      seed?.JSFZRLXDH,
+      seed?.JSDWXMFZR,
+      'demo-secret-change-me',
+    ]) {
+      expect(log).not.toContain(secret)
+    }
+    const line = h.logLines
+      .map((l) => JSON.parse(l))
+      .find((l) => l.requestId === res.headers['x-request-id'] && l.msg === 'exchange')
+    expect(line).toMatchObject({ resource: PERMITS, matter: MATTER, dept: 'drc', decision: 'allow', status: 200 })
   })
 })

@@ -151,12 +151,19 @@ describe('housing-gongai connector against the simulator', () => {
     expectValid(validators.filing, filings)
   })
 
-  it('answers [] for an unknown project or permit number', async () => {
+  it('maps the 查询无结果 envelope (code 01) for an unknown project or permit number to not-found', async () => {
     const projectCode = sample.unknownProjectCode
-    expect(await read(connector, 'constructionPermits', { projectCode })).toStrictEqual([])
-    expect(await read(connector, 'constructionPermits', { permitNo: sample.unknownPermitNo })).toStrictEqual([])
-    expect(await read(connector, 'drawingReviews', { projectCode })).toStrictEqual([])
-    expect(await read(connector, 'completionFilings', { projectCode })).toStrictEqual([])
+    for (const [operation, params] of [
+      ['constructionPermits', { projectCode }],
+      ['constructionPermits', { permitNo: sample.unknownPermitNo }],
+      ['drawingReviews', { projectCode }],
+      ['completionFilings', { projectCode }],
+    ] as const) {
+      const err = await failure(read(connector, operation, params))
+      expect(err.kind).toBe('not-found')
+      expect(err.upstreamCode).toBe('01')
+      expect(err.message).not.toContain(projectCode)
+    }
   })
 
   it('drops rows superseded by a correction (SJYXBS = 0)', async () => {

@@ -23,8 +23,8 @@ import {
   ENVELOPE_CODES,
   FORM_CONTENT_TYPE,
   FORM_FIELD,
-  PARAM_PERMIT_NO,
   PARAM_OWNER_USCC,
+  PARAM_PERMIT_NO,
   PARAM_PROJECT_CODE,
   PING,
   SERVICES,
@@ -117,6 +117,11 @@ export function createHousingGongaiConnector(options: HousingGongaiOptions, deps
       }
       const envelope = parseEnvelope(await readText(res.body, res.headers['content-type'], MAX_RESPONSE_BYTES))
       envelopeCode = printableCode(envelope.code)
+      if (envelope.code === ENVELOPE_CODES.noData) {
+        throw new ConnectorError('not-found', `envelope code ${ENVELOPE_CODES.noData} (查询无结果)`, {
+          upstreamCode: ENVELOPE_CODES.noData,
+        })
+      }
       if (envelope.code !== ENVELOPE_CODES.ok) throw envelopeError(envelope, sent)
       if (!Array.isArray(envelope.data)) {
         throw new ConnectorError('bad-response', `envelope code 00 without a data array (${service})`)

@@ -29,6 +29,8 @@ export const FORM_FIELD = 'data'
 /** Envelope codes (primer §4.4). */
 export const ENVELOPE_CODES = {
   ok: '00',
+  /** 查询无结果: nothing matches the parameters (HTTP 200, `data: ""`). */
+  noData: '01',
   dataError: '96',
   missingParameter: '97',
   wrongParameterType: '98',
@@ -37,6 +39,7 @@ export const ENVELOPE_CODES = {
 
 /** Standard meanings, used in error messages when the upstream `msg` cannot be shown. */
 export const ENVELOPE_CODE_MEANINGS: Readonly<Record<string, string>> = {
+  '01': '查询无结果',
   '96': '数据错误',
   '97': '参数缺失',
   '98': '参数类型错误',

@@ -43,6 +43,8 @@ export interface Harness {
   readonly rsa: TestKey
   readonly dataDir: string
   readonly auditFile: string
+  /** Every operational log line (JSON), captured at debug level. */
+  readonly logLines: string[]
   token(claims: TokenClaims, options?: { key?: TestKey; kid?: string; typ?: string }): Promise<string>
   query(
     resource: string,
@@ -96,10 +98,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...options.env,
   })
   if (!configResult.ok) throw new Error(configResult.errors.join('\n'))
+  const logLines: string[] = []
   const gateway = await startGateway({
     config: configResult.config,
     clock: { now: () => NOW },
-    logger: createLogger('silent'),
+    logger: createLogger('debug', { write: (line: string) => void logLines.push(line) }),
     vars: { QIAO_HOUSING_URL: options.upstreamUrl ?? sim.url, ...options.vars },
     auditStore: options.auditStore,
   })
@@ -113,6 +116,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     rsa,
     dataDir,
     auditFile,
+    logLines,
     token: (claims, o = {}) => signToken(o.key ?? ed, claims, { now: NOW, kid: o.kid, typ: o.typ }),
     async query(resource, params, o = {}) {
       const headers: Record<string, string> = { 'content-type': 'application/json', ...o.headers }

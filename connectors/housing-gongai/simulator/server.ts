@@ -9,8 +9,8 @@ import {
   ENVELOPE_CODES,
   FORM_FIELD,
   JSON_CONTENT_TYPE,
-  PARAM_PERMIT_NO,
   PARAM_OWNER_USCC,
+  PARAM_PERMIT_NO,
   PARAM_PROJECT_CODE,
   type PermitWireRow,
   PING,
@@ -194,7 +194,9 @@ export async function startHousingSimulator(options: HousingSimulatorOptions = {
       return sendJson(res, 404, { code: ENVELOPE_CODES.failure, msg: '服务不存在', data: '' })
     if (req.method !== 'POST') return sendHtml(res, 405, 'Method Not Allowed')
 
-    const outcome = answer(service, parsed, { appKey, appSecret, now: now(), index })
+    let outcome = answer(service, parsed, { appKey, appSecret, now: now(), index })
+    // Like the provincial gateways it imitates, the interface says 查询无结果 rather than sending an empty list.
+    if ('rows' in outcome && outcome.rows.length === 0) outcome = { code: ENVELOPE_CODES.noData, msg: '查询无结果' }
     if ('code' in outcome) return sendEnvelope(res, { code: outcome.code, msg: outcome.msg, data: '' })
     const rows = fault === 'schema-violation' ? outcome.rows.map(violateSchema) : outcome.rows
     return sendEnvelope(res, { code: ENVELOPE_CODES.ok, msg: '成功', data: rows })
