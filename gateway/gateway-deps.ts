@@ -5,6 +5,8 @@ import type { DevKey } from './auth/dev-keys.js'
 import type { TokenVerifier } from './auth/verify-token.js'
 import type { CatalogSnapshot } from './catalog/snapshot.js'
 import type { Config } from './config/settings.js'
+import type { HealthMonitor } from './health/connector-health.js'
+import type { IdempotencyStore } from './idempotency/store.js'
 import type { Logger } from './telemetry/logger.js'
 
 /** What the HTTP layer needs, built once at start (gateway.ts) and passed to every route. */
@@ -15,6 +17,9 @@ export interface GatewayDeps {
   readonly verifier: TokenVerifier
   readonly audit: AuditStore
   readonly digest: KeyedDigest
+  readonly idempotency: IdempotencyStore
+  /** Last known health of each connector instance. */
+  readonly health: HealthMonitor
   /** The catalog version new calls run under. */
   readonly snapshot: () => CatalogSnapshot
   /** Demo mode only: the dev signing key whose public half is served at /.well-known/jwks.json. */

@@ -16,6 +16,8 @@ import { buildSnapshot, type CatalogSnapshot } from './catalog/snapshot.js'
 import { type CatalogIssue, formatIssue } from './catalog/types.js'
 import type { Config } from './config/settings.js'
 import type { GatewayDeps } from './gateway-deps.js'
+import { createHealthMonitor } from './health/connector-health.js'
+import { openFileIdempotencyStore } from './idempotency/file-store.js'
 import { createLogger, type Logger } from './telemetry/logger.js'
 
 export interface StartGatewayOptions {
@@ -94,8 +96,16 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   })
 
   const audit = options.auditStore ?? createFileAuditStore({ dir: config.auditDir })
+  const idempotency = await openFileIdempotencyStore({
+    dir: config.dataDir,
+    ttlMs: config.idempotencyTtlMs,
+    now: clock.now,
+  })
   const digest = createKeyedDigest(await loadOrCreateAuditKey(config.auditKeyFile))
   const snapshot: CatalogSnapshot = buildSnapshot(loaded.catalog, { log, clock })
+
+  const health = createHealthMonitor({ snapshot: () => snapshot, log, clock, intervalMs: config.healthInterval })
+  await health.check()
 
   const deps: GatewayDeps = {
     config,
@@ -104,6 +114,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     verifier,
     audit,
     digest,
+    idempotency,
+    health,
     snapshot: () => snapshot,
     devKey,
   }
@@ -136,7 +148,9 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
           server.close(() => resolve())
           server.closeAllConnections()
         })
+        health.stop()
         await snapshot.dispose()
+        await idempotency.close()
         await audit.close()
       })()
       return closing

@@ -167,10 +167,18 @@ describe('housing simulator wire protocol', () => {
 
 describe('housing simulator knobs', () => {
   it('reads and sets knobs over HTTP', async () => {
-    expect((await send('/__sim/knobs')).body).toStrictEqual({ latencyMs: 0, fault: 'none', faultRate: 1 })
+    expect((await send('/__sim/knobs')).body).toStrictEqual({
+      latencyMs: 0,
+      fault: 'none',
+      faultRate: 1,
+      faultCount: 0,
+    })
     const set = await send('/__sim/knobs', { body: JSON.stringify({ fault: 'envelope-99', faultRate: 0.5 }) })
-    expect(set).toMatchObject({ status: 200, body: { latencyMs: 0, fault: 'envelope-99', faultRate: 0.5 } })
-    expect(sim.knobs).toStrictEqual({ latencyMs: 0, fault: 'envelope-99', faultRate: 0.5 })
+    expect(set).toMatchObject({
+      status: 200,
+      body: { latencyMs: 0, fault: 'envelope-99', faultRate: 0.5, faultCount: 0 },
+    })
+    expect(sim.knobs).toStrictEqual({ latencyMs: 0, fault: 'envelope-99', faultRate: 0.5, faultCount: 0 })
     expect((await send(`${API}/ping`)).body).toMatchObject({ code: '00' })
     expect((await send(`${API}/ping`)).body).toStrictEqual({ code: '99', msg: '系统繁忙，请稍后再试', data: '' })
     expect((await send('/__sim/knobs', { body: '{"fault":"explode"}' })).status).toBe(400)
@@ -181,8 +189,22 @@ describe('housing simulator knobs', () => {
 
   it('sets faultRate to 1 when only a fault is given', () => {
     sim.setKnobs({ fault: 'http-500', faultRate: 0.25 })
-    expect(sim.setKnobs({ fault: 'malformed' })).toStrictEqual({ latencyMs: 0, fault: 'malformed', faultRate: 1 })
+    expect(sim.setKnobs({ fault: 'malformed' })).toStrictEqual({
+      latencyMs: 0,
+      fault: 'malformed',
+      faultRate: 1,
+      faultCount: 0,
+    })
     expect(() => sim.setKnobs({ latencyMs: -1 })).toThrow(/latencyMs/)
+  })
+
+  it('faults exactly the next faultCount requests, then clears', async () => {
+    sim.setKnobs({ fault: 'http-503', faultCount: 2 })
+    expect((await send(`${API}/ping`)).status).toBe(503)
+    expect((await send(`${API}/ping`)).status).toBe(503)
+    expect((await send(`${API}/ping`)).status).toBe(200)
+    expect(sim.knobs.fault).toBe('none')
+    expect(() => sim.setKnobs({ faultCount: 1.5 })).toThrow(/faultCount/)
   })
 
   it('answers the HTTP and body faults as documented', async () => {

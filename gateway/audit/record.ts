@@ -36,8 +36,12 @@ export interface AuditRecord {
   readonly recordCount: number
   readonly upstreamMs?: number
   readonly totalMs: number
-  /** HMAC-SHA256 (hex) of the canonical (RFC 8785) parameters, keyed with the audit key. */
+  /** HMAC-SHA256 (hex) of the canonical (RFC 8785) parameters (reads) or body (writes), keyed with the audit key. */
   readonly paramsDigest?: string
+  /** Writes: keyed digest of the Idempotency-Key. */
+  readonly idempotencyKeyDigest?: string
+  /** Writes: this call repeated an earlier one with the same key and got its answer; no second delivery. */
+  readonly replayOf?: string
   /** Legacy system's own error code, when it refused. */
   readonly upstreamCode?: string
   readonly catalogVersion: string

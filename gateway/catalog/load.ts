@@ -15,14 +15,18 @@ import {
   type Catalog,
   type CatalogIssue,
   type ConnectorInstance,
+  DEFAULT_HTTP_POOL,
+  DEFAULT_RESILIENCE,
   type Department,
   type Field,
   type Grant,
   grantKey,
+  type HttpPoolSettings,
   type LoadedSchema,
   type MaskRule,
   type MaskRuleName,
   type Matter,
+  type ResilienceSettings,
   type Resource,
   type Sensitivity,
   type SharingType,
@@ -130,6 +134,8 @@ interface RawConnector {
   type: string
   department: string
   options?: Record<string, unknown>
+  http?: Partial<HttpPoolSettings>
+  resilience?: Partial<ResilienceSettings>
 }
 type RawMask = MaskRuleName | { rule: MaskRuleName; keepStart?: number; keepEnd?: number }
 interface RawField {
@@ -941,6 +947,8 @@ function buildCatalog(raw: RawCatalog, checker: Checker, meta: { file: string; d
       type: c.type,
       department: c.department,
       options: checker.connectorOptions.get(id) ?? {},
+      http: { ...DEFAULT_HTTP_POOL, ...c.http },
+      resilience: { ...DEFAULT_RESILIENCE, ...c.resilience },
       definition,
     })
   }

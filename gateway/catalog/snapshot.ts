@@ -1,7 +1,8 @@
 import { Agent, type Dispatcher } from 'undici'
 import type { Clock, Connector, ConnectorLogger } from '../../connectors/kit/types.js'
 import { compileProjector, type Projector, releasedFields } from '../projection/project.js'
-import type { Catalog, Grant } from './types.js'
+import { createUpstreamGuard, type UpstreamGuard } from '../resilience/upstream-guard.js'
+import type { Catalog, Grant, HttpPoolSettings } from './types.js'
 
 /** A grant with what the per-request path needs already built. */
 export interface CompiledGrant {
@@ -20,6 +21,8 @@ export interface CatalogSnapshot {
   readonly catalog: Catalog
   readonly grants: ReadonlyMap<string, CompiledGrant>
   readonly connectors: ReadonlyMap<string, Connector>
+  /** Per connector instance: concurrency limit, circuit breaker, retry policy. */
+  readonly guards: ReadonlyMap<string, UpstreamGuard>
   dispose(): Promise<void>
 }
 
@@ -29,13 +32,13 @@ export interface SnapshotDeps {
 }
 
 /** Pool limits and transport timeouts per connector instance; the per-call deadline comes on top of these. */
-function createDispatcher(): Dispatcher {
+function createDispatcher(http: HttpPoolSettings): Dispatcher {
   return new Agent({
-    connections: 64,
-    connectTimeout: 2_000,
-    headersTimeout: 60_000,
-    bodyTimeout: 60_000,
-    keepAliveTimeout: 10_000,
+    connections: http.connections,
+    connect: { timeout: http.connectTimeoutMs },
+    headersTimeout: http.headersTimeoutMs,
+    bodyTimeout: http.bodyTimeoutMs,
+    keepAliveTimeout: http.keepAliveTimeoutMs,
   })
 }
 
@@ -51,8 +54,10 @@ export function buildSnapshot(catalog: Catalog, deps: SnapshotDeps): CatalogSnap
   }
   const dispatchers: Dispatcher[] = []
   const connectors = new Map<string, Connector>()
+  const guards = new Map<string, UpstreamGuard>()
   for (const [id, instance] of catalog.connectors) {
-    const dispatcher = createDispatcher()
+    guards.set(id, createUpstreamGuard(id, instance.resilience, deps.clock))
+    const dispatcher = createDispatcher(instance.http)
     dispatchers.push(dispatcher)
     connectors.set(
       id,
@@ -68,8 +73,10 @@ export function buildSnapshot(catalog: Catalog, deps: SnapshotDeps): CatalogSnap
     catalog,
     grants,
     connectors,
+    guards,
     dispose() {
       disposed ??= (async () => {
+        for (const guard of guards.values()) guard.dispose()
         await Promise.allSettled([...connectors.values()].map((c) => c.dispose()))
         await Promise.allSettled(dispatchers.map((d) => d.close()))
       })()

@@ -149,12 +149,48 @@ export interface Matter {
   readonly grants: readonly Grant[]
 }
 
+/** HTTP client pool towards one legacy system (catalog `connectors.<id>.http`). */
+export interface HttpPoolSettings {
+  readonly connections: number
+  readonly connectTimeoutMs: number
+  readonly headersTimeoutMs: number
+  readonly bodyTimeoutMs: number
+  readonly keepAliveTimeoutMs: number
+}
+
+export const DEFAULT_HTTP_POOL: HttpPoolSettings = Object.freeze({
+  connections: 32,
+  connectTimeoutMs: 2_000,
+  headersTimeoutMs: 30_000,
+  bodyTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 10_000,
+})
+
+/** Upstream protection (catalog `connectors.<id>.resilience`). */
+export interface ResilienceSettings {
+  readonly maxConcurrent: number
+  readonly readRetries: number
+  readonly retryBaseDelayMs: number
+  readonly breakerThreshold: number
+  readonly breakerHalfOpenAfterMs: number
+}
+
+export const DEFAULT_RESILIENCE: ResilienceSettings = Object.freeze({
+  maxConcurrent: 32,
+  readRetries: 2,
+  retryBaseDelayMs: 50,
+  breakerThreshold: 5,
+  breakerHalfOpenAfterMs: 10_000,
+})
+
 export interface ConnectorInstance {
   readonly id: string
   readonly type: string
   /** Department whose system it reaches; must be the provider of every resource bound to it. */
   readonly department: string
   readonly options: Readonly<Record<string, unknown>>
+  readonly http: HttpPoolSettings
+  readonly resilience: ResilienceSettings
   readonly definition: ConnectorDefinition<never>
 }
 

@@ -63,6 +63,22 @@ async function exampleQuery(gateway: RunningGateway, config: Config): Promise<st
   return ['No example query: no simulator example matches an active grant of this catalog.']
 }
 
+/** Resources whose provider system did not answer the start-up health check, said plainly. */
+function unavailableResources(gateway: RunningGateway): string[] {
+  const { catalog } = gateway.deps.snapshot()
+  const lines: string[] = []
+  for (const resource of catalog.resources.values()) {
+    if (resource.connector === undefined) continue
+    const status = gateway.deps.health.status(resource.connector)
+    if (status.status !== 'up') {
+      lines.push(
+        `  resource ${resource.id}: UNAVAILABLE — ${status.detail ?? status.status} (calls answer 503 until it recovers)`,
+      )
+    }
+  }
+  return lines
+}
+
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
@@ -70,11 +86,19 @@ export function registerDemoCommand(program: Command): void {
     .action(async () => {
       const config = configOrExit()
       const simulators: Array<{ definition: SimulatorDefinition; running: RunningSimulator }> = []
+      const notStarted: string[] = []
       const vars: Record<string, string | undefined> = { ...process.env }
       for (const definition of simulatorDefinitions.values()) {
-        const running = await startSimulator(definition, '127.0.0.1')
-        simulators.push({ definition, running })
-        if (definition.urlVariable) vars[definition.urlVariable] = running.url
+        try {
+          const running = await startSimulator(definition, '127.0.0.1')
+          simulators.push({ definition, running })
+          if (definition.urlVariable) vars[definition.urlVariable] = running.url
+        } catch (err) {
+          // The demo goes on without it; the gateway reports the resources behind it as unavailable.
+          notStarted.push(
+            `  simulator ${definition.name}: NOT STARTED — ${err instanceof Error ? err.message : String(err)}`,
+          )
+        }
       }
       const gateway = await startOrExit(() => startGateway({ config, vars }))
       const catalog = gateway.deps.snapshot().catalog
@@ -82,6 +106,8 @@ export function registerDemoCommand(program: Command): void {
         '',
         `Qiao demo gateway: ${gateway.url}  (catalog ${catalog.version}: ${catalog.departments.size} departments, ${catalog.resources.size} resources, ${catalog.matters.size} matters)`,
         ...simulators.map(({ definition, running }) => `  simulator ${definition.name}: ${running.url}`),
+        ...notStarted,
+        ...unavailableResources(gateway),
         `  audit log: ${config.auditDir}`,
         config.demoMode
           ? '  DEMO MODE: tokens are signed by a dev key in the data directory. Never use this in production.'

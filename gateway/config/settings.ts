@@ -136,6 +136,20 @@ export const SETTINGS = {
   ),
   bodyLimit: setting('QIAO_BODY_LIMIT', '1MiB', '256KiB', 'Largest accepted request body (413 beyond).', parseSize),
   logLevel: setting('QIAO_LOG_LEVEL', 'info', 'debug', 'Operational log level (pino).', parseOneOf(LOG_LEVELS)),
+  idempotencyTtl: setting(
+    'QIAO_IDEMPOTENCY_TTL',
+    '24h',
+    '72h',
+    'How long a write’s Idempotency-Key and first answer are remembered (kept in the data directory).',
+    parseDuration,
+  ),
+  healthInterval: setting(
+    'QIAO_HEALTH_INTERVAL',
+    '30s',
+    '10s',
+    'How often each connector’s upstream is probed (status in the log, GET /v1/catalog and /readyz); 0 = only at start.',
+    parseDuration,
+  ),
   auditDir: setting(
     'QIAO_AUDIT_DIR',
     undefined,
@@ -172,6 +186,8 @@ export interface Config {
   readonly jwksMaxAgeMs: number
   readonly tokenCacheMax: number
   readonly bodyLimit: number
+  readonly idempotencyTtlMs: number
+  readonly healthInterval: number
   readonly logLevel: Parsed<'logLevel'>
   readonly auditDir: string
   readonly auditKeyFile: string
@@ -229,6 +245,8 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>, cw
     jwksMaxAgeMs: get('jwksMaxAge') as number,
     tokenCacheMax: get('tokenCacheMax') as number,
     bodyLimit: get('bodyLimit') as number,
+    idempotencyTtlMs: get('idempotencyTtl') as number,
+    healthInterval: get('healthInterval') as number,
     logLevel: get('logLevel') as Parsed<'logLevel'>,
     auditDir: abs(get('auditDir') ?? join(dataDir, 'audit')),
     auditKeyFile: abs(get('auditKeyFile') ?? join(dataDir, 'audit-hmac.key')),

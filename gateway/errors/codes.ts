@@ -100,6 +100,17 @@ export const problems = {
     title: 'Idempotency key reused with a different body',
     meaning: 'The `Idempotency-Key` was already used for a different request body or target.',
   },
+  'idempotency-in-flight': {
+    status: 409,
+    title: 'A request with this Idempotency-Key is still being delivered',
+    meaning: 'The first request with this key has not finished; retry later with the same key.',
+  },
+  'idempotency-outcome-unknown': {
+    status: 409,
+    title: 'The first delivery with this Idempotency-Key has an unknown outcome',
+    meaning:
+      'The first delivery timed out or was interrupted, so the provider may or may not have it. It is never re-sent under this key: check with the provider, then use a new key.',
+  },
   'body-too-large': {
     status: 413,
     title: 'Request body too large',
@@ -168,6 +179,18 @@ export const problems = {
     status: 503,
     title: 'Provider system unavailable',
     meaning: 'The connection was refused or reset, or the provider answered 5xx.',
+  },
+  'upstream-circuit-open': {
+    status: 503,
+    title: 'Provider system temporarily suspended',
+    meaning:
+      'Repeated failures opened the circuit breaker for this provider system; calls fail fast until a probe succeeds. See `Retry-After`.',
+  },
+  'upstream-overloaded': {
+    status: 503,
+    title: 'Too many calls to the provider system',
+    meaning:
+      'The concurrency limit towards this provider system is reached; the call was not queued. See `Retry-After`.',
   },
   'upstream-timeout': {
     status: 504,

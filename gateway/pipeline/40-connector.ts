@@ -11,6 +11,7 @@ import type {
 import type { Resource } from '../catalog/types.js'
 import type { ProblemCode } from '../errors/codes.js'
 import { GatewayError } from '../errors/gateway-error.js'
+import type { UpstreamGuard } from '../resilience/upstream-guard.js'
 
 /** Extra time past the deadline before the gateway stops waiting for a connector that ignores its signal. */
 const DEADLINE_GRACE_MS = 50
@@ -42,6 +43,7 @@ export function toUpstreamProblem(err: unknown): GatewayError {
 
 export interface UpstreamCall {
   readonly connector: Connector
+  readonly guard: UpstreamGuard
   readonly resource: Resource
   readonly requestId: string
   readonly log: ConnectorLogger
@@ -93,6 +95,7 @@ async function withDeadline<T>(call: UpstreamCall, run: (ctx: CallContext) => Pr
   }
 }
 
+/** A read, through the upstream's guard: concurrency limit, circuit breaker, retries within the deadline. */
 export function callRead(
   call: UpstreamCall,
   operation: string,
@@ -100,15 +103,24 @@ export function callRead(
 ): Promise<CanonicalRecord[]> {
   const op = call.connector.operations[operation] as ReadOperation<Record<string, unknown>> | undefined
   if (op === undefined || op.kind !== 'read') throw new Error(`connector has no read operation ${operation}`)
-  return withDeadline(call, async (ctx) => {
-    const records = await op.handle(params, ctx)
-    if (!Array.isArray(records)) throw new ConnectorError('bad-response', 'connector returned no record list')
-    return records
-  })
+  return withDeadline(call, (ctx) =>
+    call.guard.read(
+      async (signal) => {
+        const records = await op.handle(params, signal === ctx.signal ? ctx : { ...ctx, signal })
+        if (!Array.isArray(records)) throw new ConnectorError('bad-response', 'connector returned no record list')
+        return records
+      },
+      ctx.signal,
+      ctx.deadline,
+    ),
+  )
 }
 
+/** A write, through the guard but never retried: a second delivery could duplicate it at the provider. */
 export function callWrite(call: UpstreamCall, operation: string, body: Record<string, unknown>): Promise<WriteReceipt> {
   const op = call.connector.operations[operation] as WriteOperation<Record<string, unknown>> | undefined
   if (op === undefined || op.kind !== 'write') throw new Error(`connector has no write operation ${operation}`)
-  return withDeadline(call, (ctx) => op.handle(body, ctx))
+  return withDeadline(call, (ctx) =>
+    call.guard.write((signal) => op.handle(body, signal === ctx.signal ? ctx : { ...ctx, signal }), ctx.signal),
+  )
 }

@@ -11,8 +11,9 @@ export function auditRecordOf(
   finishedAt: number,
   digest: KeyedDigest,
 ): AuditRecord {
-  const { principal, purpose, resource, grant, error } = exchange
-  const released = error === undefined && grant !== undefined
+  const { principal, purpose, resource, grant, error, receipt, replay } = exchange
+  const released = error === undefined && grant !== undefined && exchange.action === 'read'
+  const written = error === undefined && receipt !== undefined && exchange.params !== undefined
   return {
     id: exchange.auditId,
     time: new Date(exchange.startedAt).toISOString(),
@@ -33,12 +34,14 @@ export function auditRecordOf(
     reason: error?.code ?? 'ok',
     status,
     approvalRef: grant?.grant.approval?.ref,
-    fields: released ? grant.fields : [],
+    fields: released ? grant.fields : written ? Object.keys(exchange.params ?? {}) : [],
     masked: released ? grant.masked : [],
-    recordCount: released ? (exchange.released?.length ?? 0) : 0,
+    recordCount: released ? (exchange.released?.length ?? 0) : written ? 1 : 0,
     upstreamMs: exchange.upstreamMs,
     totalMs: finishedAt - exchange.startedAt,
     paramsDigest: exchange.params === undefined ? undefined : digest(exchange.params),
+    idempotencyKeyDigest: exchange.idempotencyKey === undefined ? undefined : digest(exchange.idempotencyKey),
+    replayOf: replay?.auditId,
     upstreamCode: exchange.upstreamCode,
     catalogVersion: exchange.snapshot.catalog.version,
   }

@@ -38,6 +38,49 @@ export function renderSuccess(exchange: Exchange, retrievedAt: number): Exchange
   }
 }
 
+/** 201 for a delivered write: the provider's receipt. */
+export function renderWriteSuccess(exchange: Exchange, deliveredAt: number): ExchangeResponse {
+  const { resource, purpose, receipt } = exchange
+  if (!resource || !purpose || !receipt) throw new Error('incomplete exchange')
+  const body = {
+    data: receipt,
+    meta: {
+      resource: resource.id,
+      provider: resource.provider,
+      matter: purpose.matter,
+      case: purpose.caseId,
+      auditId: exchange.auditId,
+      idempotencyKey: exchange.idempotencyKey,
+      deliveredAt: new Date(deliveredAt).toISOString(),
+    },
+  }
+  return {
+    status: 201,
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      'qiao-audit-id': exchange.auditId,
+      'cache-control': 'no-store',
+    },
+    body: JSON.stringify(body),
+  }
+}
+
+/** A retried write gets the first answer, byte for byte; this call's own audit id is in the header. */
+export function renderReplay(exchange: Exchange): ExchangeResponse {
+  const answer = exchange.replay
+  if (!answer) throw new Error('not a replay')
+  return {
+    status: answer.status,
+    headers: {
+      'content-type': answer.contentType,
+      'qiao-audit-id': exchange.auditId,
+      'idempotent-replayed': 'true',
+      'cache-control': 'no-store',
+    },
+    body: answer.body,
+  }
+}
+
 /** Problems on exchange calls carry the audit id too, when the record was written. */
 export function renderExchangeProblem(exchange: Exchange, error: GatewayError, audited: boolean): RenderedProblem {
   const problem = renderProblem(error, exchange.requestId)

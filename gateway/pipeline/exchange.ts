@@ -1,8 +1,9 @@
-import type { CanonicalRecord } from '../../connectors/kit/types.js'
+import type { CanonicalRecord, WriteReceipt } from '../../connectors/kit/types.js'
 import type { Principal } from '../auth/principal.js'
 import type { CatalogSnapshot, CompiledGrant } from '../catalog/snapshot.js'
 import type { Action, Resource } from '../catalog/types.js'
 import type { GatewayError } from '../errors/gateway-error.js'
+import type { StoredAnswer } from '../idempotency/store.js'
 import type { Purpose } from '../policy/decide.js'
 
 /**
@@ -31,5 +32,10 @@ export interface Exchange {
   records?: CanonicalRecord[]
   /** What leaves the gateway: projected and masked records. */
   released?: CanonicalRecord[]
+  /** Writes: the Idempotency-Key, and the provider's receipt once delivered. */
+  idempotencyKey?: string
+  receipt?: WriteReceipt
+  /** Writes: the first answer to this Idempotency-Key, when this call is a retry. */
+  replay?: StoredAnswer
   error?: GatewayError
 }

@@ -3,6 +3,7 @@ import type { Principal } from '../auth/principal.js'
 import { exchangeScope } from '../auth/principal.js'
 import type { Catalog, Grant, Resource } from '../catalog/types.js'
 import type { GatewayDeps } from '../gateway-deps.js'
+import type { ConnectorStatus } from '../health/connector-health.js'
 import { authenticate } from '../pipeline/20-authenticate.js'
 
 type GrantState = 'active' | 'expired' | 'not-yet-valid'
@@ -13,7 +14,8 @@ function grantState(grant: Grant, now: number): GrantState {
   return 'active'
 }
 
-function publicResource(resource: Resource) {
+function publicResource(resource: Resource, availability: (instance: string) => ConnectorStatus) {
+  const status = resource.connector === undefined ? undefined : availability(resource.connector)
   return {
     id: resource.id,
     code: resource.code,
@@ -25,6 +27,14 @@ function publicResource(resource: Resource) {
     updateCycle: resource.updateCycle,
     publishedAt: resource.publishedAt,
     actions: [...(resource.read ? ['read'] : []), ...(resource.write ? ['write'] : [])],
+    availability:
+      status === undefined
+        ? undefined
+        : {
+            status: status.status === 'up' ? 'available' : status.status === 'down' ? 'unavailable' : 'unknown',
+            detail: status.status === 'up' ? undefined : status.detail,
+            checkedAt: status.checkedAt,
+          },
     cardinality: resource.read?.cardinality,
     fields: resource.fields.map((f) => ({
       key: f.key,
@@ -40,7 +50,12 @@ function publicResource(resource: Resource) {
  * with sensitivity; never connector internals) and matter with its grants — and, under `access`, what the
  * caller's own department may do and whether the token carries the scope for it.
  */
-export function catalogView(catalog: Catalog, principal: Principal, now: number) {
+export function catalogView(
+  catalog: Catalog,
+  principal: Principal,
+  now: number,
+  availability: (instance: string) => ConnectorStatus,
+) {
   const access = [] as Array<Record<string, unknown>>
   for (const grant of catalog.grants.values()) {
     if (grant.consumer !== principal.dept) continue
@@ -57,7 +72,7 @@ export function catalogView(catalog: Catalog, principal: Principal, now: number)
   return {
     version: catalog.version,
     departments: [...catalog.departments.values()],
-    resources: [...catalog.resources.values()].map(publicResource),
+    resources: [...catalog.resources.values()].map((r) => publicResource(r, availability)),
     matters: [...catalog.matters.values()].map((m) => ({
       code: m.code,
       name: m.name,
@@ -83,6 +98,6 @@ export function catalogHandler(deps: GatewayDeps) {
   return async function catalog(c: Context): Promise<Response> {
     const principal = await authenticate(c.req.header('authorization'), deps.verifier)
     c.header('cache-control', 'no-store')
-    return c.json(catalogView(deps.snapshot().catalog, principal, deps.clock.now()))
+    return c.json(catalogView(deps.snapshot().catalog, principal, deps.clock.now(), deps.health.status))
   }
 }

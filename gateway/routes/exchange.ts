@@ -1,22 +1,28 @@
 import type { Context } from 'hono'
-import type { Principal } from '../auth/principal.js'
 import { GatewayError, toGatewayError } from '../errors/gateway-error.js'
 import type { GatewayDeps } from '../gateway-deps.js'
 import { beginExchange, requestIdFrom, routeExchange } from '../pipeline/10-request.js'
 import { authenticate } from '../pipeline/20-authenticate.js'
 import { authorize, findResource, readPurpose } from '../pipeline/30-authorize.js'
 import { readJsonBody, validateParameters } from '../pipeline/35-parameters.js'
-import { callRead } from '../pipeline/40-connector.js'
+import { claimKey, deliveryOutcome, fingerprintOf, readIdempotencyKey } from '../pipeline/38-idempotency.js'
+import { callRead, callWrite, type UpstreamCall } from '../pipeline/40-connector.js'
 import { validateRecords } from '../pipeline/50-validate.js'
 import { project } from '../pipeline/60-project.js'
 import { auditRecordOf, writeAudit } from '../pipeline/70-audit.js'
-import { type ExchangeResponse, renderExchangeProblem, renderSuccess } from '../pipeline/80-respond.js'
+import {
+  type ExchangeResponse,
+  renderExchangeProblem,
+  renderReplay,
+  renderSuccess,
+  renderWriteSuccess,
+} from '../pipeline/80-respond.js'
 import type { Exchange } from '../pipeline/exchange.js'
 
 /**
- * POST /v1/resources/{id}/query — the request pipeline, top to bottom. Each step is a plain function in
- * gateway/pipeline/; this handler only moves the exchange from one to the next, audits the outcome whatever it
- * is, and only then answers.
+ * POST /v1/resources/{id}/query (read) and /records (write) — the request pipeline, top to bottom. Each step is a
+ * plain function in gateway/pipeline/; this handler only moves the exchange from one to the next, audits the
+ * outcome whatever it is, and only then answers.
  */
 export function exchangeHandler(deps: GatewayDeps) {
   return async function exchange(c: Context): Promise<Response> {
@@ -30,62 +36,128 @@ export function exchangeHandler(deps: GatewayDeps) {
       ex.purpose = readPurpose(c.req.header('qiao-matter'), c.req.header('qiao-case'))
       ex.resource = findResource(ex.snapshot, ex.resourceId)
       ex.grant = authorize(ex.snapshot, ex.principal, ex.purpose, ex.resource, ex.action, now)
-      await read(deps, c, ex, ex.principal)
+      if (ex.action === 'read') await read(deps, c, ex)
+      else await write(deps, c, ex)
     } catch (err) {
       ex.error = toGatewayError(err)
     }
 
-    const status = ex.error?.status ?? 200
+    const status = ex.error?.status ?? ex.replay?.status ?? (ex.action === 'write' ? 201 : 200)
     let audited = false
     try {
       await writeAudit(deps.audit, auditRecordOf(ex, status, deps.clock.now(), deps.digest))
       audited = true
     } catch (err) {
+      if (ex.receipt) deps.log.error({ requestId, auditId: ex.auditId }, 'write delivered but its audit record failed')
       ex.error = toGatewayError(err)
     }
-    const response: ExchangeResponse = ex.error
-      ? renderExchangeProblem(ex, ex.error, audited)
-      : renderSuccess(ex, deps.clock.now())
+    const response = respond(deps, ex, audited)
+    await rememberAnswer(deps, ex, response)
     logExchange(deps, ex, response.status)
     response.headers['x-request-id'] = ex.requestId
     return c.body(response.body, response.status as 200, response.headers)
   }
 }
 
-async function read(deps: GatewayDeps, c: Context, ex: Exchange, principal: Principal): Promise<void> {
+function respond(deps: GatewayDeps, ex: Exchange, audited: boolean): ExchangeResponse {
+  if (ex.error) return renderExchangeProblem(ex, ex.error, audited)
+  if (ex.replay) return renderReplay(ex)
+  return ex.action === 'write' ? renderWriteSuccess(ex, deps.clock.now()) : renderSuccess(ex, deps.clock.now())
+}
+
+function upstreamCall(deps: GatewayDeps, c: Context, ex: Exchange): UpstreamCall {
   const resource = ex.resource
-  const binding = resource?.read
-  const grant = ex.grant
-  if (!resource || !binding || !grant || !resource.connector) throw new Error('read without binding')
+  const instance = resource?.connector
+  const connector = instance === undefined ? undefined : ex.snapshot.connectors.get(instance)
+  const guard = instance === undefined ? undefined : ex.snapshot.guards.get(instance)
+  if (!resource || !connector || !guard) {
+    throw new GatewayError('upstream-unavailable', { internal: `connector ${instance} not running` })
+  }
+  return {
+    connector,
+    guard,
+    resource,
+    requestId: ex.requestId,
+    log: deps.log.child({ requestId: ex.requestId, connector: instance, dept: ex.principal?.dept }),
+    now: deps.clock.now,
+    clientSignal: c.req.raw.signal,
+  }
+}
+
+async function read(deps: GatewayDeps, c: Context, ex: Exchange): Promise<void> {
+  const binding = ex.resource?.read
+  if (!binding || !ex.grant) throw new Error('read without a read binding')
   const body = await readJsonBody(c.req.raw, deps.config.bodyLimit)
   ex.params = validateParameters(binding.request, body)
-  const connector = ex.snapshot.connectors.get(resource.connector)
-  if (!connector)
-    throw new GatewayError('upstream-unavailable', { internal: `connector ${resource.connector} not running` })
+  const call = upstreamCall(deps, c, ex)
   const started = deps.clock.now()
   try {
-    const records = await callRead(
-      {
-        connector,
-        resource,
-        requestId: ex.requestId,
-        log: deps.log.child({ requestId: ex.requestId, connector: resource.connector, dept: principal.dept }),
-        now: deps.clock.now,
-        clientSignal: c.req.raw.signal,
-      },
-      binding.operation,
-      ex.params,
-    )
+    const records = await callRead(call, binding.operation, ex.params)
     ex.upstreamMs = deps.clock.now() - started
     ex.records = validateRecords(binding, records)
   } catch (err) {
     ex.upstreamMs ??= deps.clock.now() - started
-    if (err instanceof GatewayError && typeof err.extensions?.upstreamCode === 'string') {
-      ex.upstreamCode = err.extensions.upstreamCode
-    }
+    noteUpstreamCode(ex, err)
     throw err
   }
-  ex.released = project(grant, ex.records)
+  ex.released = project(ex.grant, ex.records)
+}
+
+/** Key of an Idempotency-Key: scoped to the calling department and the resource. */
+function idempotencyScope(ex: Exchange): string {
+  return `${ex.principal?.dept}\u0000${ex.resourceId}\u0000${ex.idempotencyKey}`
+}
+
+async function write(deps: GatewayDeps, c: Context, ex: Exchange): Promise<void> {
+  const binding = ex.resource?.write
+  if (!binding || !ex.purpose) throw new Error('write without a write binding')
+  ex.idempotencyKey = readIdempotencyKey(c.req.header('idempotency-key'))
+  const body = await readJsonBody(c.req.raw, deps.config.bodyLimit)
+  ex.params = validateParameters(binding.request, body)
+  const call = upstreamCall(deps, c, ex)
+  const key = idempotencyScope(ex)
+  ex.replay = await claimKey(deps.idempotency, key, fingerprintOf(ex.purpose, ex.params), deps.clock.now())
+  if (ex.replay) return
+  const started = deps.clock.now()
+  try {
+    ex.receipt = await callWrite(call, binding.operation, ex.params)
+    ex.upstreamMs = deps.clock.now() - started
+  } catch (err) {
+    ex.upstreamMs = deps.clock.now() - started
+    noteUpstreamCode(ex, err)
+    const problem = toGatewayError(err)
+    const outcome = deliveryOutcome(problem)
+    // Refusals are answered again on retry (rememberAnswer); the others decide the key's fate now.
+    if (outcome === 'not-delivered') await deps.idempotency.release(key)
+    else if (outcome === 'unknown') await deps.idempotency.markUnknown(key)
+    throw problem
+  }
+}
+
+/** Writes: store the answer a retry with the same key will get (deliveries and refusals). */
+async function rememberAnswer(deps: GatewayDeps, ex: Exchange, response: ExchangeResponse): Promise<void> {
+  if (ex.action !== 'write' || ex.replay || ex.idempotencyKey === undefined || !ex.params) return
+  const delivered = ex.receipt !== undefined
+  const refused = ex.error !== undefined && !delivered && deliveryOutcome(ex.error) === 'refused'
+  if (!delivered && !refused) return
+  // A delivered write whose audit failed still answers retries with the delivery, never with the 503.
+  const answer = delivered && ex.error ? renderWriteSuccess({ ...ex, error: undefined }, deps.clock.now()) : response
+  try {
+    await deps.idempotency.complete(idempotencyScope(ex), {
+      status: answer.status,
+      contentType: answer.headers['content-type'] ?? 'application/json',
+      body: answer.body,
+      auditId: ex.auditId,
+    })
+  } catch (err) {
+    deps.log.error({ requestId: ex.requestId, err: (err as Error).message }, 'idempotency answer not stored')
+  }
+}
+
+function noteUpstreamCode(ex: Exchange, err: unknown): void {
+  if (err instanceof GatewayError && typeof err.extensions?.upstreamCode === 'string') {
+    ex.upstreamCode = err.extensions.upstreamCode
+  }
 }
 
 function logExchange(deps: GatewayDeps, ex: Exchange, status: number): void {
@@ -101,6 +173,7 @@ function logExchange(deps: GatewayDeps, ex: Exchange, status: number): void {
     reason: err?.code ?? 'ok',
     status,
     records: ex.released?.length,
+    replay: ex.replay ? true : undefined,
     upstreamMs: ex.upstreamMs,
     totalMs: deps.clock.now() - ex.startedAt,
   }

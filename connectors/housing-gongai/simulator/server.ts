@@ -53,6 +53,8 @@ export interface HousingKnobs {
   readonly fault: HousingFault
   /** Share of API requests (ping included) that get the fault, 0..1; spread evenly, not randomly. */
   readonly faultRate: number
+  /** When > 0: exactly the next this-many API requests get the fault, then the fault clears (0 = use faultRate). */
+  readonly faultCount: number
 }
 
 export interface HousingSimulatorOptions {
@@ -98,7 +100,7 @@ const KNOBS_PATH = '/__sim/knobs'
 const PROJECT_CODE_SHAPE = /^\d{4}-\d{6}-\d{2}-\d{2}-\d{6}$/
 const PERMIT_NO_SHAPE = /^\d{18}$/
 const USCC_SHAPE = /^[0-9A-HJ-NPQRTUWXY]{18}$/
-const NO_KNOBS: HousingKnobs = Object.freeze({ latencyMs: 0, fault: 'none', faultRate: 1 })
+const NO_KNOBS: HousingKnobs = Object.freeze({ latencyMs: 0, fault: 'none', faultRate: 1, faultCount: 0 })
 
 type Row = PermitWireRow | DrawingReviewWireRow | CompletionFilingWireRow
 type Outcome = { rows: readonly Row[] } | { code: string; msg: string }
@@ -135,7 +137,17 @@ export async function startHousingSimulator(options: HousingSimulatorOptions = {
 
   /** The fault for this request, if its turn has come: with rate r, every 1/r-th request. */
   const nextFault = (): HousingFault | undefined => {
-    if (knobs.fault === 'none' || knobs.faultRate <= 0) return undefined
+    if (knobs.fault === 'none') return undefined
+    if (knobs.faultCount > 0) {
+      const fault = knobs.fault
+      knobs = Object.freeze({
+        ...knobs,
+        faultCount: knobs.faultCount - 1,
+        fault: knobs.faultCount === 1 ? 'none' : fault,
+      })
+      return fault
+    }
+    if (knobs.faultRate <= 0) return undefined
     faultCredit += knobs.faultRate
     if (faultCredit < 1 - 1e-9) return undefined
     faultCredit -= 1
@@ -275,7 +287,9 @@ export function checkKnobs(current: HousingKnobs, patch: Partial<HousingKnobs>):
     throw new TypeError('knobs must be an object')
   }
   for (const key of Object.keys(patch)) {
-    if (key !== 'latencyMs' && key !== 'fault' && key !== 'faultRate') throw new TypeError(`unknown knob ${key}`)
+    if (key !== 'latencyMs' && key !== 'fault' && key !== 'faultRate' && key !== 'faultCount') {
+      throw new TypeError(`unknown knob ${key}`)
+    }
   }
   const next = { ...current }
   if (patch.latencyMs !== undefined) {
@@ -291,6 +305,14 @@ export function checkKnobs(current: HousingKnobs, patch: Partial<HousingKnobs>):
     }
     next.fault = patch.fault
     if (patch.faultRate === undefined) next.faultRate = 1
+    if (patch.faultCount === undefined) next.faultCount = 0
+  }
+  if (patch.faultCount !== undefined) {
+    const count = patch.faultCount
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 0 || count > 1_000_000) {
+      throw new TypeError('faultCount must be an integer ≥ 0')
+    }
+    next.faultCount = count
   }
   if (patch.faultRate !== undefined) {
     const rate = patch.faultRate

@@ -1,0 +1,124 @@
+import {
+  BrokenCircuitError,
+  BulkheadRejectedError,
+  bulkhead,
+  CircuitState,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  ExponentialBackoff,
+  handleWhen,
+  IsolatedCircuitError,
+  retry,
+  TaskCancelledError,
+} from 'cockatiel'
+import { ConnectorError } from '../../connectors/kit/connector-error.js'
+import type { Clock } from '../../connectors/kit/types.js'
+import type { ResilienceSettings } from '../catalog/types.js'
+import { GatewayError } from '../errors/gateway-error.js'
+
+export type CircuitStateName = 'closed' | 'open' | 'half-open'
+
+/**
+ * Protects one upstream (connector instance) and the gateway from it, with cockatiel's policies:
+ * - a bulkhead: at most `maxConcurrent` calls in flight, the excess fails at once (503, no queue);
+ * - a circuit breaker: `breakerThreshold` consecutive failures open it; while open, calls fail fast with 503
+ *   `upstream-circuit-open` and Retry-After; after `breakerHalfOpenAfterMs` one probe goes through and its outcome
+ *   closes or re-opens the circuit;
+ * - retries for idempotent reads only, only after a connect error, a reset or 502/503/504, with exponential
+ *   backoff and decorrelated jitter, and only while the call's deadline leaves room. Writes are never retried.
+ */
+export interface UpstreamGuard {
+  read<T>(call: (signal: AbortSignal) => Promise<T>, signal: AbortSignal, deadline: number): Promise<T>
+  write<T>(call: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T>
+  readonly state: CircuitStateName
+  /** Calls currently in flight towards the upstream. */
+  readonly inFlight: number
+  dispose(): void
+}
+
+/** Upstream failures that say the upstream is unwell (they count towards opening the circuit). */
+function isUpstreamFailure(err: Error): boolean {
+  return err instanceof ConnectorError && (err.kind === 'unavailable' || err.kind === 'timeout')
+}
+
+const RETRYABLE_STATUS = new Set([502, 503, 504])
+
+/** A read may be retried after a connect error or reset (no HTTP status) or a 502/503/504 — nothing else. */
+export function isRetryableRead(err: Error): boolean {
+  if (!(err instanceof ConnectorError) || err.kind !== 'unavailable') return false
+  return err.upstreamStatus === undefined || RETRYABLE_STATUS.has(err.upstreamStatus)
+}
+
+export function createUpstreamGuard(name: string, settings: ResilienceSettings, clock: Clock): UpstreamGuard {
+  const limiter = bulkhead(settings.maxConcurrent, 0)
+  const breaker = circuitBreaker(handleWhen(isUpstreamFailure), {
+    halfOpenAfter: settings.breakerHalfOpenAfterMs,
+    breaker: new ConsecutiveBreaker(settings.breakerThreshold),
+  })
+  // cockatiel keeps its own open time; we keep ours to tell callers when to come back.
+  let openedAt = 0
+  const onBreak = breaker.onBreak(() => {
+    openedAt = Date.now()
+  })
+  const maxRetryDelay = settings.retryBaseDelayMs * 8
+
+  function rejection(err: unknown): never {
+    if (err instanceof BrokenCircuitError || err instanceof IsolatedCircuitError) {
+      const waitMs = Math.max(0, openedAt + settings.breakerHalfOpenAfterMs - Date.now())
+      throw new GatewayError('upstream-circuit-open', {
+        detail: `calls to the provider system are suspended after repeated failures; retry in ${Math.ceil(waitMs / 1000)} s`,
+        headers: { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) },
+        internal: `circuit open for ${name}`,
+      })
+    }
+    if (err instanceof BulkheadRejectedError) {
+      throw new GatewayError('upstream-overloaded', {
+        detail: 'too many calls to the provider system are in flight; retry shortly',
+        headers: { 'retry-after': '1' },
+        internal: `bulkhead full for ${name} (${settings.maxConcurrent})`,
+      })
+    }
+    if (err instanceof TaskCancelledError) {
+      throw new ConnectorError('timeout', 'deadline reached before the upstream answered', { cause: err })
+    }
+    throw err
+  }
+
+  async function guarded<T>(call: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
+    return breaker.execute(({ signal: s }) => limiter.execute(({ signal: inner }) => call(inner), s), signal)
+  }
+
+  return {
+    get state(): CircuitStateName {
+      switch (breaker.state) {
+        case CircuitState.Closed:
+          return 'closed'
+        case CircuitState.HalfOpen:
+          return 'half-open'
+        default:
+          return 'open'
+      }
+    },
+    get inFlight() {
+      return settings.maxConcurrent - limiter.executionSlots
+    },
+    async read(call, signal, deadline) {
+      if (settings.readRetries === 0) return guarded(call, signal).catch(rejection)
+      // Built per call because whether another attempt fits depends on this call's deadline.
+      const policy = retry(
+        handleWhen((err) => isRetryableRead(err) && deadline - clock.now() > maxRetryDelay),
+        {
+          maxAttempts: settings.readRetries,
+          backoff: new ExponentialBackoff({ initialDelay: settings.retryBaseDelayMs, maxDelay: maxRetryDelay }),
+        },
+      )
+      return policy.execute(({ signal: s }) => guarded(call, s), signal).catch(rejection)
+    },
+    write(call, signal) {
+      return guarded(call, signal).catch(rejection)
+    },
+    dispose() {
+      onBreak.dispose()
+    },
+  }
+}

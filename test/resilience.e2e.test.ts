@@ -1,0 +1,154 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { type Harness, type HttpResult, startHarness } from './support/gateway.js'
+
+/**
+ * Issue #3 §4, end to end: per-call deadline, circuit breaker, concurrency limit and read retries, between the
+ * gateway and the real 住建 simulator on loopback.
+ */
+
+const MATTER = 'QT00301001'
+const PERMITS = 'housing.construction-permit'
+const claims = { dept: 'drc', scope: `${MATTER}:${PERMITS}:read` }
+
+let g: Harness | undefined
+afterEach(async () => {
+  await g?.close()
+  g = undefined
+})
+
+/** The demo catalog with other deadline and resilience settings for the 住建 connector. */
+function withSettings(timeoutMs: number, resilience: string): (text: string) => string {
+  return (text) =>
+    text
+      .replace('timeoutMs: 5000', `timeoutMs: ${timeoutMs}`)
+      .replace('    department: housing\n', `    department: housing\n    resilience: ${resilience}\n`)
+}
+
+async function ask(h: Harness, projectCode: string): Promise<HttpResult> {
+  return h.query(PERMITS, { projectCode }, { token: await h.token(claims), matter: MATTER, caseId: 'R-1' })
+}
+
+function code(res: HttpResult): unknown {
+  return res.json.code
+}
+
+describe('deadline', () => {
+  it('an upstream that sleeps 10 s with a 2 s deadline answers 504 in under 2.5 s', async () => {
+    g = await startHarness({ catalog: withSettings(2000, '{ readRetries: 0 }') })
+    const projectCode = g.sim.data.permits[0]?.XMDM as string
+    g.sim.setKnobs({ latencyMs: 10_000 })
+    const started = performance.now()
+    const res = await ask(g, projectCode)
+    const elapsed = performance.now() - started
+    expect(res.status).toBe(504)
+    expect(code(res)).toBe('upstream-timeout')
+    expect(elapsed).toBeGreaterThanOrEqual(1_990)
+    expect(elapsed).toBeLessThan(2_500)
+    expect((await g.auditRecords()).at(-1)).toMatchObject({
+      decision: 'allow',
+      reason: 'upstream-timeout',
+      status: 504,
+    })
+  })
+})
+
+describe('circuit breaker', () => {
+  it('opens after N consecutive failures (fast 503 with Retry-After), and closes once the upstream recovers', async () => {
+    g = await startHarness({
+      catalog: withSettings(5000, '{ readRetries: 0, breakerThreshold: 3, breakerHalfOpenAfterMs: 1000 }'),
+    })
+    const projectCode = g.sim.data.permits[0]?.XMDM as string
+    g.sim.setKnobs({ fault: 'http-503' })
+    for (let i = 0; i < 3; i++) expect(code(await ask(g, projectCode))).toBe('upstream-unavailable')
+
+    const upstreamCalls = g.sim.requests.length
+    const started = performance.now()
+    const open = await ask(g, projectCode)
+    expect(performance.now() - started).toBeLessThan(200)
+    expect(open.status).toBe(503)
+    expect(code(open)).toBe('upstream-circuit-open')
+    const retryAfter = Number(open.headers['retry-after'])
+    expect(retryAfter).toBeGreaterThanOrEqual(1)
+    expect(retryAfter).toBeLessThanOrEqual(1)
+    expect(g.sim.requests.length).toBe(upstreamCalls) // failed fast: the upstream was not called
+    expect((await g.auditRecords()).at(-1)).toMatchObject({ reason: 'upstream-circuit-open', status: 503 })
+
+    // The upstream recovers; after the half-open delay one probe goes through and closes the circuit.
+    g.sim.setKnobs({ fault: 'none' })
+    expect(code(await ask(g, projectCode))).toBe('upstream-circuit-open')
+    await new Promise((r) => setTimeout(r, 1_100))
+    expect((await ask(g, projectCode)).status).toBe(200)
+    expect((await ask(g, projectCode)).status).toBe(200)
+    expect(g.gateway.deps.snapshot().guards.get('housing-gongai')?.state).toBe('closed')
+  })
+
+  it('a failed probe re-opens the circuit', async () => {
+    g = await startHarness({
+      catalog: withSettings(5000, '{ readRetries: 0, breakerThreshold: 2, breakerHalfOpenAfterMs: 500 }'),
+    })
+    const projectCode = g.sim.data.permits[0]?.XMDM as string
+    g.sim.setKnobs({ fault: 'reset' })
+    await ask(g, projectCode)
+    await ask(g, projectCode)
+    expect(code(await ask(g, projectCode))).toBe('upstream-circuit-open')
+    await new Promise((r) => setTimeout(r, 600))
+    expect(code(await ask(g, projectCode))).toBe('upstream-unavailable') // the probe
+    expect(code(await ask(g, projectCode))).toBe('upstream-circuit-open')
+  })
+})
+
+describe('retries', () => {
+  it('a read that hits one connection reset succeeds via retry', async () => {
+    g = await startHarness()
+    const projectCode = g.sim.data.permits[0]?.XMDM as string
+    const before = g.sim.requests.length
+    g.sim.setKnobs({ fault: 'reset', faultCount: 1 })
+    const res = await ask(g, projectCode)
+    expect(res.status).toBe(200)
+    expect(g.sim.requests.length - before).toBe(2) // the reset one and the retry
+    expect((await g.auditRecords()).at(-1)).toMatchObject({ decision: 'allow', reason: 'ok', status: 200 })
+  })
+
+  it('retries 502/503/504 but never a 500, and never more than the configured attempts', async () => {
+    g = await startHarness({ catalog: withSettings(5000, '{ readRetries: 2, breakerThreshold: 50 }') })
+    const projectCode = g.sim.data.permits[0]?.XMDM as string
+    let before = g.sim.requests.length
+    g.sim.setKnobs({ fault: 'http-503', faultCount: 2 })
+    expect((await ask(g, projectCode)).status).toBe(200)
+    expect(g.sim.requests.length - before).toBe(3)
+
+    before = g.sim.requests.length
+    g.sim.setKnobs({ fault: 'http-503' })
+    expect(code(await ask(g, projectCode))).toBe('upstream-unavailable')
+    expect(g.sim.requests.length - before).toBe(3) // 1 + 2 retries
+
+    before = g.sim.requests.length
+    g.sim.setKnobs({ fault: 'http-500' })
+    expect(code(await ask(g, projectCode))).toBe('upstream-unavailable')
+    expect(g.sim.requests.length - before).toBe(1)
+
+    before = g.sim.requests.length
+    g.sim.setKnobs({ fault: 'envelope-99' })
+    expect(code(await ask(g, projectCode))).toBe('upstream-rejected')
+    expect(g.sim.requests.length - before).toBe(1)
+  })
+})
+
+describe('concurrency limit', () => {
+  it('excess calls fail fast with 503 instead of queueing', async () => {
+    g = await startHarness({ catalog: withSettings(5000, '{ readRetries: 0, maxConcurrent: 2 }') })
+    const h = g
+    const projectCode = h.sim.data.permits[0]?.XMDM as string
+    h.sim.setKnobs({ latencyMs: 600 })
+    const started = performance.now()
+    const results = await Promise.all(Array.from({ length: 5 }, () => ask(h, projectCode)))
+    const statuses = results.map((r) => r.status).sort()
+    expect(statuses).toEqual([200, 200, 503, 503, 503])
+    const rejected = results.filter((r) => r.status === 503)
+    for (const r of rejected) {
+      expect(code(r)).toBe('upstream-overloaded')
+      expect(r.headers['retry-after']).toBe('1')
+    }
+    expect(performance.now() - started).toBeLessThan(1_500)
+  })
+})
