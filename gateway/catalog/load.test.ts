@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import type { ConnectorDefinition } from '../../connectors/kit/types.js'
+import { connectorDefinitions } from '../../connectors/registry.js'
 import { loadCatalog, loadCatalogText } from './load.js'
 import { type Catalog, formatIssue, grantKey } from './types.js'
 
@@ -99,7 +100,8 @@ function lineOf(text: string, needle: string): number {
 }
 
 describe('the demo catalog', async () => {
-  const result = await loadCatalog(join(root, 'catalog.yaml'), { definitions, vars: {} })
+  // The real registry: the demo catalog uses every registered connector type.
+  const result = await loadCatalog(join(root, 'catalog.yaml'), { definitions: connectorDefinitions, vars: {} })
   const catalog = result.ok ? result.catalog : undefined
 
   it('loads without issues or warnings', () => {
@@ -109,16 +111,22 @@ describe('the demo catalog', async () => {
 
   it('has every entry', () => {
     if (!catalog) throw new Error('not loaded')
-    expect(catalog.version).toBe('2026.11-demo.1')
+    expect(catalog.version).toBe('2026.11-demo.2')
     expect([...catalog.departments.keys()]).toEqual(['drc', 'housing', 'natres', 'market', 'urban', 'water'])
     expect([...catalog.resources.keys()]).toEqual([
       'housing.construction-permit',
       'housing.drawing-review',
       'housing.completion-filing',
       'housing.security-applicant',
+      'drc.investment-project',
+      'drc.company-projects',
+      'drc.approval-result',
+      'drc.permit-feedback',
+      'market.enterprise-registration',
     ])
-    expect(catalog.matters.size).toBe(4)
-    expect(catalog.grants.size).toBe(7)
+    expect([...catalog.connectors.keys()]).toEqual(['housing-gongai', 'drc-tzxm', 'market-qzk'])
+    expect(catalog.matters.size).toBe(7)
+    expect(catalog.grants.size).toBe(15)
     expect(catalog.file).toBe(join(root, 'catalog.yaml'))
     expect(catalog.digest).toBe(
       createHash('sha256')
@@ -166,7 +174,7 @@ describe('the demo catalog', async () => {
     expect(none?.connector).toBeUndefined()
     expect(none?.read).toBeUndefined()
     const connector = catalog?.connectors.get('housing-gongai')
-    expect(connector?.definition).toBe(housingGongai)
+    expect(connector?.definition).toBe(connectorDefinitions.get('housing-gongai'))
     expect(connector?.options).toEqual({
       baseUrl: 'http://127.0.0.1:9101',
       appKey: 'qiao-gateway',

@@ -3,6 +3,7 @@ import { Agent } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadCatalog } from '../../../gateway/catalog/load.js'
 import type { Catalog, Resource } from '../../../gateway/catalog/types.js'
+import { connectorDefinitions } from '../../registry.js'
 import { ConnectorError, type ConnectorErrorKind } from '../connector-error.js'
 import type {
   CallContext,
@@ -153,7 +154,8 @@ export function testConnectorConformance<O>(options: ConformanceOptions<O>): voi
   describe(`connector conformance: ${definition.type}`, () => {
     beforeAll(async () => {
       const loaded = await loadCatalog(resolve(options.catalogFile), {
-        definitions: new Map([[definition.type, definition as ConnectorDefinition<never>]]),
+        // Every registered type (the catalog may bind several), with the one under test as given.
+        definitions: new Map([...connectorDefinitions, [definition.type, definition as ConnectorDefinition<never>]]),
         vars: { ...process.env, ...options.vars },
       })
       if (!loaded.ok) throw new Error(loaded.issues.map((i) => `${i.file}:${i.line}:${i.col} ${i.message}`).join('\n'))
