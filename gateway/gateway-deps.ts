@@ -1,6 +1,6 @@
 import type { Clock } from '../connectors/kit/types.js'
+import type { AuditLog } from './audit/audit-log.js'
 import type { KeyedDigest } from './audit/digest.js'
-import type { AuditStore } from './audit/store.js'
 import type { DevKey } from './auth/dev-keys.js'
 import type { TokenVerifier } from './auth/verify-token.js'
 import type { CatalogSnapshot } from './catalog/snapshot.js'
@@ -15,7 +15,7 @@ export interface GatewayDeps {
   readonly clock: Clock
   readonly log: Logger
   readonly verifier: TokenVerifier
-  readonly audit: AuditStore
+  readonly audit: AuditLog
   readonly digest: KeyedDigest
   readonly idempotency: IdempotencyStore
   /** Last known health of each connector instance. */

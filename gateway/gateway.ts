@@ -5,9 +5,10 @@ import type { Hono } from 'hono'
 import type { Clock, ConnectorDefinition } from '../connectors/kit/types.js'
 import { connectorDefinitions } from '../connectors/registry.js'
 import { createApp } from './app.js'
+import { adminRecord } from './audit/admin.js'
 import { createKeyedDigest, loadOrCreateAuditKey } from './audit/digest.js'
-import { createFileAuditStore } from './audit/file-store.js'
-import type { AuditStore } from './audit/store.js'
+import { openConfiguredAuditLog } from './audit/open.js'
+import { startRetention } from './audit/retention.js'
 import { type DevKey, loadOrCreateDevKey } from './auth/dev-keys.js'
 import { createKeyResolver, readHmacSecret, readJwksFile } from './auth/keys.js'
 import { createTokenVerifier } from './auth/verify-token.js'
@@ -28,8 +29,6 @@ export interface StartGatewayOptions {
   readonly definitions?: ReadonlyMap<string, ConnectorDefinition<never>>
   /** Values for ${NAME} in catalog connector options; defaults to process.env. */
   readonly vars?: Readonly<Record<string, string | undefined>>
-  /** Replaces the file audit store (tests). */
-  readonly auditStore?: AuditStore
 }
 
 export interface RunningGateway {
@@ -95,7 +94,27 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     clock,
   })
 
-  const audit = options.auditStore ?? createFileAuditStore({ dir: config.auditDir })
+  const audit = await openConfiguredAuditLog(config, clock, log)
+  for (const repair of audit.repairs) {
+    await audit.append(adminRecord('audit.torn-tail-repaired', clock.now(), { logId: audit.logId, report: repair }))
+  }
+  await audit.append(
+    adminRecord('gateway.start', clock.now(), {
+      logId: audit.logId,
+      demoMode: config.demoMode,
+      issuer: config.issuer ?? null,
+    }),
+  )
+  await audit.append(
+    adminRecord('catalog.load', clock.now(), {
+      file: config.catalog,
+      version: loaded.catalog.version,
+      digest: loaded.catalog.digest,
+      resources: loaded.catalog.resources.size,
+      grants: loaded.catalog.grants.size,
+    }),
+  )
+  const retention = startRetention(audit, config, clock, log)
   const idempotency = await openFileIdempotencyStore({
     dir: config.dataDir,
     ttlMs: config.idempotencyTtlMs,
@@ -149,8 +168,12 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
           server.closeAllConnections()
         })
         health.stop()
+        clearInterval(retention)
         await snapshot.dispose()
         await idempotency.close()
+        await audit
+          .append(adminRecord('gateway.stop', clock.now(), { logId: audit.logId }))
+          .catch((err: Error) => log.error({ err: err.message }, 'gateway.stop not audited'))
         await audit.close()
       })()
       return closing

@@ -1,9 +1,8 @@
-import { rm, symlink } from 'node:fs/promises'
 import { createServer } from 'node:net'
-import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import type { AuditRecord } from '../gateway/audit/record.js'
+import type { ExchangeAuditRecord } from '../gateway/audit/record.js'
 import { grantKey } from '../gateway/catalog/types.js'
+import { openSegmentFile, setImmutable } from './support/fs-faults.js'
 import { type Harness, type HttpResult, NOW, startHarness } from './support/gateway.js'
 import {
   hs256WithPublicKeyAsSecret,
@@ -42,10 +41,10 @@ beforeEach(async () => {
 })
 
 /** The single audit record the last call wrote. */
-async function theAuditRecord(): Promise<AuditRecord> {
+async function theAuditRecord(): Promise<ExchangeAuditRecord> {
   const records = await h.auditRecords()
   expect(records.length - auditCount).toBe(1)
-  return records.at(-1) as AuditRecord
+  return records.at(-1) as ExchangeAuditRecord
 }
 
 function expectProblem(res: HttpResult, status: number, code: string): void {
@@ -113,7 +112,7 @@ describe('a department reads another department’s data for one matter', () => 
       requester: { dept: 'drc', sub: 'officer-001', clientId: 'tzxm-platform' },
       approvalRef: '宁住建共享〔2026〕3号',
       recordCount: data.length,
-      catalogVersion: '2026.11-demo.1',
+      catalogVersion: '2026.11-demo.2',
     })
     expect(record.fields).toEqual(meta.fields)
     expect(record.paramsDigest).toMatch(/^[0-9a-f]{64}$/)
@@ -498,19 +497,29 @@ describe('upstream failures on their own gateways', () => {
 
   it('an audit store that cannot write: 503 and nothing served', async () => {
     g = await startHarness()
-    await rm(join(g.dataDir, 'audit'), { recursive: true, force: true })
-    const { mkdir } = await import('node:fs/promises')
-    await mkdir(join(g.dataDir, 'audit'), { recursive: true })
-    // A full disk: /dev/full refuses every write with ENOSPC (root ignores permission bits, so chmod proves nothing).
-    await symlink('/dev/full', g.auditFile)
-    const res = await g.query(PERMITS, { projectCode }, { token: await g.token(claims), matter: MATTER, caseId: CASE })
-    expectProblem(res, 503, 'audit-unavailable')
-    expect(res.headers['qiao-audit-id']).toBeUndefined()
-    const seed = g.sim.data.permits.find((p) => p.XMDM === projectCode)
-    expect(res.text).not.toContain(seed?.GCMC)
-    // Denied calls are refused the same way: no audit, no answer beyond 503.
-    const denied = await g.query(PERMITS, { projectCode }, { matter: MATTER, caseId: CASE })
-    expectProblem(denied, 503, 'audit-unavailable')
+    const segment = await openSegmentFile(g.auditDir)
+    const before = (await g.auditRecords()).length
+    setImmutable(segment, true)
+    try {
+      const res = await g.query(
+        PERMITS,
+        { projectCode },
+        { token: await g.token(claims), matter: MATTER, caseId: CASE },
+      )
+      expectProblem(res, 503, 'audit-unavailable')
+      expect(res.headers['qiao-audit-id']).toBeUndefined()
+      const seed = g.sim.data.permits.find((p) => p.XMDM === projectCode)
+      expect(res.text).not.toContain(seed?.GCMC)
+      // Denied calls are refused the same way: no audit, no answer beyond 503.
+      const denied = await g.query(PERMITS, { projectCode }, { matter: MATTER, caseId: CASE })
+      expectProblem(denied, 503, 'audit-unavailable')
+    } finally {
+      setImmutable(segment, false)
+    }
+    // Writable again: calls are served and audited again; the refused ones left no record.
+    const ok = await g.query(PERMITS, { projectCode }, { token: await g.token(claims), matter: MATTER, caseId: CASE })
+    expect(ok.status).toBe(200)
+    expect((await g.auditRecords()).length - before).toBe(1)
     await g.close()
     g = undefined
   })

@@ -5,7 +5,10 @@
  */
 export type AuditDecision = 'allow' | 'deny'
 
-export interface AuditRecord {
+/** Every record in the audit log: data exchanges and administrative actions, in one tamper-evident log. */
+export type AuditRecord = ExchangeAuditRecord | AdminAuditRecord
+
+export interface ExchangeAuditRecord {
   /** Time-ordered unique id; returned to the caller as `Qiao-Audit-Id`. */
   readonly id: string
   /** ISO 8601 UTC time the call arrived. */
@@ -45,4 +48,35 @@ export interface AuditRecord {
   /** Legacy system's own error code, when it refused. */
   readonly upstreamCode?: string
   readonly catalogVersion: string
+  /**
+   * Keyed HMACs of the identifiers (USCC, resident id, …) of the data subjects in the parameters and in what was
+   * released, for the auditor's "who accessed data about this company / person" query. Never the identifiers.
+   */
+  readonly subjects?: readonly string[]
+  /** Trace id of the call, when tracing is on. */
+  readonly traceId?: string
+}
+
+/** Administrative actions (GB/T 39477: admin, auditor and operator roles are separate; their acts are audited). */
+export type AdminAction =
+  | 'gateway.start'
+  | 'gateway.stop'
+  | 'catalog.load'
+  | 'catalog.reload'
+  | 'audit.key-rotate'
+  | 'audit.torn-tail-repaired'
+  | 'audit.segment-sealed'
+  | 'audit.retention'
+
+export interface AdminAuditRecord {
+  readonly id: string
+  readonly time: string
+  readonly kind: 'admin'
+  readonly action: AdminAction
+  /** Who did it: an operator's `sub`, or `system` for the gateway itself. */
+  readonly actor: string
+  readonly outcome: 'ok' | 'rejected' | 'failed'
+  readonly requestId?: string
+  /** Action-specific facts (catalog version and digest, problem count, key id, segment …); never secrets. */
+  readonly details: Readonly<Record<string, string | number | boolean | null>>
 }

@@ -1,5 +1,6 @@
 import { Agent, type Dispatcher } from 'undici'
 import type { Clock, Connector, ConnectorLogger } from '../../connectors/kit/types.js'
+import { subjectFieldsOf } from '../audit/subjects.js'
 import { compileProjector, type Projector, releasedFields } from '../projection/project.js'
 import { createUpstreamGuard, type UpstreamGuard } from '../resilience/upstream-guard.js'
 import type { Catalog, Grant, HttpPoolSettings } from './types.js'
@@ -10,6 +11,10 @@ export interface CompiledGrant {
   readonly project: Projector
   readonly fields: readonly string[]
   readonly masked: readonly string[]
+  /** Parameters (read) or body fields (write) that identify a data subject (USCC, resident id …). */
+  readonly subjectParams: readonly string[]
+  /** Released record fields that identify a data subject. */
+  readonly subjectFields: readonly string[]
 }
 
 /**
@@ -47,9 +52,18 @@ export function buildSnapshot(catalog: Catalog, deps: SnapshotDeps): CatalogSnap
   for (const [key, grant] of catalog.grants) {
     const resource = catalog.resources.get(grant.resource)
     if (!resource) throw new Error(`grant names unknown resource ${grant.resource}`)
+    const released = releasedFields(resource, grant)
+    const requestSchema = grant.action === 'read' ? resource.read?.request.schema : resource.write?.request.schema
+    const recordSubjects = new Set(subjectFieldsOf(resource.read?.response.schema))
     grants.set(
       key,
-      Object.freeze({ grant, project: compileProjector(resource, grant), ...releasedFields(resource, grant) }),
+      Object.freeze({
+        grant,
+        project: compileProjector(resource, grant),
+        ...released,
+        subjectParams: subjectFieldsOf(requestSchema),
+        subjectFields: grant.action === 'read' ? released.fields.filter((f) => recordSubjects.has(f)) : [],
+      }),
     )
   }
   const dispatchers: Dispatcher[] = []

@@ -1,9 +1,16 @@
 /** Value parsers for settings. Each throws an Error whose message says what was expected (never echoes secrets). */
 
-const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/
-const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|y)?$/
+const DURATION_MS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  y: 365 * 86_400_000,
+}
 
-/** `500ms`, `30s`, `10m`, `1h`, `7d`; a bare number is milliseconds. */
+/** `500ms`, `30s`, `10m`, `1h`, `7d`, `3y` (365-day years); a bare number is milliseconds. */
 export function parseDuration(raw: string): number {
   const m = DURATION.exec(raw.trim())
   if (!m) throw new Error('expected a duration such as 500ms, 30s, 10m, 1h')

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { parseDuration, parseInteger, parseList, parseOneOf, parseSize, parseString, parseUrl } from './parse.js'
 
@@ -157,6 +158,74 @@ export const SETTINGS = {
     'Audit log directory; default `<data dir>/audit`.',
     parseString,
   ),
+  auditUrl: setting(
+    'QIAO_AUDIT_URL',
+    undefined,
+    'postgres://qiao@db.internal:5432/qiao',
+    'Audit log in PostgreSQL (several gateway instances, one log each, queries span all). Unset: files in QIAO_AUDIT_DIR.',
+    parseUrl(['postgres:', 'postgresql:']),
+  ),
+  auditLogId: setting(
+    'QIAO_AUDIT_LOG_ID',
+    undefined,
+    'qiao-gw-1',
+    'This instance’s log id (own hash chain and checkpoints); default `qiao-<hostname>`. Two running instances must not share one.',
+    (raw) => {
+      const v = raw.trim()
+      if (!/^[A-Za-z0-9._-]{1,64}$/.test(v)) throw new Error('expected 1–64 characters of [A-Za-z0-9._-]')
+      return v
+    },
+  ),
+  auditHash: setting(
+    'QIAO_AUDIT_HASH',
+    'sha256',
+    'sm3',
+    'Hash of the audit log’s Merkle tree and chain: `sha256` or `sm3` (国密). Fixed for the life of a log.',
+    parseOneOf(['sha256', 'sm3'] as const),
+  ),
+  auditSigningKeyFile: setting(
+    'QIAO_AUDIT_SIGNING_KEY_FILE',
+    undefined,
+    '/run/secrets/qiao-audit-signing.jwk.json',
+    'Ed25519 private JWK that signs audit checkpoints; default `<data dir>/audit-signing-key.jwk.json`, created if absent.',
+    parseString,
+  ),
+  auditCheckpointEvery: setting(
+    'QIAO_AUDIT_CHECKPOINT_EVERY',
+    '1000',
+    '10000',
+    'A signed checkpoint after this many records…',
+    parseInteger(1, 100_000_000),
+  ),
+  auditCheckpointInterval: setting(
+    'QIAO_AUDIT_CHECKPOINT_INTERVAL',
+    '10s',
+    '1m',
+    '…or after this long, whichever comes first.',
+    parseDuration,
+  ),
+  auditSegmentMaxSize: setting(
+    'QIAO_AUDIT_SEGMENT_MAX_SIZE',
+    '64MiB',
+    '256MiB',
+    'File store: a segment is sealed and a new one begun beyond this size…',
+    parseSize,
+  ),
+  auditSegmentMaxRecords: setting(
+    'QIAO_AUDIT_SEGMENT_MAX_RECORDS',
+    '1000000',
+    '250000',
+    'PostgreSQL store: … beyond this many records…',
+    parseInteger(1, 100_000_000),
+  ),
+  auditSegmentMaxAge: setting('QIAO_AUDIT_SEGMENT_MAX_AGE', '24h', '6h', '… or this age.', parseDuration),
+  auditRetention: setting(
+    'QIAO_AUDIT_RETENTION',
+    '180d',
+    '3y',
+    'How long audit records are kept (网络安全法 §21: at least 6 months). Only sealed, checkpointed segments are removed.',
+    parseDuration,
+  ),
   auditKeyFile: setting(
     'QIAO_AUDIT_KEY_FILE',
     undefined,
@@ -191,6 +260,16 @@ export interface Config {
   readonly logLevel: Parsed<'logLevel'>
   readonly auditDir: string
   readonly auditKeyFile: string
+  readonly auditUrl: string | undefined
+  readonly auditLogId: string
+  readonly auditHash: 'sha256' | 'sm3'
+  readonly auditSigningKeyFile: string
+  readonly auditCheckpointEvery: number
+  readonly auditCheckpointIntervalMs: number
+  readonly auditSegmentMaxSize: number
+  readonly auditSegmentMaxRecords: number
+  readonly auditSegmentMaxAgeMs: number
+  readonly auditRetentionMs: number
   /** No JWKS configured: the gateway signs its own dev tokens. */
   readonly demoMode: boolean
 }
@@ -250,6 +329,20 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>, cw
     logLevel: get('logLevel') as Parsed<'logLevel'>,
     auditDir: abs(get('auditDir') ?? join(dataDir, 'audit')),
     auditKeyFile: abs(get('auditKeyFile') ?? join(dataDir, 'audit-hmac.key')),
+    auditUrl: get('auditUrl'),
+    auditLogId:
+      get('auditLogId') ??
+      `qiao-${hostname()
+        .replace(/[^A-Za-z0-9._-]/g, '-')
+        .slice(0, 59)}`,
+    auditHash: get('auditHash') as 'sha256' | 'sm3',
+    auditSigningKeyFile: abs(get('auditSigningKeyFile') ?? join(dataDir, 'audit-signing-key.jwk.json')),
+    auditCheckpointEvery: get('auditCheckpointEvery') as number,
+    auditCheckpointIntervalMs: get('auditCheckpointInterval') as number,
+    auditSegmentMaxSize: get('auditSegmentMaxSize') as number,
+    auditSegmentMaxRecords: get('auditSegmentMaxRecords') as number,
+    auditSegmentMaxAgeMs: get('auditSegmentMaxAge') as number,
+    auditRetentionMs: get('auditRetention') as number,
     demoMode,
   }
   return { ok: true, config: Object.freeze(config) }

@@ -1,6 +1,7 @@
 import type { KeyedDigest } from '../audit/digest.js'
-import type { AuditRecord } from '../audit/record.js'
+import type { ExchangeAuditRecord } from '../audit/record.js'
 import type { AuditStore } from '../audit/store.js'
+import { subjectsOf } from '../audit/subjects.js'
 import { GatewayError } from '../errors/gateway-error.js'
 import type { Exchange } from './exchange.js'
 
@@ -10,7 +11,7 @@ export function auditRecordOf(
   status: number,
   finishedAt: number,
   digest: KeyedDigest,
-): AuditRecord {
+): ExchangeAuditRecord {
   const { principal, purpose, resource, grant, error, receipt, replay } = exchange
   const released = error === undefined && grant !== undefined && exchange.action === 'read'
   const written = error === undefined && receipt !== undefined && exchange.params !== undefined
@@ -44,11 +45,21 @@ export function auditRecordOf(
     replayOf: replay?.auditId,
     upstreamCode: exchange.upstreamCode,
     catalogVersion: exchange.snapshot.catalog.version,
+    subjects:
+      grant === undefined
+        ? undefined
+        : subjectsOf(
+            digest,
+            grant.subjectParams,
+            exchange.params,
+            grant.subjectFields,
+            released ? exchange.records : undefined,
+          ),
   }
 }
 
 /** Fail closed: if the record cannot be made durable, the call answers 503 and nothing is served. */
-export async function writeAudit(store: AuditStore, record: AuditRecord): Promise<void> {
+export async function writeAudit(store: AuditStore, record: ExchangeAuditRecord): Promise<void> {
   try {
     await store.append(record)
   } catch (err) {

@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { request } from 'undici'
 import { type RunningHousingSimulator, startHousingSimulator } from '../../connectors/housing-gongai/simulator/index.js'
-import type { AuditRecord } from '../../gateway/audit/record.js'
-import type { AuditStore } from '../../gateway/audit/store.js'
+import type { ExchangeAuditRecord } from '../../gateway/audit/record.js'
 import { readConfig } from '../../gateway/config/settings.js'
 import { type RunningGateway, startGateway } from '../../gateway/gateway.js'
 import { createLogger } from '../../gateway/telemetry/logger.js'
@@ -30,7 +29,6 @@ export interface HarnessOptions {
   readonly vars?: Record<string, string>
   /** Extra QIAO_* settings. */
   readonly env?: Record<string, string>
-  readonly auditStore?: AuditStore
   /** Point the connector at this URL instead of the simulator (e.g. a closed port). */
   readonly upstreamUrl?: string
 }
@@ -42,7 +40,8 @@ export interface Harness {
   readonly ed: TestKey
   readonly rsa: TestKey
   readonly dataDir: string
-  readonly auditFile: string
+  /** This gateway's audit log directory (segments, checkpoints). */
+  readonly auditDir: string
   /** Every operational log line (JSON), captured at debug level. */
   readonly logLines: string[]
   token(claims: TokenClaims, options?: { key?: TestKey; kid?: string; typ?: string }): Promise<string>
@@ -52,7 +51,8 @@ export interface Harness {
     options?: { token?: string; matter?: string; caseId?: string; headers?: Record<string, string>; path?: string },
   ): Promise<HttpResult>
   get(path: string, token?: string): Promise<HttpResult>
-  auditRecords(): Promise<AuditRecord[]>
+  /** Exchange records of the audit log, in log order. */
+  auditRecords(): Promise<ExchangeAuditRecord[]>
   close(): Promise<void>
 }
 
@@ -104,9 +104,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     clock: { now: () => NOW },
     logger: createLogger('debug', { write: (line: string) => void logLines.push(line) }),
     vars: { QIAO_HOUSING_URL: options.upstreamUrl ?? sim.url, ...options.vars },
-    auditStore: options.auditStore,
   })
-  const auditFile = join(configResult.config.auditDir, 'audit.jsonl')
+  const auditDir = join(configResult.config.auditDir, configResult.config.auditLogId)
 
   return {
     gateway,
@@ -115,7 +114,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ed,
     rsa,
     dataDir,
-    auditFile,
+    auditDir,
     logLines,
     token: (claims, o = {}) => signToken(o.key ?? ed, claims, { now: NOW, kid: o.kid, typ: o.typ }),
     async query(resource, params, o = {}) {
@@ -137,16 +136,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return toResult(res)
     },
     async auditRecords() {
-      let text: string
-      try {
-        text = await readFile(auditFile, 'utf8')
-      } catch {
-        return []
+      const records: ExchangeAuditRecord[] = []
+      for await (const entry of gateway.deps.audit.query({ kind: 'exchange' })) {
+        records.push(entry.record as ExchangeAuditRecord)
       }
-      return text
-        .split('\n')
-        .filter((l) => l.length > 0)
-        .map((l) => JSON.parse(l) as AuditRecord)
+      return records
     },
     async close() {
       await gateway.close()

@@ -1,0 +1,310 @@
+import type { JSONWebKeySet } from 'jose'
+import type { Clock } from '../../connectors/kit/types.js'
+import type { AuditBackend, AuditCursor, AuditFilter, RecoveredLog } from './backend.js'
+import { type AuditSigningKey, type CheckpointBody, type SignedCheckpoint, signCheckpoint } from './checkpoint.js'
+import { type LogEntry, leafInput, nextChain } from './entry.js'
+import { createHasher, type HashAlgorithm, type Hasher, MerkleTree } from './merkle.js'
+import type { AuditRecord } from './record.js'
+import { type AuditStore, AuditUnavailableError } from './store.js'
+
+export interface AuditLogOptions {
+  readonly backend: AuditBackend
+  /** This gateway instance's log; each instance keeps its own chain and checkpoints. */
+  readonly logId: string
+  readonly hashAlgorithm: HashAlgorithm
+  readonly signingKey: AuditSigningKey
+  readonly clock: Clock
+  /** A signed checkpoint after this many new records… */
+  readonly checkpointEvery: number
+  /** …or this many ms, whichever comes first. */
+  readonly checkpointIntervalMs: number
+  /** A segment is sealed and a new one started beyond this size (bytes for files, entries otherwise)… */
+  readonly segmentMaxSize: number
+  /** …or this age, ms. */
+  readonly segmentMaxAgeMs: number
+  /** Reports repairs and failures (never record contents). */
+  readonly onEvent?: (event: { level: 'info' | 'warn' | 'error'; msg: string; detail?: object }) => void
+}
+
+/** A receipt's proof: everything needed to check offline that the record is in the signed log. */
+export interface InclusionProof {
+  readonly entry: LogEntry
+  readonly hashAlg: HashAlgorithm
+  /** Index of the leaf in the segment tree and the tree size the proof is for (= checkpoint size). */
+  readonly leafIndex: number
+  readonly treeSize: number
+  /** Hex hashes, RFC 9162 §2.1.3.1 order. */
+  readonly proof: readonly string[]
+  readonly checkpoint: SignedCheckpoint
+}
+
+export interface AuditLogStats {
+  readonly appended: number
+  /** Durable batch writes (each one fsync or one transaction); appended / syncs is the group-commit factor. */
+  readonly syncs: number
+  readonly checkpoints: number
+  /** Records waiting for the next batch. */
+  readonly queueDepth: number
+  readonly segment: number
+}
+
+export interface AuditLog extends AuditStore {
+  readonly logId: string
+  readonly hasher: Hasher
+  readonly stats: AuditLogStats
+  /** Signs a checkpoint now if anything was appended since the last one; returns the latest checkpoint. */
+  checkpoint(): Promise<SignedCheckpoint | undefined>
+  checkpoints(filter?: { logId?: string; segment?: number }): Promise<SignedCheckpoint[]>
+  proof(recordId: string): Promise<InclusionProof | undefined>
+  query(filter: AuditFilter, after?: AuditCursor): AsyncIterable<LogEntry>
+  /** Every public audit key ever used with this store (verifiers check checkpoint signatures with these). */
+  publicKeys(): Promise<JSONWebKeySet>
+  /** Signs from now on with a new key (its public half is published first); returns the previous key id. */
+  rotateKey(next: AuditSigningKey): Promise<string>
+  /** Repairs done when the log was opened (e.g. a torn tail after a crash). */
+  readonly repairs: readonly string[]
+}
+
+interface Pending {
+  readonly record: AuditRecord
+  readonly resolve: () => void
+  readonly reject: (err: Error) => void
+}
+
+/**
+ * The tamper-evident audit log: RFC 8785 canonical records, an RFC 9162 Merkle tree per segment, a hash chain
+ * across segments, signed checkpoints every N records or T seconds, sealed and linked segments.
+ *
+ * Fail closed: `append` resolves only after the record is durable in the backend. Group commit: records that
+ * arrive while a batch is being written go out together in the next batch (one fsync / one transaction each).
+ * One serial lane runs batches, checkpoints and segment rotation, so they never interleave.
+ */
+export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> {
+  const { backend, logId, clock } = options
+  const hasher = createHasher(options.hashAlgorithm)
+  const recovered: RecoveredLog = await backend.open(logId, hasher)
+  let signingKey = options.signingKey
+  await backend.publishKey(signingKey.publicJwk)
+  for (const repair of recovered.repairs) options.onEvent?.({ level: 'warn', msg: repair })
+
+  let nextSeq = recovered.nextSeq
+  let chain = recovered.chain
+  let segment = recovered.segment
+  let segmentFirstSeq = recovered.segmentFirstSeq
+  let segmentOpenedAt = recovered.segmentOpenedAt
+  let segmentSize = recovered.segmentSize
+  let tree = new MerkleTree(hasher)
+  for (const leaf of recovered.segmentLeaves) tree.appendLeaf(leaf)
+  let lastCheckpoint = recovered.lastCheckpoint
+  let lastSeal = recovered.lastSeal
+  let lastLoggedAt = recovered.lastLoggedAt
+  const sealedTrees = new Map<number, MerkleTree>() // small cache for proofs in older segments
+
+  let queue: Pending[] = []
+  let lane: Promise<void> = Promise.resolve()
+  let flushScheduled = false
+  let closed = false
+  const stats = { appended: 0, syncs: 0, checkpoints: 0 }
+
+  /** Runs tasks one after another. */
+  function serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = lane.then(task)
+    lane = run.then(
+      () => {},
+      () => {},
+    )
+    return run
+  }
+
+  async function flushBatch(): Promise<void> {
+    flushScheduled = false
+    const batch = queue
+    queue = []
+    if (batch.length === 0) return
+    // Compute the entries against the committed state; commit only once the backend made them durable.
+    const entries: LogEntry[] = []
+    const leaves: Buffer[] = []
+    let c = chain
+    lastLoggedAt = Math.max(lastLoggedAt, clock.now())
+    const loggedAt = new Date(lastLoggedAt).toISOString()
+    for (let i = 0; i < batch.length; i++) {
+      const base = {
+        logId,
+        seq: nextSeq + i,
+        segment,
+        index: tree.size + i,
+        loggedAt,
+        record: (batch[i] as Pending).record,
+      }
+      const leaf = hasher.leaf(leafInput(base))
+      c = nextChain(hasher, c, leaf)
+      leaves.push(leaf)
+      entries.push({ ...base, chain: c })
+    }
+    try {
+      await backend.append(entries)
+    } catch (err) {
+      const failure = new AuditUnavailableError(
+        `audit write failed: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+        {
+          cause: err,
+        },
+      )
+      for (const p of batch) p.reject(failure)
+      options.onEvent?.({ level: 'error', msg: 'audit batch not written', detail: { records: batch.length } })
+      return
+    }
+    for (const leaf of leaves) tree.appendLeaf(leaf)
+    chain = c
+    nextSeq += batch.length
+    segmentSize += entries.reduce((n, e) => n + sizeOf(e), 0)
+    stats.appended += batch.length
+    stats.syncs++
+    for (const p of batch) p.resolve()
+
+    if (
+      tree.size - (lastCheckpoint?.body.segment === segment ? lastCheckpoint.body.size : 0) >=
+      options.checkpointEvery
+    ) {
+      await makeCheckpoint(false).catch(reportCheckpointFailure)
+    }
+    if (segmentSize >= options.segmentMaxSize || clock.now() - segmentOpenedAt >= options.segmentMaxAgeMs) {
+      await rotate().catch(reportCheckpointFailure)
+    }
+  }
+
+  function sizeOf(entry: LogEntry): number {
+    // Files rotate by bytes; the estimate is the stored line's length.
+    return backendCountsEntries ? 1 : JSON.stringify(entry).length + 1
+  }
+  const backendCountsEntries = (backend as { countsEntries?: boolean }).countsEntries === true
+
+  function reportCheckpointFailure(err: unknown): void {
+    options.onEvent?.({ level: 'error', msg: 'audit checkpoint failed', detail: { error: (err as Error).message } })
+  }
+
+  async function makeCheckpoint(sealed: boolean): Promise<SignedCheckpoint | undefined> {
+    const size = tree.size
+    if (!sealed && lastCheckpoint?.body.segment === segment && lastCheckpoint.body.size === size) return lastCheckpoint
+    if (size === 0 && !sealed) return lastCheckpoint
+    const body: CheckpointBody = {
+      logId,
+      segment,
+      size,
+      firstSeq: segmentFirstSeq,
+      rootHash: tree.root(size).toString('hex'),
+      chainHead: chain,
+      hashAlg: hasher.algorithm,
+      time: new Date(clock.now()).toISOString(),
+      sealed,
+      ...(lastSeal ? { prevSeal: hasher.digest(Buffer.from(lastSeal.jws)).toString('hex') } : {}),
+    }
+    const signed = await signCheckpoint(signingKey, body)
+    await backend.appendCheckpoint(signed)
+    lastCheckpoint = signed
+    stats.checkpoints++
+    return signed
+  }
+
+  /** Seals the open segment (a final checkpoint) and starts the next one. */
+  async function rotate(): Promise<void> {
+    if (tree.size === 0) {
+      segmentOpenedAt = clock.now()
+      return
+    }
+    const seal = await makeCheckpoint(true)
+    if (!seal) return
+    lastSeal = seal
+    sealedTrees.set(segment, tree)
+    if (sealedTrees.size > 4) sealedTrees.delete(sealedTrees.keys().next().value as number)
+    segment++
+    segmentFirstSeq = nextSeq
+    segmentOpenedAt = clock.now()
+    segmentSize = 0
+    tree = new MerkleTree(hasher)
+    await backend.startSegment(segment, segmentFirstSeq, segmentOpenedAt)
+    options.onEvent?.({ level: 'info', msg: 'audit segment sealed', detail: { segment: segment - 1 } })
+  }
+
+  const timer = setInterval(() => {
+    void serial(async () => {
+      await makeCheckpoint(false)
+      if (clock.now() - segmentOpenedAt >= options.segmentMaxAgeMs) await rotate()
+    }).catch(reportCheckpointFailure)
+  }, options.checkpointIntervalMs)
+  timer.unref()
+
+  async function treeOf(entrySegment: number, entryLogId: string): Promise<MerkleTree | undefined> {
+    if (entryLogId === logId && entrySegment === segment) return tree
+    const cached = entryLogId === logId ? sealedTrees.get(entrySegment) : undefined
+    if (cached) return cached
+    const rebuilt = new MerkleTree(hasher)
+    for await (const e of backend.segmentEntries(entryLogId, entrySegment))
+      rebuilt.appendLeaf(hasher.leaf(leafInput(e)))
+    return rebuilt
+  }
+
+  return {
+    logId,
+    hasher,
+    repairs: recovered.repairs,
+    get stats(): AuditLogStats {
+      return { ...stats, queueDepth: queue.length, segment }
+    },
+    append(record) {
+      if (closed) return Promise.reject(new AuditUnavailableError('audit log closed'))
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ record, resolve, reject })
+        if (!flushScheduled) {
+          flushScheduled = true
+          void serial(flushBatch)
+        }
+      })
+    },
+    checkpoint: () => serial(() => makeCheckpoint(false)),
+    checkpoints: (filter) => backend.checkpoints(filter),
+    async proof(recordId) {
+      const entry = await backend.findRecord(recordId)
+      if (!entry) return undefined
+      return serial(async () => {
+        // The record's own checkpoint: the first one of its segment that covers it; sign one now if none does.
+        let checkpoint = (await backend.checkpoints({ logId: entry.logId, segment: entry.segment })).find(
+          (cp) => cp.body.size > entry.index,
+        )
+        if (!checkpoint && entry.logId === logId && entry.segment === segment) checkpoint = await makeCheckpoint(false)
+        if (!checkpoint) return undefined
+        const segmentTree = await treeOf(entry.segment, entry.logId)
+        if (!segmentTree || segmentTree.size < checkpoint.body.size) return undefined
+        return {
+          entry,
+          hashAlg: hasher.algorithm,
+          leafIndex: entry.index,
+          treeSize: checkpoint.body.size,
+          proof: segmentTree.inclusionProof(entry.index, checkpoint.body.size).map((h) => h.toString('hex')),
+          checkpoint,
+        }
+      })
+    },
+    query: (filter, after) => backend.query(filter, after),
+    publicKeys: () => backend.keys(),
+    rotateKey: (next) =>
+      serial(async () => {
+        // Close the old key's span with a checkpoint it signs, then publish the new key before it signs anything.
+        await makeCheckpoint(false)
+        await backend.publishKey(next.publicJwk)
+        const previous = signingKey.kid
+        signingKey = next
+        return previous
+      }),
+    async close() {
+      if (closed) return
+      closed = true
+      clearInterval(timer)
+      await serial(async () => {
+        await flushBatch()
+        await makeCheckpoint(false).catch(reportCheckpointFailure)
+      })
+      await backend.close()
+    },
+  }
+}

@@ -1,0 +1,94 @@
+import type { JSONWebKeySet, JWK } from 'jose'
+import type { SignedCheckpoint } from './checkpoint.js'
+import type { LogEntry } from './entry.js'
+import type { Hasher } from './merkle.js'
+import type { AuditDecision } from './record.js'
+
+/** What the log was when the backend opened it, checked as it was read back. */
+export interface RecoveredLog {
+  /** `seq` the next entry gets. */
+  readonly nextSeq: number
+  /** Chain value after the last entry (genesis for an empty log). */
+  readonly chain: string
+  /** Epoch ms of the last entry's loggedAt (0 for an empty log). */
+  readonly lastLoggedAt: number
+  /** Open segment (1-based); 1 for a new log. */
+  readonly segment: number
+  /** `seq` of the open segment's leaf 0. */
+  readonly segmentFirstSeq: number
+  /** Leaf hashes of the open segment, recomputed from the stored entries. */
+  readonly segmentLeaves: readonly Buffer[]
+  /** Epoch ms the open segment was started. */
+  readonly segmentOpenedAt: number
+  /** Bytes (file store) or entries (others) in the open segment, for rotation. */
+  readonly segmentSize: number
+  readonly lastCheckpoint?: SignedCheckpoint
+  /** The sealing checkpoint of the previous segment, if any. */
+  readonly lastSeal?: SignedCheckpoint
+  /** What had to be repaired on the way (e.g. a torn last line after a crash), in words. */
+  readonly repairs: readonly string[]
+}
+
+export interface SegmentListing {
+  readonly segment: number
+  readonly firstSeq: number
+  readonly purged: boolean
+}
+
+/** Filters of the auditor's queries; all optional, combined with AND. */
+export interface AuditFilter {
+  readonly from?: string
+  readonly to?: string
+  readonly kind?: 'exchange' | 'admin'
+  readonly dept?: string
+  readonly sub?: string
+  readonly matter?: string
+  readonly case?: string
+  readonly resource?: string
+  readonly decision?: AuditDecision
+  /** Keyed HMAC of a subject identifier (the gateway hashes what the auditor sends). */
+  readonly subject?: string
+  readonly logId?: string
+}
+
+/** Position in the stable order (loggedAt, logId, seq): the last entry of the previous page. */
+export interface AuditCursor {
+  readonly loggedAt: string
+  readonly logId: string
+  readonly seq: number
+}
+
+/**
+ * Storage under the audit log (the hashing, chaining, checkpointing and group commit live in audit-log.ts, the
+ * same for every backend). Writes resolve only once durable. Implementations: file-backend.ts (JSON-lines segments
+ * in the data directory) and pg-backend.ts (PostgreSQL, for several gateway instances). Both pass one suite.
+ */
+export interface AuditBackend {
+  /** Opens (creating if needed) the log `logId`, reads its open segment back and repairs a torn tail. */
+  open(logId: string, hasher: Hasher): Promise<RecoveredLog>
+  /** Appends entries durably, in order. */
+  append(entries: readonly LogEntry[]): Promise<void>
+  appendCheckpoint(checkpoint: SignedCheckpoint): Promise<void>
+  /** Starts a new segment after the previous one was sealed. */
+  startSegment(segment: number, firstSeq: number, now: number): Promise<void>
+
+  /** The entry of a record id, in any log of this backend. */
+  findRecord(id: string): Promise<LogEntry | undefined>
+  /** Entries of one segment, in order (for proofs and verification). */
+  segmentEntries(logId: string, segment: number): AsyncIterable<LogEntry>
+  /** Checkpoints, oldest first; optionally of one log / segment. */
+  checkpoints(filter?: { logId?: string; segment?: number }): Promise<SignedCheckpoint[]>
+  /** Entries matching the filter in stable order (loggedAt, logId, seq), after the cursor. */
+  query(filter: AuditFilter, after?: AuditCursor): AsyncIterable<LogEntry>
+  /** Log ids this backend holds. */
+  logIds(): Promise<string[]>
+  /** Segments of a log, in order; `purged` ones were removed by retention (their checkpoints remain). */
+  segments(logId: string): Promise<SegmentListing[]>
+  /** Adds a public audit key to the key history verifiers use (idempotent by kid). */
+  publishKey(jwk: JWK): Promise<void>
+  /** Every public audit key ever used with this store. */
+  keys(): Promise<JSONWebKeySet>
+  /** Deletes sealed segments whose records are all older than `before` (epoch ms); returns the segments removed. */
+  purge(logId: string, before: number): Promise<number[]>
+  close(): Promise<void>
+}

@@ -1,0 +1,45 @@
+import type { AuditCursor, AuditFilter } from './backend.js'
+import type { LogEntry } from './entry.js'
+
+/** Whether an entry matches an auditor's filter (backends without an index evaluate it per entry). */
+export function matchesFilter(entry: LogEntry, filter: AuditFilter): boolean {
+  const r = entry.record
+  if (filter.logId !== undefined && entry.logId !== filter.logId) return false
+  if (filter.from !== undefined && r.time < filter.from) return false
+  if (filter.to !== undefined && r.time >= filter.to) return false
+  if (filter.kind !== undefined && r.kind !== filter.kind) return false
+  if (r.kind === 'admin') {
+    // Admin records carry none of the exchange fields; any exchange filter excludes them.
+    return (
+      filter.dept === undefined &&
+      filter.sub === undefined &&
+      filter.matter === undefined &&
+      filter.case === undefined &&
+      filter.resource === undefined &&
+      filter.decision === undefined &&
+      filter.subject === undefined
+    )
+  }
+  if (filter.dept !== undefined && r.requester.dept !== filter.dept) return false
+  if (filter.sub !== undefined && r.requester.sub !== filter.sub) return false
+  if (filter.matter !== undefined && r.matter !== filter.matter) return false
+  if (filter.case !== undefined && r.case !== filter.case) return false
+  if (filter.resource !== undefined && r.resource !== filter.resource) return false
+  if (filter.decision !== undefined && r.decision !== filter.decision) return false
+  if (filter.subject !== undefined && !(r.subjects ?? []).includes(filter.subject)) return false
+  return true
+}
+
+/** Total order of the auditor's pages: (loggedAt, logId, seq). */
+export function compareEntries(
+  a: Pick<LogEntry, 'loggedAt' | 'logId' | 'seq'>,
+  b: Pick<LogEntry, 'loggedAt' | 'logId' | 'seq'>,
+): number {
+  if (a.loggedAt !== b.loggedAt) return a.loggedAt < b.loggedAt ? -1 : 1
+  if (a.logId !== b.logId) return a.logId < b.logId ? -1 : 1
+  return a.seq - b.seq
+}
+
+export function isAfter(entry: LogEntry, cursor: AuditCursor | undefined): boolean {
+  return cursor === undefined || compareEntries(entry, cursor) > 0
+}
