@@ -1,10 +1,13 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import pg from 'pg'
 import { request } from 'undici'
+import { type RunningDrcSimulator, startDrcSimulator } from '../../connectors/drc-tzxm/simulator/index.js'
 import { type RunningHousingSimulator, startHousingSimulator } from '../../connectors/housing-gongai/simulator/index.js'
+import { seedMarketDatabase } from '../../connectors/market-qzk/simulator/index.js'
 import type { ExchangeAuditRecord } from '../../gateway/audit/record.js'
-import { readConfig } from '../../gateway/config/settings.js'
+import { type Config, readConfig } from '../../gateway/config/settings.js'
 import { type RunningGateway, startGateway } from '../../gateway/gateway.js'
 import { createLogger } from '../../gateway/telemetry/logger.js'
 import {
@@ -18,9 +21,10 @@ import {
   type TokenClaims,
 } from './keys.js'
 
-/** 10:00 in Nanjing on the day the tests were written; the gateway and the simulator share this frozen clock. */
+/** 10:00 in Nanjing on the day the tests were written; the gateway and the simulators share this frozen clock. */
 export const NOW = Date.parse('2026-11-26T02:00:00Z')
 export const REPO = resolve(import.meta.dirname, '../..')
+export const LOCAL_PG = 'postgres://postgres@127.0.0.1:5432/test'
 
 export interface HarnessOptions {
   /** Catalog text transform (applied to the demo catalog; schema paths are made absolute). */
@@ -29,17 +33,22 @@ export interface HarnessOptions {
   readonly vars?: Record<string, string>
   /** Extra QIAO_* settings. */
   readonly env?: Record<string, string>
-  /** Point the connector at this URL instead of the simulator (e.g. a closed port). */
+  /** Point the 住建 connector at this URL instead of the simulator (e.g. a closed port). */
   readonly upstreamUrl?: string
+  /** Seed a private schema of the local PostgreSQL as 市场监管's front-end database and point market-qzk at it. */
+  readonly market?: boolean
 }
 
 export interface Harness {
+  /** The running gateway (a new one after restart()). */
   readonly gateway: RunningGateway
   readonly sim: RunningHousingSimulator
+  readonly drc: RunningDrcSimulator
   readonly jwks: JwksServer
   readonly ed: TestKey
   readonly rsa: TestKey
   readonly dataDir: string
+  readonly config: Config
   /** This gateway's audit log directory (segments, checkpoints). */
   readonly auditDir: string
   /** Every operational log line (JSON), captured at debug level. */
@@ -50,9 +59,17 @@ export interface Harness {
     params: unknown,
     options?: { token?: string; matter?: string; caseId?: string; headers?: Record<string, string>; path?: string },
   ): Promise<HttpResult>
+  /** POST /v1/resources/{resource}/records. */
+  write(
+    resource: string,
+    body: unknown,
+    options: { token: string; matter: string; caseId: string; idempotencyKey?: string },
+  ): Promise<HttpResult>
   get(path: string, token?: string): Promise<HttpResult>
   /** Exchange records of the audit log, in log order. */
   auditRecords(): Promise<ExchangeAuditRecord[]>
+  /** Stops the gateway (not the upstreams) and starts it again on the same data directory and catalog. */
+  restart(): Promise<void>
   close(): Promise<void>
 }
 
@@ -74,18 +91,38 @@ async function toResult(res: Awaited<ReturnType<typeof request>>): Promise<HttpR
   return { status: res.statusCode, headers: res.headers as Record<string, string>, text, json }
 }
 
-/** Starts a JWKS endpoint, the 住建 simulator and the gateway, all on loopback, with a frozen clock. */
+let marketSchemas = 0
+
+/**
+ * Starts a JWKS endpoint, the 住建 and 发改 simulators (and, on request, a seeded 市场监管 front-end database) and
+ * the gateway, all on loopback, with a frozen clock.
+ */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const [ed, rsa] = await Promise.all([createTestKey('EdDSA', 'ed-2026'), createTestKey('RS256', 'rsa-2026')])
   const jwks = await startJwksServer([ed.publicJwk, rsa.publicJwk])
   const sim = await startHousingSimulator({ port: 0, now: () => NOW })
+  const drc = await startDrcSimulator({ port: 0, now: () => NOW })
   const dataDir = await mkdtemp(join(tmpdir(), 'qiao-test-'))
 
+  let marketSchema: string | undefined
+  let transform = options.catalog
+  if (options.market) {
+    marketSchema = `qiao_market_h${process.pid}_${++marketSchemas}`
+    await seedMarketDatabase(LOCAL_PG, { schema: marketSchema })
+    const schema = marketSchema
+    const previous = transform
+    transform = (text) =>
+      (previous ? previous(text) : text).replace(
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the catalog's own ${NAME:-default} syntax
+        '      connectionString: ${QIAO_MARKET_DB_URL:-postgres://postgres@127.0.0.1:5432/test}\n',
+        `      connectionString: ${LOCAL_PG}\n      schema: ${schema}\n`,
+      )
+  }
   let catalogPath = join(REPO, 'catalog.yaml')
-  if (options.catalog) {
+  if (transform) {
     const text = (await readFile(catalogPath, 'utf8')).replaceAll(' schemas/', ` ${REPO}/schemas/`)
     catalogPath = join(dataDir, 'catalog.yaml')
-    await writeFile(catalogPath, options.catalog(text))
+    await writeFile(catalogPath, transform(text))
   }
   const configResult = readConfig({
     QIAO_PORT: '0',
@@ -95,39 +132,61 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     QIAO_ISSUER: TEST_ISSUER,
     QIAO_AUDIENCE: TEST_AUDIENCE,
     QIAO_LOG_LEVEL: 'silent',
+    QIAO_HEALTH_INTERVAL: '0',
     ...options.env,
   })
   if (!configResult.ok) throw new Error(configResult.errors.join('\n'))
+  const config = configResult.config
   const logLines: string[] = []
-  const gateway = await startGateway({
-    config: configResult.config,
-    clock: { now: () => NOW },
-    logger: createLogger('debug', { write: (line: string) => void logLines.push(line) }),
-    vars: { QIAO_HOUSING_URL: options.upstreamUrl ?? sim.url, ...options.vars },
-  })
-  const auditDir = join(configResult.config.auditDir, configResult.config.auditLogId)
+  const start = () =>
+    startGateway({
+      config,
+      clock: { now: () => NOW },
+      logger: createLogger('debug', { write: (line: string) => void logLines.push(line) }),
+      vars: { QIAO_HOUSING_URL: options.upstreamUrl ?? sim.url, QIAO_DRC_URL: drc.url, ...options.vars },
+    })
+  let gateway = await start()
+  const auditDir = join(config.auditDir, config.auditLogId)
+
+  async function post(path: string, headers: Record<string, string>, body: unknown): Promise<HttpResult> {
+    const res = await request(`${gateway.url}${path}`, {
+      method: 'POST',
+      headers,
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    })
+    return toResult(res)
+  }
 
   return {
-    gateway,
+    get gateway() {
+      return gateway
+    },
     sim,
+    drc,
     jwks,
     ed,
     rsa,
     dataDir,
+    config,
     auditDir,
     logLines,
     token: (claims, o = {}) => signToken(o.key ?? ed, claims, { now: NOW, kid: o.kid, typ: o.typ }),
-    async query(resource, params, o = {}) {
+    query(resource, params, o = {}) {
       const headers: Record<string, string> = { 'content-type': 'application/json', ...o.headers }
       if (o.token !== undefined) headers.authorization = `Bearer ${o.token}`
       if (o.matter !== undefined) headers['qiao-matter'] = o.matter
       if (o.caseId !== undefined) headers['qiao-case'] = o.caseId
-      const res = await request(`${gateway.url}${o.path ?? `/v1/resources/${resource}/query`}`, {
-        method: 'POST',
-        headers,
-        body: typeof params === 'string' ? params : JSON.stringify(params),
-      })
-      return toResult(res)
+      return post(o.path ?? `/v1/resources/${resource}/query`, headers, params)
+    },
+    write(resource, body, o) {
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        authorization: `Bearer ${o.token}`,
+        'qiao-matter': o.matter,
+        'qiao-case': o.caseId,
+      }
+      if (o.idempotencyKey !== undefined) headers['idempotency-key'] = o.idempotencyKey
+      return post(`/v1/resources/${resource}/records`, headers, body)
     },
     async get(path, token) {
       const res = await request(`${gateway.url}${path}`, {
@@ -142,11 +201,22 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       }
       return records
     },
+    async restart() {
+      await gateway.close()
+      gateway = await start()
+    },
     async close() {
       await gateway.close()
       await sim.close()
+      await drc.close()
       await jwks.close()
       await rm(dataDir, { recursive: true, force: true })
+      if (marketSchema) {
+        const client = new pg.Client({ connectionString: LOCAL_PG })
+        await client.connect()
+        await client.query(`DROP SCHEMA IF EXISTS ${client.escapeIdentifier(marketSchema)} CASCADE`)
+        await client.end()
+      }
     },
   }
 }
