@@ -6,6 +6,7 @@ import type { Clock, ConnectorDefinition } from '../connectors/kit/types.js'
 import { connectorDefinitions } from '../connectors/registry.js'
 import { createApp } from './app.js'
 import { adminRecord } from './audit/admin.js'
+import type { AuditBackend } from './audit/backend.js'
 import { createKeyedDigest, loadOrCreateAuditKey } from './audit/digest.js'
 import { openConfiguredAuditLog } from './audit/open.js'
 import { startRetention } from './audit/retention.js'
@@ -27,6 +28,8 @@ export interface StartGatewayOptions {
   readonly clock?: Clock
   readonly logger?: Logger
   readonly definitions?: ReadonlyMap<string, ConnectorDefinition<never>>
+  /** Storage under the audit log instead of the configured one (tests instrument it). */
+  readonly auditBackend?: AuditBackend
   /** Values for ${NAME} in catalog connector options; defaults to process.env. */
   readonly vars?: Readonly<Record<string, string | undefined>>
 }
@@ -94,7 +97,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     clock,
   })
 
-  const audit = await openConfiguredAuditLog(config, clock, log)
+  const audit = await openConfiguredAuditLog(config, clock, log, options.auditBackend)
   for (const repair of audit.repairs) {
     await audit.append(adminRecord('audit.torn-tail-repaired', clock.now(), { logId: audit.logId, report: repair }))
   }

@@ -257,7 +257,8 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
         queue.push({ record, resolve, reject })
         if (!flushScheduled) {
           flushScheduled = true
-          void serial(flushBatch)
+          // After the current turn of the event loop, so every call that finished in this turn joins the batch.
+          setImmediate(() => void serial(flushBatch))
         }
       })
     },

@@ -9,14 +9,25 @@ import { createFileAuditBackend } from './file-backend.js'
 /** The backend the configuration asks for: PostgreSQL with QIAO_AUDIT_URL, else files in QIAO_AUDIT_DIR. */
 export async function configuredAuditBackend(config: Config, clock: Clock): Promise<AuditBackend> {
   if (config.auditUrl !== undefined) {
-    throw new Error('QIAO_AUDIT_URL: the PostgreSQL audit store is not part of this build yet')
+    // QIAO_AUDIT_URL=postgres://…/db?schema=name puts the tables in that schema (default qiao_audit); the `schema`
+    // parameter is ours, so it is taken out before the URL goes to pg. Loaded only when configured.
+    const url = new URL(config.auditUrl)
+    const schema = url.searchParams.get('schema') ?? undefined
+    url.searchParams.delete('schema')
+    const { createPgAuditBackend } = await import('./pg-backend.js')
+    return createPgAuditBackend({ connectionString: url.toString(), now: clock.now, ...(schema ? { schema } : {}) })
   }
   return createFileAuditBackend({ dir: config.auditDir, now: clock.now })
 }
 
 /** Opens this instance's audit log with the configured policy; repairs and failures go to the operational log. */
-export async function openConfiguredAuditLog(config: Config, clock: Clock, log: Logger): Promise<AuditLog> {
-  const backend = await configuredAuditBackend(config, clock)
+export async function openConfiguredAuditLog(
+  config: Config,
+  clock: Clock,
+  log: Logger,
+  backendOverride?: AuditBackend,
+): Promise<AuditLog> {
+  const backend = backendOverride ?? (await configuredAuditBackend(config, clock))
   return openAuditLog({
     backend,
     logId: config.auditLogId,

@@ -159,7 +159,7 @@ export interface HttpPoolSettings {
 }
 
 export const DEFAULT_HTTP_POOL: HttpPoolSettings = Object.freeze({
-  connections: 32,
+  connections: 64,
   connectTimeoutMs: 2_000,
   headersTimeoutMs: 30_000,
   bodyTimeoutMs: 30_000,
@@ -176,7 +176,7 @@ export interface ResilienceSettings {
 }
 
 export const DEFAULT_RESILIENCE: ResilienceSettings = Object.freeze({
-  maxConcurrent: 32,
+  maxConcurrent: 128,
   readRetries: 2,
   retryBaseDelayMs: 50,
   breakerThreshold: 5,

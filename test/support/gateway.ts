@@ -6,6 +6,7 @@ import { request } from 'undici'
 import { type RunningDrcSimulator, startDrcSimulator } from '../../connectors/drc-tzxm/simulator/index.js'
 import { type RunningHousingSimulator, startHousingSimulator } from '../../connectors/housing-gongai/simulator/index.js'
 import { seedMarketDatabase } from '../../connectors/market-qzk/simulator/index.js'
+import type { AuditBackend } from '../../gateway/audit/backend.js'
 import type { ExchangeAuditRecord } from '../../gateway/audit/record.js'
 import { type Config, readConfig } from '../../gateway/config/settings.js'
 import { type RunningGateway, startGateway } from '../../gateway/gateway.js'
@@ -37,6 +38,8 @@ export interface HarnessOptions {
   readonly upstreamUrl?: string
   /** Seed a private schema of the local PostgreSQL as 市场监管's front-end database and point market-qzk at it. */
   readonly market?: boolean
+  /** Storage under the audit log (to instrument it); default the configured file store. */
+  readonly auditBackend?: (config: Config) => AuditBackend
 }
 
 export interface Harness {
@@ -144,6 +147,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       clock: { now: () => NOW },
       logger: createLogger('debug', { write: (line: string) => void logLines.push(line) }),
       vars: { QIAO_HOUSING_URL: options.upstreamUrl ?? sim.url, QIAO_DRC_URL: drc.url, ...options.vars },
+      auditBackend: options.auditBackend?.(config),
     })
   let gateway = await start()
   const auditDir = join(config.auditDir, config.auditLogId)
