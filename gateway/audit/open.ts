@@ -14,8 +14,9 @@ export async function configuredAuditBackend(config: Config, clock: Clock): Prom
     const url = new URL(config.auditUrl)
     const schema = url.searchParams.get('schema') ?? undefined
     url.searchParams.delete('schema')
+    const connectionString = schema === undefined ? config.auditUrl : url.toString()
     const { createPgAuditBackend } = await import('./pg-backend.js')
-    return createPgAuditBackend({ connectionString: url.toString(), now: clock.now, ...(schema ? { schema } : {}) })
+    return createPgAuditBackend({ connectionString, now: clock.now, ...(schema ? { schema } : {}) })
   }
   return createFileAuditBackend({ dir: config.auditDir, now: clock.now })
 }

@@ -2,8 +2,9 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { type AuditLog, openAuditLog } from './audit-log.js'
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import type { Config } from '../config/settings.js'
+import { type AuditLog, type AuditLogOptions, openAuditLog } from './audit-log.js'
 import type { AuditBackend } from './backend.js'
 import { type AuditSigningKey, loadOrCreateAuditSigningKey } from './checkpoint.js'
 import { adminRecord, exchangeRecord } from './conformance/records.js'
@@ -77,8 +78,15 @@ async function tamperRows(schema: string, logId: string, kind: Tampering): Promi
   }
 }
 
-/** A fresh schema; every backend made over it is closed and the schema dropped at cleanup. */
+/** Schemas used, dropped together once the file is done (one DROP instead of one per test). */
+const usedSchemas: string[] = []
+afterAll(async () => {
+  if (usedSchemas.length > 0) await sql(`DROP SCHEMA IF EXISTS ${usedSchemas.map((s) => `"${s}"`).join(', ')} CASCADE`)
+})
+
+/** A fresh schema; every backend made over it is closed at cleanup, and the schema dropped after the last test. */
 function pgStorage(schema = freshSchema()) {
+  usedSchemas.push(schema)
   const backends: AuditBackend[] = []
   return {
     schema,
@@ -90,7 +98,6 @@ function pgStorage(schema = freshSchema()) {
     tamper: (logId: string, kind: Tampering) => tamperRows(schema, logId, kind),
     async cleanup() {
       for (const b of backends) await b.close().catch(() => {})
-      await sql(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
     },
   }
 }
@@ -117,7 +124,11 @@ describe('PostgreSQL audit backend', () => {
     await storage.cleanup()
   })
 
-  async function open(logId = 'gw-1', backend = storage.backend()): Promise<AuditLog> {
+  async function open(
+    logId = 'gw-1',
+    backend = storage.backend(),
+    overrides: Partial<AuditLogOptions> = {},
+  ): Promise<AuditLog> {
     const log = await openAuditLog({
       backend,
       logId,
@@ -128,6 +139,7 @@ describe('PostgreSQL audit backend', () => {
       checkpointIntervalMs: 60_000,
       segmentMaxSize: 40,
       segmentMaxAgeMs: 24 * 3_600_000,
+      ...overrides,
     })
     logs.push(log)
     return log
@@ -192,6 +204,34 @@ describe('PostgreSQL audit backend', () => {
     const onlyB: LogEntry[] = []
     for await (const e of storage.backend().query({ logId: 'gw-b', kind: 'admin' })) onlyB.push(e)
     expect(onlyB.map((e) => e.record.id)).toEqual(['adm-2'])
+  })
+
+  it('streams more than one page (1000 rows), with many entries sharing one loggedAt', async () => {
+    const big = { segmentMaxSize: 1_000_000, checkpointEvery: 1000 }
+    const log = await open('gw-1', storage.backend(), big)
+    const n = 1200
+    await Promise.all(Array.from({ length: n }, (_, i) => log.append(exchangeRecord(i))))
+    expect(log.stats.syncs).toBeLessThan(n / 10) // big batches: one loggedAt each
+    const backend = storage.backend()
+    const everything = await all(backend)
+    expect(everything.map((e) => e.seq)).toEqual(Array.from({ length: n }, (_, i) => i))
+    let drc = 0
+    for await (const e of backend.query({ dept: 'drc' })) if (e.record.kind === 'exchange') drc++
+    expect(drc).toBe(Math.ceil(n / 3))
+    // After a cursor, across a page boundary again.
+    const from = everything[100] as LogEntry
+    const tail: number[] = []
+    for await (const e of backend.query({}, from)) tail.push(e.seq)
+    expect(tail).toEqual(Array.from({ length: n - 101 }, (_, i) => 101 + i))
+    // Reopening reads the open segment back page by page.
+    await log.close()
+    expect(await backend.segments('gw-1')).toHaveLength(1)
+    const reopened = await open('gw-1', storage.backend(), big)
+    await reopened.append(exchangeRecord(n))
+    await reopened.close()
+    const result = await verifyAuditLogs(storage.backend(), { keys: await reopened.publicKeys() })
+    expect(result.problems).toEqual([])
+    expect(result.logs[0]?.records).toBe(n + 1)
   })
 
   it('reads back exactly the records appended: Chinese text, escapes and numbers, and their leaves still verify', async () => {
@@ -269,6 +309,48 @@ describe('PostgreSQL audit backend', () => {
     expect(stored).toHaveLength(20)
   })
 
+  /** Ends the database session holding a log's lock, as a server restart or a failover would. */
+  const killWriter = (logId: string) =>
+    sql('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [
+      `qiao-audit ${storage.schema}/${logId}`,
+    ])
+
+  it('takes the lock again after losing its connection and goes on when nothing changed meanwhile', async () => {
+    const log = await open()
+    for (let i = 0; i < 5; i++) await log.append(exchangeRecord(i))
+    expect(await log.probe()).toBeUndefined()
+    expect((await killWriter('gw-1')).rowCount).toBe(1)
+    await new Promise((r) => setTimeout(r, 100))
+    // The readiness probe reconnects by itself; appends go on over the new connection.
+    expect(await log.probe()).toBeUndefined()
+    for (let i = 5; i < 10; i++) await log.append(exchangeRecord(i))
+    // While it holds the lock again, nobody else gets the log.
+    await expect(open('gw-1')).rejects.toThrow(/already open by another gateway instance/)
+    await log.close()
+    const result = await verifyAuditLogs(storage.backend(), { keys: await log.publicKeys() })
+    expect(result.problems).toEqual([])
+    expect(result.logs[0]?.records).toBe(10)
+  })
+
+  it('fails closed after losing its connection if another instance took the log meanwhile', async () => {
+    const first = await open()
+    await first.append(exchangeRecord(0))
+    await killWriter('gw-1')
+    await new Promise((r) => setTimeout(r, 100))
+    const second = await open()
+    await second.append(exchangeRecord(1))
+    // The other instance holds it: refused, and not ready.
+    await expect(first.append(exchangeRecord(2))).rejects.toBeInstanceOf(AuditUnavailableError)
+    expect(await first.probe()).toMatch(/already open by another gateway instance/)
+    await second.close()
+    // It let go, but the log moved on without this instance: still refused, never forked.
+    await expect(first.append(exchangeRecord(3))).rejects.toBeInstanceOf(AuditUnavailableError)
+    expect(await first.probe()).toMatch(/changed while this instance's database connection was lost/)
+    const result = await verifyAuditLogs(storage.backend(), { keys: await second.publicKeys() })
+    expect(result.problems).toEqual([])
+    expect(result.logs[0]?.records).toBe(2)
+  })
+
   it('fails closed on a record PostgreSQL cannot store, and the log carries on', async () => {
     const log = await open()
     await log.append(exchangeRecord(0))
@@ -284,7 +366,7 @@ describe('PostgreSQL audit backend', () => {
 
   it('refuses to open a log whose open segment was altered', async () => {
     const log = await open()
-    for (let i = 0; i < 30; i++) await log.append(exchangeRecord(i))
+    await Promise.all(Array.from({ length: 30 }, (_, i) => log.append(exchangeRecord(i))))
     await log.close()
     await storage.tamper('gw-1', 'edit')
     await expect(open()).rejects.toThrow(/audit log gw-1 damaged/)
@@ -298,7 +380,7 @@ describe('PostgreSQL audit backend', () => {
 
   it('starts the next segment when stopped between sealing and starting it', async () => {
     const log = await open()
-    for (let i = 0; i < 10; i++) await log.append(exchangeRecord(i))
+    await Promise.all(Array.from({ length: 10 }, (_, i) => log.append(exchangeRecord(i))))
     await log.close()
     // Simulate a stop right after the seal: sign a sealing checkpoint like the log would, without the new segment.
     const { signCheckpoint } = await import('./checkpoint.js')
@@ -324,6 +406,19 @@ describe('PostgreSQL audit backend', () => {
     expect(result.logs[0]?.records).toBe(11)
   })
 
+  it('is what QIAO_AUDIT_URL configures, with the schema taken from ?schema=', async () => {
+    const { configuredAuditBackend } = await import('./open.js')
+    const backend = await configuredAuditBackend(
+      { auditUrl: `${PG_URL}?schema=${storage.schema}`, auditDir: '/nonexistent' } as Config,
+      { now: () => now++ },
+    )
+    const log = await open('gw-url', backend)
+    await log.append(exchangeRecord(0))
+    await log.close()
+    const { rows } = await sql(`SELECT record_id FROM "${storage.schema}".entries WHERE log_id = 'gw-url'`)
+    expect(rows).toEqual([{ record_id: 'rec-000000' }])
+  })
+
   it('creates its schema once even when instances start together, and rejects bad schema names', async () => {
     const backends = Array.from({ length: 4 }, () => storage.backend())
     const opened = await Promise.all(backends.map((b, i) => open(`gw-${i}`, b)))
@@ -333,7 +428,11 @@ describe('PostgreSQL audit backend', () => {
       /audit schema/,
     )
     // An empty database reads as an empty store.
-    const empty = createPgAuditBackend({ connectionString: PG_URL, schema: freshSchema(), now: Date.now })
+    const empty = createPgAuditBackend({
+      connectionString: PG_URL,
+      schema: 'qiao_audit_t_never_created',
+      now: Date.now,
+    })
     expect(await empty.logIds()).toEqual([])
     expect(await all(empty)).toEqual([])
     expect(await empty.keys()).toEqual({ keys: [] })

@@ -22,6 +22,11 @@ import type { AuditRecord } from './record.js'
  *   checkpoints (id identity — the order, log_id, segment, size, sealed, jws, body jsonb, created)
  *   keys        (kid PK, jwk jsonb, added identity — the order keys were published in)
  *
+ * Indexes on entries: (logged_at, log_id, seq) for the stable order and cursor keyset, (log_id, segment, seq) for
+ * segment reads, (dept, logged_at), (matter, logged_at), (resource, logged_at), (case_id), (sub), (record_time) for
+ * from/to, GIN (subjects). Text that is compared or ordered (log ids, record times) is COLLATE "C": byte order, the
+ * same as the string comparison in filter.ts.
+ *
  * The stored record is the only source of a leaf: every reader recomputes `leafInput` from (log_id, seq, segment,
  * idx, logged_at_iso, record). jsonb reorders keys (JCS canonicalises them again) and keeps numbers as exact
  * decimals, so the record read back is the same JS value; jsonb cannot hold U+0000 in a string, so a record with one
@@ -31,12 +36,15 @@ import type { AuditRecord } from './record.js'
  * Locking: `open` takes a session-level advisory lock for (schema, log id) on a dedicated connection held until
  * `close`, so a second instance with the same log id is refused. Every write of the log (entries, checkpoints,
  * segment starts) goes over that same connection, so nothing is written without holding the lock: if the
- * connection drops, the lock is gone and so is the writer. The primary key (log_id, seq) would in any case refuse a
- * second writer's fork.
+ * connection drops, the lock is gone and so is the writer. The next write connects again, takes the lock again
+ * and goes on only if the log's last entry and newest segment are still what this instance wrote (otherwise it
+ * throws — fail closed — and a restart recovers from the database). The primary key (log_id, seq) would in any
+ * case refuse a second writer's fork.
  *
- * Durability: one INSERT statement per batch (its own transaction), acknowledged only once COMMIT returned, with
- * synchronous_commit at least `on`-equivalent (a server default of `off` is raised to `on` for this connection).
- * A transaction either committed or did not, so there is no torn tail to repair.
+ * Durability: one INSERT statement per batch (its own transaction, all values as parameters), acknowledged only
+ * once its COMMIT returned. synchronous_commit stays as the server sets it (`on`, `local`, `remote_*` all flush the
+ * WAL locally before COMMIT returns) except that `off` is raised to `on` for the writing connection. A transaction
+ * either committed or did not, so there is no torn tail to repair (`repairs` is always empty).
  */
 
 export interface PgAuditBackendOptions {
@@ -49,11 +57,28 @@ export interface PgAuditBackendOptions {
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
+const CONNECT_TIMEOUT_MS = 10_000
+const PROBE_TIMEOUT_MS = 3_000
 /** Rows per page when streaming (segment reads, queries). */
 const PAGE = 1000
 
 /** Columns read to rebuild a LogEntry. */
 const ENTRY_COLUMNS = 'log_id, seq, segment, idx, logged_at_iso, chain, record'
+
+interface OpenLog {
+  readonly logId: string
+  /** Advisory-lock key of (schema, log id). */
+  readonly key: string
+  /** `seq:chain` of the last entry stored ('' for none) and the newest segment, as this instance left them. */
+  tail: string
+  segment: number
+}
+
+interface Writer {
+  readonly client: pg.Client
+  /** Set once the connection failed or ended: the session, and with it the lock, is gone. */
+  lost?: Error
+}
 
 interface EntryRow {
   readonly log_id: string
@@ -155,6 +180,8 @@ function ddl(s: string): string[] {
     `CREATE INDEX IF NOT EXISTS entries_resource ON ${s}.entries (resource, logged_at)`,
     `CREATE INDEX IF NOT EXISTS entries_case ON ${s}.entries (case_id)`,
     `CREATE INDEX IF NOT EXISTS entries_sub ON ${s}.entries (sub)`,
+    // from/to filter the record's own time, which no other index orders by.
+    `CREATE INDEX IF NOT EXISTS entries_time ON ${s}.entries (record_time)`,
     // Last: its presence means everything above exists (all of it is created in one transaction).
     `CREATE INDEX IF NOT EXISTS entries_subjects ON ${s}.entries USING gin (subjects)`,
   ]
@@ -193,11 +220,11 @@ export function createPgAuditBackend(options: PgAuditBackendOptions): AuditBacke
 
   let pool: pg.Pool | undefined
   let schemaReady: Promise<void> | undefined
-  /** The connection holding this log's advisory lock; every write of the log goes over it. */
-  let writer: pg.Client | undefined
-  let writerLost: Error | undefined
-  let openLogId: string | undefined
-  let openLockKey: string | undefined
+  /** The log this backend has open, and what this instance last wrote of it (to check after a reconnect). */
+  let openLog: OpenLog | undefined
+  /** The connection holding the log's advisory lock; every write of the log goes over it. */
+  let writer: Writer | undefined
+  let reconnecting: Promise<pg.Client> | undefined
 
   /** Pool for reads, created on first use (also after close: reads of a closed backend still work, as for files). */
   function readPool(): pg.Pool {
@@ -206,6 +233,8 @@ export function createPgAuditBackend(options: PgAuditBackendOptions): AuditBacke
         connectionString: options.connectionString,
         max: options.poolMax ?? 4,
         idleTimeoutMillis: 10_000,
+        connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+        keepAlive: true,
         allowExitOnIdle: true,
       })
       // An idle connection dropped by the server must not crash the process; the next query reconnects.
@@ -246,7 +275,8 @@ export function createPgAuditBackend(options: PgAuditBackendOptions): AuditBacke
         await transaction(client, async () => {
           // Two instances starting together: the second waits here, then finds everything in place.
           await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey('qiao-audit-schema', schemaName)])
-          for (const statement of ddl(s)) await client.query(statement)
+          // One round trip (no parameters: DDL takes none; the schema name is checked above).
+          await client.query(ddl(s).join(';\n'))
         })
       } finally {
         client.release()
@@ -258,37 +288,128 @@ export function createPgAuditBackend(options: PgAuditBackendOptions): AuditBacke
     return schemaReady
   }
 
-  function openWriter(): pg.Client {
-    if (!writer) throw new Error('audit log not open')
-    if (writerLost) throw new Error(`audit log ${openLogId} lost its database connection`, { cause: writerLost })
-    return writer
+  /** A new connection holding the log's advisory lock, or the error that another instance holds it. */
+  async function lockedConnection(logId: string, key: string): Promise<Writer> {
+    const client = new pg.Client({
+      connectionString: options.connectionString,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      keepAlive: true,
+      // Shows in pg_stat_activity which connection holds which log.
+      application_name: `qiao-audit ${schemaName}/${logId}`.slice(0, 63),
+    })
+    const w: Writer = { client }
+    client.on('error', (err) => {
+      w.lost ??= err
+    })
+    client.on('end', () => {
+      w.lost ??= new Error('connection ended')
+    })
+    try {
+      await client.connect()
+      const { rows: locked } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [
+        key,
+      ])
+      if (!locked[0]?.ok) throw new Error(`audit log ${logId} is already open by another gateway instance`)
+      // A server default of synchronous_commit=off would acknowledge batches before they are on disk.
+      await client.query(
+        `SELECT set_config('synchronous_commit', 'on', false) WHERE current_setting('synchronous_commit') = 'off'`,
+      )
+    } catch (err) {
+      await client.end().catch(() => {})
+      throw err
+    }
+    return w
   }
 
-  async function releaseWriter(): Promise<void> {
-    const client = writer
-    const key = openLockKey
+  /** Last stored entry of a log and its newest segment, as seen over `client`. */
+  async function storedTail(client: pg.ClientBase, logId: string): Promise<Pick<OpenLog, 'tail' | 'segment'>> {
+    const [last] = (
+      await client.query<{ seq: string; chain: string }>(
+        `SELECT seq, chain FROM ${T.entries} WHERE log_id = $1 ORDER BY seq DESC LIMIT 1`,
+        [logId],
+      )
+    ).rows
+    const [newest] = (
+      await client.query<{ segment: number | null }>(
+        `SELECT max(segment) AS segment FROM ${T.segments} WHERE log_id = $1`,
+        [logId],
+      )
+    ).rows
+    return { tail: last ? `${last.seq}:${last.chain}` : '', segment: newest?.segment ?? 0 }
+  }
+
+  /**
+   * The writing connection. If it was lost (database restart, failover, network), the lock went with it: take it
+   * again on a new connection, and continue only if the log is still exactly as this instance left it.
+   */
+  function writerClient(): Promise<pg.Client> {
+    const log = openLog
+    if (!log) return Promise.reject(new Error('audit log not open'))
+    if (writer && !writer.lost) return Promise.resolve(writer.client)
+    // One reconnect at a time (a readiness probe and a write may both find the connection lost).
+    reconnecting ??= reconnect(log).finally(() => {
+      reconnecting = undefined
+    })
+    return reconnecting
+  }
+
+  async function reconnect(log: OpenLog): Promise<pg.Client> {
+    const old = writer
     writer = undefined
-    openLockKey = undefined
-    openLogId = undefined
-    if (!client) return
-    // Unlock explicitly, so another instance can open the log as soon as close() returns.
-    if (!writerLost && key !== undefined)
-      await client.query('SELECT pg_advisory_unlock($1::bigint)', [key]).catch(() => {})
-    await client.end().catch(() => {})
+    await old?.client.end().catch(() => {})
+    const w = await lockedConnection(log.logId, log.key)
+    try {
+      const now = await storedTail(w.client, log.logId)
+      if (now.tail !== log.tail || now.segment !== log.segment) {
+        throw new Error(
+          `audit log ${log.logId} changed while this instance's database connection was lost; restart to recover it`,
+        )
+      }
+    } catch (err) {
+      await w.client.end().catch(() => {})
+      throw err
+    }
+    writer = w
+    return w.client
   }
 
-  async function* segmentRows(logId: string, segment: number): AsyncIterable<LogEntry> {
-    let after = -1
+  async function closeLog(): Promise<void> {
+    const w = writer
+    const log = openLog
+    writer = undefined
+    openLog = undefined
+    if (!w) return
+    // Unlock explicitly, so another instance can open the log as soon as close() returns.
+    if (!w.lost && log) await w.client.query('SELECT pg_advisory_unlock($1::bigint)', [log.key]).catch(() => {})
+    await w.client.end().catch(() => {})
+  }
+
+  /**
+   * Streams a keyset-paged query: pages of PAGE rows, the next one fetched while the current one is consumed, so
+   * neither a whole segment nor a whole answer sits in memory.
+   */
+  async function* paged(fetch: (after: EntryRow | undefined) => Promise<EntryRow[]>): AsyncIterable<LogEntry> {
+    let next = fetch(undefined)
     for (;;) {
-      const page = await rows<EntryRow>(
+      const page = await next
+      const last = page.length === PAGE ? (page.at(-1) as EntryRow) : undefined
+      if (last) {
+        next = fetch(last)
+        next.catch(() => {}) // handled when awaited; not unhandled if the consumer stops early
+      }
+      for (const row of page) yield toEntry(row)
+      if (!last) return
+    }
+  }
+
+  function segmentRows(logId: string, segment: number): AsyncIterable<LogEntry> {
+    return paged((after) =>
+      rows<EntryRow>(
         `SELECT ${ENTRY_COLUMNS} FROM ${T.entries} WHERE log_id = $1 AND segment = $2 AND seq > $3
          ORDER BY seq LIMIT ${PAGE}`,
-        [logId, segment, after],
-      )
-      for (const row of page) yield toEntry(row)
-      if (page.length < PAGE) return
-      after = Number((page.at(-1) as EntryRow).seq)
-    }
+        [logId, segment, after ? Number(after.seq) : -1],
+      ),
+    )
   }
 
   async function lastEntryOf(logId: string, segment: number): Promise<LogEntry | undefined> {
@@ -299,7 +420,7 @@ export function createPgAuditBackend(options: PgAuditBackendOptions): AuditBacke
     return row ? toEntry(row) : undefined
   }
 
-  async function* queryRows(filter: AuditFilter, after?: AuditCursor): AsyncIterable<LogEntry> {
+  function queryRows(filter: AuditFilter, after?: AuditCursor): AsyncIterable<LogEntry> {
     const params: unknown[] = []
     const p = (value: unknown) => {
       params.push(value)
@@ -326,54 +447,36 @@ export function createPgAuditBackend(options: PgAuditBackendOptions): AuditBacke
     const textFirst = `SELECT ${ENTRY_COLUMNS} FROM ${T.entries}
       ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY logged_at, log_id, seq LIMIT ${PAGE}`
-    let cursor = after
-    for (;;) {
-      const page = cursor
-        ? await rows<EntryRow>(text, [...params, cursor.loggedAt, cursor.logId, cursor.seq])
-        : await rows<EntryRow>(textFirst, params)
-      for (const row of page) yield toEntry(row)
-      if (page.length < PAGE) return
-      const last = toEntry(page.at(-1) as EntryRow)
-      cursor = { loggedAt: last.loggedAt, logId: last.logId, seq: last.seq }
-    }
+    return paged((last) => {
+      const cursor = last ? { loggedAt: last.logged_at_iso, logId: last.log_id, seq: Number(last.seq) } : after
+      return cursor
+        ? rows<EntryRow>(text, [...params, cursor.loggedAt, cursor.logId, cursor.seq])
+        : rows<EntryRow>(textFirst, params)
+    })
   }
 
   return {
     countsEntries: true,
 
     async open(logId, hasher) {
-      if (writer) throw new Error(`audit backend already has log ${openLogId} open`)
+      if (openLog) throw new Error(`audit backend already has log ${openLog.logId} open`)
       await ensureSchema()
       const key = lockKey('qiao-audit-log', schemaName, logId)
-      const client = new pg.Client({ connectionString: options.connectionString })
-      client.on('error', (err) => {
-        if (writer === client) writerLost = err
-      })
-      await client.connect()
+      writer = await lockedConnection(logId, key)
+      openLog = { logId, key, tail: '', segment: 0 }
       try {
-        const { rows: locked } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [
-          key,
-        ])
-        if (!locked[0]?.ok) throw new Error(`audit log ${logId} is already open by another gateway instance`)
+        const recovered = await recover(writer.client, logId, hasher)
+        Object.assign(openLog, await storedTail(writer.client, logId))
+        return recovered
       } catch (err) {
-        await client.end().catch(() => {})
-        throw err
-      }
-      writer = client
-      writerLost = undefined
-      openLogId = logId
-      openLockKey = key
-      try {
-        return await recover(client, logId, hasher)
-      } catch (err) {
-        await releaseWriter()
+        await closeLog()
         throw err
       }
     },
 
     async append(entries) {
       if (entries.length === 0) return
-      const client = openWriter()
+      const client = await writerClient()
       const cols = {
         logId: [] as string[],
         seq: [] as number[],
@@ -445,10 +548,12 @@ export function createPgAuditBackend(options: PgAuditBackendOptions): AuditBacke
           cols.subjects,
         ],
       )
+      const last = entries.at(-1) as LogEntry
+      if (openLog) openLog.tail = `${last.seq}:${last.chain}`
     },
 
     async appendCheckpoint(checkpoint) {
-      const client = openWriter()
+      const client = await writerClient()
       const b = checkpoint.body
       await client.query(
         `INSERT INTO ${T.checkpoints} (log_id, segment, size, sealed, jws, body, created)
@@ -466,11 +571,13 @@ export function createPgAuditBackend(options: PgAuditBackendOptions): AuditBacke
     },
 
     async startSegment(segment, firstSeq, now) {
-      const client = openWriter()
+      const client = await writerClient()
+      const log = openLog as OpenLog
       await client.query(
         `INSERT INTO ${T.segments} (log_id, segment, first_seq, opened_at) VALUES ($1, $2, $3, $4::timestamptz)`,
-        [openLogId, segment, firstSeq, new Date(now).toISOString()],
+        [log.logId, segment, firstSeq, new Date(now).toISOString()],
       )
+      log.segment = segment
     },
 
     async findRecord(id) {
@@ -502,6 +609,31 @@ export function createPgAuditBackend(options: PgAuditBackendOptions): AuditBacke
         [logId],
       )
       return found.map((r): SegmentListing => ({ segment: r.segment, firstSeq: Number(r.first_seq), purged: r.purged }))
+    },
+
+    async probe() {
+      if (!openLog) return 'audit log not open'
+      // Over the writing connection (taking the lock again if it was lost), so readiness returns once the database
+      // is back even without traffic; a standby or read-only database takes no writes.
+      const check = (async () => {
+        const client = await writerClient()
+        const { rows: state } = await client.query<{ ro: boolean }>(
+          `SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on' AS ro`,
+        )
+        return state[0]?.ro ? 'audit database is read-only' : undefined
+      })()
+      let timer: NodeJS.Timeout | undefined
+      const timeout = new Promise<string>((resolve) => {
+        timer = setTimeout(() => resolve('audit database did not answer in time'), PROBE_TIMEOUT_MS)
+      })
+      try {
+        return await Promise.race([check, timeout])
+      } catch (err) {
+        const { code, message } = err as { code?: string; message?: string }
+        return `audit database unavailable (${code ?? message ?? 'error'})`
+      } finally {
+        clearTimeout(timer)
+      }
     },
 
     async publishKey(jwk: JWK) {
@@ -537,23 +669,26 @@ export function createPgAuditBackend(options: PgAuditBackendOptions): AuditBacke
         if (!last || Date.parse(last.loggedAt) >= before) break
         const client = await readPool().connect()
         try {
-          await transaction(client, async () => {
+          // Marking it first takes the segment row's lock: of two concurrent purges, one removes it, once.
+          const claimed = await transaction(client, async () => {
+            const marked = await client.query(
+              `UPDATE ${T.segments} SET purged = true WHERE log_id = $1 AND segment = $2 AND NOT purged`,
+              [logId, info.segment],
+            )
+            if (marked.rowCount !== 1) return false
             await client.query(`DELETE FROM ${T.entries} WHERE log_id = $1 AND segment = $2`, [logId, info.segment])
-            await client.query(`UPDATE ${T.segments} SET purged = true WHERE log_id = $1 AND segment = $2`, [
-              logId,
-              info.segment,
-            ])
+            return true
           })
+          if (claimed) removed.push(info.segment)
         } finally {
           client.release()
         }
-        removed.push(info.segment)
       }
       return removed
     },
 
     async close() {
-      await releaseWriter()
+      await closeLog()
       const p = pool
       pool = undefined
       schemaReady = undefined
@@ -564,10 +699,6 @@ export function createPgAuditBackend(options: PgAuditBackendOptions): AuditBacke
   /** Reads the open segment back under the lock and checks it against the chain; throws on any inconsistency. */
   async function recover(client: pg.Client, logId: string, hasher: Hasher): Promise<RecoveredLog> {
     const damaged = (what: string) => new Error(`audit log ${logId} damaged: ${what}; run \`qiao audit verify\``)
-    // A server default of synchronous_commit=off would acknowledge batches before they are on disk.
-    await client.query(
-      `SELECT set_config('synchronous_commit', 'on', false) WHERE current_setting('synchronous_commit') = 'off'`,
-    )
     // New log: its row and segment 1, in one statement.
     await client.query(
       `WITH l AS (
