@@ -1,0 +1,154 @@
+import { code } from '../code.js'
+import type { ScaffoldNames } from '../names.js'
+
+// Templates of the tests. Generated code must pass `biome ci` as written: keep lines that interpolate names short.
+
+/** `connectors/<id>/conformance.test.ts`: the connector kit against the simulator. */
+export function conformanceTestTs(n: ScaffoldNames): string {
+  return code`import { closedPort } from '../kit/conformance/ports.js'
+import { testConnectorConformance } from '../kit/conformance/suite.js'
+import { ${n.camel} } from './index.js'
+import type { ConnectorOptions } from './options.js'
+import { DEFAULT_APP_KEY, DEFAULT_APP_SECRET, seedSample, startSimulator } from './simulator/index.js'
+
+const sample = seedSample()
+const noop = async () => {}
+
+testConnectorConformance<ConnectorOptions>({
+  definition: ${n.camel},
+  catalogFile: '${n.catalogFile}',
+  instance: '${n.id}',
+  cases: {
+    records: { ok: { recordNo: sample.recordNo }, missing: { recordNo: sample.unknownRecordNo } },
+  },
+  async fixture() {
+    const sim = await startSimulator({ port: 0 })
+    const options = { baseUrl: sim.url, appKey: DEFAULT_APP_KEY, appSecret: DEFAULT_APP_SECRET }
+    return {
+      options,
+      async inject(fault) {
+        switch (fault) {
+          case 'stall':
+            sim.setKnobs({ fault: 'hang' })
+            return { undo: async () => void sim.setKnobs({ fault: 'none' }) }
+          case 'malformed':
+            sim.setKnobs({ fault: 'malformed' })
+            return { undo: async () => void sim.setKnobs({ fault: 'none' }) }
+          case 'down':
+            return { options: { ...options, baseUrl: \`http://127.0.0.1:\${await closedPort()}\` }, undo: noop }
+          case 'refuse':
+            return { options: { ...options, appSecret: 'not-the-secret' }, undo: noop }
+        }
+      },
+      close: () => sim.close(),
+    }
+  },
+})
+`
+}
+
+/** `connectors/<id>/connector.test.ts`: a few focused tests. */
+export function connectorTestTs(n: ScaffoldNames): string {
+  return code`import { Agent, request } from 'undici'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { CapturingLogger } from '../kit/conformance/capturing-logger.js'
+import { ConnectorError } from '../kit/connector-error.js'
+import type { CallContext, CanonicalRecord, ReadOperation } from '../kit/types.js'
+import type { RecordParams } from './index.js'
+import { ${n.camel} } from './index.js'
+import { parseLegacyDateTime } from './mapping.js'
+import {
+  DEFAULT_APP_KEY,
+  DEFAULT_APP_SECRET,
+  type RunningSimulatorServer,
+  seedRows,
+  seedSample,
+  startSimulator,
+} from './simulator/index.js'
+
+const sample = seedSample()
+const agent = new Agent({ connect: { timeout: 1_000 } })
+const log = new CapturingLogger()
+let sim: RunningSimulatorServer
+
+beforeAll(async () => {
+  sim = await startSimulator({ port: 0 })
+})
+afterAll(async () => {
+  await sim.close()
+  await agent.close()
+})
+beforeEach(() => {
+  sim.setKnobs({ fault: 'none', latencyMs: 0 })
+})
+
+function records(): ReadOperation<RecordParams> {
+  const connector = ${n.camel}.create(
+    { baseUrl: sim.url, appKey: DEFAULT_APP_KEY, appSecret: DEFAULT_APP_SECRET },
+    { dispatcher: agent, log, clock: { now: Date.now } },
+  )
+  return connector.operations.records as ReadOperation<RecordParams>
+}
+
+function ctx(propagation?: Record<string, string>): CallContext {
+  return { signal: AbortSignal.timeout(5_000), deadline: Date.now() + 5_000, requestId: 'test', log, propagation }
+}
+
+async function failure(promise: Promise<unknown>): Promise<ConnectorError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  expect(err).toBeInstanceOf(ConnectorError)
+  return err as ConnectorError
+}
+
+describe('${n.id} connector', () => {
+  it('returns the canonical record for a seed record number, with trace headers passed on', async () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
+    const answer: CanonicalRecord[] = await records().handle({ recordNo: sample.recordNo }, ctx({ traceparent }))
+    const row = seedRows().find((r) => r.JLBH === sample.recordNo)
+    expect(answer).toEqual([
+      {
+        recordNo: sample.recordNo,
+        name: row?.MC.trim(),
+        uscc: row?.TYSHXYDM,
+        status: 'active',
+        updatedAt: parseLegacyDateTime(row?.GXSJ ?? ''),
+      },
+    ])
+    expect(sim.requests.at(-1)?.headers.traceparent).toBe(traceparent)
+  })
+
+  it('turns 查询无结果 into not-found', async () => {
+    const err = await failure(records().handle({ recordNo: sample.unknownRecordNo }, ctx()))
+    expect(err.kind).toBe('not-found')
+    expect(err.upstreamCode).toBe('01')
+  })
+
+  it('turns envelope code 99 (set through POST /__sim/knobs) into rejected, without parameter values', async () => {
+    const res = await request(\`\${sim.url}/__sim/knobs\`, {
+      dispatcher: agent,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ fault: 'envelope-99' }),
+    })
+    expect(res.statusCode).toBe(200)
+    await res.body.dump()
+    const err = await failure(records().handle({ recordNo: sample.recordNo }, ctx()))
+    expect(err.kind).toBe('rejected')
+    expect(err.upstreamCode).toBe('99')
+    expect(err.message).not.toContain(sample.recordNo)
+  })
+})
+
+describe('mapping', () => {
+  it('reads legacy times as Asia/Shanghai and refuses impossible ones', () => {
+    expect(parseLegacyDateTime('20260115093000')).toBe('2026-01-15T09:30:00+08:00')
+    expect(parseLegacyDateTime('2026-01-15 09:30:00')).toBe('2026-01-15T09:30:00+08:00')
+    expect(parseLegacyDateTime('20260230093000')).toBeUndefined()
+    expect(parseLegacyDateTime('20260115250000')).toBeUndefined()
+  })
+})
+`
+}
