@@ -63,6 +63,10 @@ export interface AuditLog extends AuditStore {
   rotateKey(next: AuditSigningKey): Promise<string>
   /** Repairs done when the log was opened (e.g. a torn tail after a crash). */
   readonly repairs: readonly string[]
+  /** undefined when records can be made durable now; else why not (the last write failed, the store refuses). */
+  probe(): Promise<string | undefined>
+  /** Flushes, then seals the open segment (a final checkpoint) and closes: a clean shutdown. */
+  seal(): Promise<void>
 }
 
 interface Pending {
@@ -101,6 +105,7 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
   const sealedTrees = new Map<number, MerkleTree>() // small cache for proofs in older segments
 
   let queue: Pending[] = []
+  let lastWriteError: string | undefined
   let lane: Promise<void> = Promise.resolve()
   let flushScheduled = false
   let closed = false
@@ -143,7 +148,9 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
     }
     try {
       await backend.append(entries)
+      lastWriteError = undefined
     } catch (err) {
+      lastWriteError = `the last audit write failed (${(err as NodeJS.ErrnoException).code ?? 'error'})`
       const failure = new AuditUnavailableError(
         `audit write failed: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
         {
@@ -297,6 +304,22 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
         signingKey = next
         return previous
       }),
+    async probe() {
+      if (closed) return 'audit log closed'
+      // An active check when the backend has one (so readiness comes back once the store is fixed, even with no
+      // traffic); otherwise the outcome of the last write.
+      return backend.probe ? await backend.probe() : lastWriteError
+    },
+    async seal() {
+      if (closed) return
+      closed = true
+      clearInterval(timer)
+      await serial(async () => {
+        await flushBatch()
+        if (tree.size > 0) await makeCheckpoint(true).catch(reportCheckpointFailure)
+      })
+      await backend.close()
+    },
     async close() {
       if (closed) return
       closed = true

@@ -88,6 +88,8 @@ export interface AuditBackend {
   publishKey(jwk: JWK): Promise<void>
   /** Every public audit key ever used with this store. */
   keys(): Promise<JSONWebKeySet>
+  /** Whether the store can take writes now; a short problem description when not (readiness checks). */
+  probe?(): Promise<string | undefined>
   /** Deletes sealed segments whose records are all older than `before` (epoch ms); returns the segments removed. */
   purge(logId: string, before: number): Promise<number[]>
   close(): Promise<void>

@@ -1,4 +1,5 @@
 import type { LogEntry } from './entry.js'
+import type { AdminAuditRecord, ExchangeAuditRecord } from './record.js'
 
 /**
  * Audit export, shared by `GET /v1/audit/records/export` and `qiao audit export`: JSON lines (one stored entry per
@@ -11,37 +12,7 @@ export const EXPORT_FORMATS: readonly ExportFormat[] = ['jsonl', 'csv']
 
 export const UTF8_BOM = '\uFEFF'
 
-export const CSV_COLUMNS = [
-  'logId',
-  'seq',
-  'loggedAt',
-  'id',
-  'time',
-  'kind',
-  'action',
-  'dept',
-  'sub',
-  'clientId',
-  'matter',
-  'case',
-  'resource',
-  'provider',
-  'decision',
-  'reason',
-  'status',
-  'fields',
-  'masked',
-  'recordCount',
-  'upstreamMs',
-  'totalMs',
-  'approvalRef',
-  'replayOf',
-  'catalogVersion',
-  'chain',
-] as const
-
 type Cell = string | number | boolean | null | undefined
-type Row = Partial<Record<(typeof CSV_COLUMNS)[number], Cell>>
 
 /** Spreadsheets run cells starting with these as formulas (CSV injection); such text cells get a leading `'`. */
 const FORMULA_START = /^[=+\-@\t\r]/
@@ -63,47 +34,52 @@ export function csvHeader(): string {
   return csvLine(CSV_COLUMNS)
 }
 
+type Column = readonly [name: string, cell: (entry: LogEntry, x: ExchangeAuditRecord | undefined) => Cell]
+const ex = (name: string, cell: (x: ExchangeAuditRecord) => Cell): Column => [name, (_, x) => (x ? cell(x) : undefined)]
+
 /**
- * The CSV row of an entry. Administrative records carry none of the exchange fields: their `action` is the admin
- * action, `sub` the actor and `reason` the outcome (their details are in the JSON-lines export).
+ * The CSV columns, each with how its cell is read from an entry. Administrative records carry none of the exchange
+ * fields: their `action` is the admin action, `sub` the actor and `reason` the outcome (details are in JSON lines).
  */
+const COLUMNS: readonly Column[] = [
+  ['logId', (e) => e.logId],
+  ['seq', (e) => e.seq],
+  ['loggedAt', (e) => e.loggedAt],
+  ['id', (e) => e.record.id],
+  ['time', (e) => e.record.time],
+  ['kind', (e) => e.record.kind],
+  ['action', (e) => e.record.action],
+  ex('dept', (x) => x.requester.dept),
+  ['sub', (e, x) => (x ? x.requester.sub : (e.record as AdminAuditRecord).actor)],
+  ex('clientId', (x) => x.requester.clientId),
+  ex('matter', (x) => x.matter),
+  ex('case', (x) => x.case),
+  ex('resource', (x) => x.resource),
+  ex('provider', (x) => x.provider),
+  ex('decision', (x) => x.decision),
+  ['reason', (e, x) => (x ? x.reason : (e.record as AdminAuditRecord).outcome)],
+  ex('status', (x) => x.status),
+  ex('fields', (x) => x.fields.join(';')),
+  ex('masked', (x) => x.masked.join(';')),
+  ex('recordCount', (x) => x.recordCount),
+  ex('upstreamMs', (x) => x.upstreamMs),
+  ex('totalMs', (x) => x.totalMs),
+  ex('approvalRef', (x) => x.approvalRef),
+  ex('replayOf', (x) => x.replayOf),
+  ex('catalogVersion', (x) => x.catalogVersion),
+  ['chain', (e) => e.chain],
+]
+
+export const CSV_COLUMNS: readonly string[] = COLUMNS.map(([name]) => name)
+
 export function csvRow(entry: LogEntry): string {
-  const r = entry.record
-  const base: Row = {
-    logId: entry.logId,
-    seq: entry.seq,
-    loggedAt: entry.loggedAt,
-    id: r.id,
-    time: r.time,
-    kind: r.kind,
-    chain: entry.chain,
+  const x = entry.record.kind === 'exchange' ? entry.record : undefined
+  let line = ''
+  for (let i = 0; i < COLUMNS.length; i++) {
+    if (i > 0) line += ','
+    line += csvCell((COLUMNS[i] as Column)[1](entry, x))
   }
-  const row: Row =
-    r.kind === 'admin'
-      ? { ...base, action: r.action, sub: r.actor, reason: r.outcome }
-      : {
-          ...base,
-          action: r.action,
-          dept: r.requester.dept,
-          sub: r.requester.sub,
-          clientId: r.requester.clientId,
-          matter: r.matter,
-          case: r.case,
-          resource: r.resource,
-          provider: r.provider,
-          decision: r.decision,
-          reason: r.reason,
-          status: r.status,
-          fields: r.fields.join(';'),
-          masked: r.masked.join(';'),
-          recordCount: r.recordCount,
-          upstreamMs: r.upstreamMs,
-          totalMs: r.totalMs,
-          approvalRef: r.approvalRef,
-          replayOf: r.replayOf,
-          catalogVersion: r.catalogVersion,
-        }
-  return csvLine(CSV_COLUMNS.map((column) => row[column]))
+  return `${line}\r\n`
 }
 
 export function jsonlLine(entry: LogEntry): string {

@@ -1,5 +1,5 @@
-import { createReadStream } from 'node:fs'
-import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, truncate } from 'node:fs/promises'
+import { constants, createReadStream } from 'node:fs'
+import { access, type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, truncate } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { JSONWebKeySet } from 'jose'
@@ -239,6 +239,17 @@ export function createFileAuditBackend(options: FileAuditBackendOptions): AuditB
       return (m?.segments ?? []).map((s) => ({ segment: s.segment, firstSeq: s.firstSeq, purged: s.purged === true }))
     },
 
+    async probe() {
+      // access(W_OK) also fails for an immutable file or a read-only mount, even for root.
+      try {
+        await access(logDir, constants.W_OK)
+        await access(join(logDir, segmentFile(openSegment)), constants.W_OK)
+        return undefined
+      } catch (err) {
+        return `audit log not writable (${(err as NodeJS.ErrnoException).code ?? 'error'})`
+      }
+    },
+
     async publishKey(jwk) {
       const current = await readKeys(options.dir)
       if (current.keys.some((k) => k.kid === jwk.kid)) return
@@ -376,13 +387,18 @@ async function* readEntries(path: string, needle?: string): AsyncIterable<LogEnt
     return
   }
   const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY })
-  for await (const line of lines) {
-    if (line.length === 0 || (needle !== undefined && !line.includes(needle))) continue
-    try {
-      yield JSON.parse(line) as LogEntry
-    } catch {
-      // torn tail: not an entry
+  try {
+    for await (const line of lines) {
+      if (line.length === 0 || (needle !== undefined && !line.includes(needle))) continue
+      try {
+        yield JSON.parse(line) as LogEntry
+      } catch {
+        // torn tail: not an entry
+      }
     }
+  } finally {
+    lines.close()
+    stream.destroy()
   }
 }
 
@@ -407,6 +423,19 @@ async function* queryLogs(dir: string, filter: AuditFilter, after?: AuditCursor)
     )
   }
   // k-way merge: each log is already in loggedAt order.
+  try {
+    yield* merge(streams, filter, after)
+  } finally {
+    // A consumer that stops early (one page) must not leave segment files open.
+    await Promise.all(streams.map((s) => s.return?.()))
+  }
+}
+
+async function* merge(
+  streams: AsyncIterator<LogEntry>[],
+  filter: AuditFilter,
+  after?: AuditCursor,
+): AsyncIterable<LogEntry> {
   const heads = await Promise.all(streams.map((s) => s.next()))
   for (;;) {
     let best = -1

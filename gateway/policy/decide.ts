@@ -1,4 +1,4 @@
-import { exchangeScope, type Principal } from '../auth/principal.js'
+import { AUDIT_READ_SCOPE, exchangeScope, type Principal } from '../auth/principal.js'
 import { type Action, type Catalog, type Grant, grantKey, type Resource } from '../catalog/types.js'
 import type { ProblemCode } from '../errors/codes.js'
 
@@ -22,6 +22,7 @@ export type Decision =
  * The access decision (primer §6.3): allowed only when the token carries the scope for this matter, resource and
  * action; the matter grants that action on that resource to the caller's department; the grant's approval is in
  * force; and the resource is shareable at all. Anything else is denied, with the first failing check as reason.
+ * Role separation (GB/T 39477) comes first: a token carrying `audit:read` is an auditor's and never exchanges.
  */
 export function decide(
   catalog: Catalog,
@@ -31,6 +32,13 @@ export function decide(
   action: Action,
   now: number,
 ): Decision {
+  if (principal.scopes.has(AUDIT_READ_SCOPE)) {
+    return {
+      allow: false,
+      code: 'role-separation',
+      detail: `auditor tokens (scope ${AUDIT_READ_SCOPE}) cannot exchange data; use a separate token for exchange`,
+    }
+  }
   if (!catalog.departments.has(principal.dept)) {
     return { allow: false, code: 'department-unknown', detail: 'the token department is not in the catalog' }
   }

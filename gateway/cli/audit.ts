@@ -1,0 +1,302 @@
+import { once } from 'node:events'
+import { open, readFile, stat } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import type { Command, CommanderError } from 'commander'
+import type { JSONWebKeySet } from 'jose'
+import type { AuditBackend, AuditFilter } from '../audit/backend.js'
+import { createKeyedDigest } from '../audit/digest.js'
+import { EXPORT_FORMATS, type ExportFormat, exportChunks } from '../audit/export.js'
+import { configuredAuditBackend } from '../audit/open.js'
+import { parseFilter } from '../audit/query.js'
+import { subjectDigest } from '../audit/subjects.js'
+import { type VerifyProblem, type VerifyResult, verifyAuditLogs } from '../audit/verify.js'
+import { type Config, readConfig, SETTINGS } from '../config/settings.js'
+
+/**
+ * `qiao audit verify` and `qiao audit export`: offline, for auditors. Both open the audit store for reading only
+ * (no gateway needs to run, nothing is written). Exit codes: 0 OK, 1 problems found in the log, 2 usage or I/O.
+ */
+
+/** A usage or I/O problem: exit 2. */
+class UsageError extends Error {}
+
+const USAGE_EXIT = 2
+
+function exitOnUsage(err: CommanderError): never {
+  process.exit(err.exitCode === 0 ? 0 : USAGE_EXIT)
+}
+
+async function run(command: string, task: () => Promise<number>): Promise<void> {
+  try {
+    process.exitCode = await task()
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err)
+    console.error(`qiao audit ${command}: ${message}`)
+    process.exitCode = USAGE_EXIT
+  }
+}
+
+interface StoreOptions {
+  readonly dir?: string
+  readonly url?: string
+}
+
+/** The environment's configuration; with an explicit --dir/--url a broken environment is not in the way. */
+function environmentConfig(required: boolean): Config {
+  const result = readConfig(process.env)
+  if (result.ok) return result.config
+  if (required) throw new UsageError(result.errors.map((e) => `configuration: ${e}`).join('\n'))
+  const defaults = readConfig({})
+  if (!defaults.ok) throw new UsageError(defaults.errors.join('\n'))
+  return defaults.config
+}
+
+/** The store to read: --dir, --url, else QIAO_AUDIT_URL, else QIAO_AUDIT_DIR (default `<data dir>/audit`). */
+async function openStore(options: StoreOptions, config: Config): Promise<{ backend: AuditBackend; where: string }> {
+  if (options.dir !== undefined && options.url !== undefined) throw new UsageError('give --dir or --url, not both')
+  let target: Config
+  if (options.url !== undefined) {
+    let url: string
+    try {
+      url = SETTINGS.auditUrl.parse(options.url)
+    } catch (err) {
+      throw new UsageError(`--url: ${(err as Error).message}`)
+    }
+    target = { ...config, auditUrl: url }
+  } else if (options.dir !== undefined) {
+    target = { ...config, auditUrl: undefined, auditDir: resolve(options.dir) }
+  } else {
+    target = config
+  }
+  let where: string
+  if (target.auditUrl === undefined) {
+    where = target.auditDir
+    const info = await stat(target.auditDir).catch(() => undefined)
+    if (!info?.isDirectory()) throw new UsageError(`${target.auditDir}: no such audit directory`)
+  } else {
+    where = redactUrl(target.auditUrl)
+  }
+  const backend = await configuredAuditBackend(target, { now: () => Date.now() })
+  return { backend, where }
+}
+
+function redactUrl(raw: string): string {
+  const url = new URL(raw)
+  if (url.password) url.password = '***'
+  return url.toString()
+}
+
+async function readJwks(path: string): Promise<JSONWebKeySet> {
+  let jwks: unknown
+  try {
+    jwks = JSON.parse(await readFile(path, 'utf8'))
+  } catch (err) {
+    throw new UsageError(`--keys ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
+  const keys = (jwks as { keys?: unknown })?.keys
+  if (!Array.isArray(keys) || keys.length === 0) throw new UsageError(`--keys ${path}: not a JWKS with keys`)
+  return jwks as JSONWebKeySet
+}
+
+function where(p: VerifyProblem): string {
+  return [
+    `log ${p.logId}`,
+    p.segment === undefined ? '' : ` segment ${p.segment}`,
+    p.line === undefined ? '' : ` line ${p.line}`,
+    p.seq === undefined ? '' : ` seq ${p.seq}`,
+    p.recordId === undefined ? '' : ` record ${p.recordId}`,
+  ].join('')
+}
+
+/** The verify report: one line per log, the first broken record, every problem, the warnings, the verdict. */
+export function verifyReport(result: VerifyResult, store: string): string {
+  const out: string[] = [`audit store: ${store}`]
+  const logIds = [...new Set([...result.logs.map((l) => l.logId), ...result.problems.map((p) => p.logId)])]
+  for (const logId of logIds) {
+    const summary = result.logs.find((l) => l.logId === logId)
+    const problems = result.problems.filter((p) => p.logId === logId).length
+    const verdict = problems === 0 ? 'OK' : `${problems} PROBLEM(S)`
+    out.push(
+      summary
+        ? `log ${logId}: ${summary.records} records in ${summary.segments} segment(s), ${summary.checkpoints} signed checkpoint(s): ${verdict}`
+        : `log ${logId}: verification stopped: ${verdict}`,
+    )
+  }
+  if (!result.ok) {
+    // The first record-level problem is where the log stopped being what was signed.
+    const first = result.problems.find((p) => p.seq !== undefined || p.recordId !== undefined) ?? result.problems[0]
+    if (first) out.push('', `FIRST BROKEN: ${where(first)} — ${first.message}`)
+    out.push('', `${result.problems.length} problem(s):`)
+    for (const p of result.problems) out.push(`  ${where(p)}: ${p.message}`)
+  }
+  if (result.warnings.length > 0) {
+    out.push('', 'warnings:')
+    for (const w of result.warnings) out.push(`  ${w}`)
+  }
+  const records = result.logs.reduce((n, l) => n + l.records, 0)
+  out.push(
+    '',
+    result.ok
+      ? `VERIFIED: ${records} records in ${result.logs.length} log(s); every leaf, chain link, Merkle root and checkpoint signature checks`
+      : `FAILED: ${result.problems.length} problem(s); the log was altered after it was written (or the keys are wrong)`,
+  )
+  return `${out.join('\n')}\n`
+}
+
+async function verifyCommand(options: StoreOptions & { keys?: string; json?: boolean }): Promise<number> {
+  const config = environmentConfig(options.dir === undefined && options.url === undefined)
+  const { backend, where: store } = await openStore(options, config)
+  try {
+    if ((await backend.logIds()).length === 0) throw new UsageError(`${store}: no audit logs found`)
+    let keys: JSONWebKeySet
+    if (options.keys !== undefined) {
+      keys = await readJwks(options.keys)
+    } else {
+      keys = await backend.keys()
+      console.error(
+        'warning: checkpoint signatures are checked with the public keys stored in the log being verified; pin keys you keep yourself with --keys <jwks file> (GET /v1/audit/keys)',
+      )
+    }
+    const result = await verifyAuditLogs(backend, {
+      keys,
+      onProgress: (n) => console.error(`verified ${n} records…`),
+    })
+    process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : verifyReport(result, store))
+    return result.ok ? 0 : 1
+  } finally {
+    await backend.close()
+  }
+}
+
+interface ExportOptions extends StoreOptions {
+  readonly format: string
+  readonly out?: string
+  readonly from?: string
+  readonly to?: string
+  readonly kind?: string
+  readonly dept?: string
+  readonly sub?: string
+  readonly matter?: string
+  readonly case?: string
+  readonly resource?: string
+  readonly decision?: string
+  readonly logId?: string
+  readonly subject?: string
+  readonly keyFile?: string
+}
+
+async function subjectKey(path: string): Promise<Uint8Array> {
+  let key: Uint8Array
+  try {
+    key = new Uint8Array(await readFile(path))
+  } catch (err) {
+    throw new UsageError(`--key-file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`)
+  }
+  if (key.byteLength < 32) throw new UsageError(`--key-file ${path}: an audit key has at least 32 bytes`)
+  return key
+}
+
+/** Writes chunks honouring backpressure; a reader that went away (EPIPE, e.g. `| head`) ends the export quietly. */
+async function writeChunks(out: NodeJS.WritableStream, chunks: AsyncIterable<string>): Promise<void> {
+  let failure: NodeJS.ErrnoException | undefined
+  const onError = (err: NodeJS.ErrnoException) => {
+    failure = err
+  }
+  out.on('error', onError)
+  try {
+    for await (const chunk of chunks) {
+      if (!out.write(chunk)) await once(out, 'drain')
+      if (failure) break
+    }
+  } catch (err) {
+    failure ??= err as NodeJS.ErrnoException
+  } finally {
+    out.off('error', onError)
+  }
+  if (failure && failure.code !== 'EPIPE') throw failure
+}
+
+async function exportCommand(options: ExportOptions): Promise<number> {
+  const format = options.format as ExportFormat
+  if (!EXPORT_FORMATS.includes(format)) throw new UsageError(`--format: expected ${EXPORT_FORMATS.join(' or ')}`)
+  const parsed = parseFilter({
+    from: options.from,
+    to: options.to,
+    kind: options.kind,
+    dept: options.dept,
+    sub: options.sub,
+    matter: options.matter,
+    case: options.case,
+    resource: options.resource,
+    decision: options.decision,
+    logId: options.logId,
+    subject: options.subject,
+  })
+  if (!parsed.ok) throw new UsageError(parsed.errors.map((e) => `--${e.replace(/^logId/, 'log-id')}`).join('; '))
+  const needsEnv =
+    (options.dir === undefined && options.url === undefined) ||
+    (options.subject !== undefined && options.keyFile === undefined)
+  const config = environmentConfig(needsEnv)
+  let filter: AuditFilter = parsed.value.filter
+  if (parsed.value.subject !== undefined) {
+    const digest = createKeyedDigest(await subjectKey(options.keyFile ?? config.auditKeyFile))
+    filter = { ...filter, subject: subjectDigest(digest, parsed.value.subject) }
+  }
+  const { backend } = await openStore(options, config)
+  let count = 0
+  try {
+    const chunks = exportChunks(backend.query(filter), format, { onEntry: () => void count++ })
+    if (options.out === undefined) {
+      await writeChunks(process.stdout, chunks)
+    } else {
+      const file = await open(options.out, 'w', 0o600)
+      const stream = file.createWriteStream()
+      await writeChunks(stream, chunks)
+      await new Promise<void>((done, fail) => stream.end((err?: Error | null) => (err ? fail(err) : done())))
+    }
+  } finally {
+    await backend.close()
+  }
+  console.error(`exported ${count} record(s)${options.out === undefined ? '' : ` to ${options.out}`}`)
+  return 0
+}
+
+export function registerAuditCommands(program: Command): void {
+  const audit = program.command('audit').description('auditors: verify and export the audit log (offline)')
+  audit
+    .command('verify')
+    .description(
+      'recompute every leaf, chain link and Merkle root and check every checkpoint signature; exit 0 OK, 1 problems, 2 usage/IO',
+    )
+    .option('--dir <dir>', 'audit directory (default: QIAO_AUDIT_DIR, else <data dir>/audit)')
+    .option('--url <url>', 'PostgreSQL audit store (default: QIAO_AUDIT_URL)')
+    .option('--keys <jwks>', 'audit public keys you keep yourself (default: the key history in the store)')
+    .option('--json', 'print the full result as JSON')
+    .exitOverride(exitOnUsage)
+    .action((options: StoreOptions & { keys?: string; json?: boolean }) => run('verify', () => verifyCommand(options)))
+
+  audit
+    .command('export')
+    .description('stream matching audit records as JSON lines or CSV (UTF-8 with BOM) to stdout or --out')
+    .option('--dir <dir>', 'audit directory (default: QIAO_AUDIT_DIR, else <data dir>/audit)')
+    .option('--url <url>', 'PostgreSQL audit store (default: QIAO_AUDIT_URL)')
+    .option('--format <format>', 'jsonl or csv', 'jsonl')
+    .option('--out <file>', 'write to this file (mode 0600) instead of stdout')
+    .option('--from <time>', 'records at or after (ISO 8601: 2026-11-26 or 2026-11-26T10:00:00+08:00)')
+    .option('--to <time>', 'records before (ISO 8601)')
+    .option('--kind <kind>', 'exchange or admin')
+    .option('--dept <code>', 'requesting department')
+    .option('--sub <officer>', 'requesting officer (token sub)')
+    .option('--matter <code>', 'matter code')
+    .option('--case <id>', 'case id')
+    .option('--resource <id>', 'resource id')
+    .option('--decision <decision>', 'allow or deny')
+    .option('--log-id <id>', 'one gateway instance’s log')
+    .option(
+      '--subject <identifier>',
+      'calls about this company or person (USCC, resident id); needs the audit HMAC key',
+    )
+    .option('--key-file <file>', 'audit HMAC key for --subject (default: QIAO_AUDIT_KEY_FILE)')
+    .exitOverride(exitOnUsage)
+    .action((options: ExportOptions) => run('export', () => exportCommand(options)))
+}

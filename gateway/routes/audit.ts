@@ -1,0 +1,261 @@
+import { type Context, Hono } from 'hono'
+import type { AuditFilter } from '../audit/backend.js'
+import type { LogEntry } from '../audit/entry.js'
+import { leafInput } from '../audit/entry.js'
+import { chunkStream, EXPORT_FORMATS, type ExportFormat, exportChunks, exportContentType } from '../audit/export.js'
+import {
+  checkpointPosition,
+  compareCheckpoints,
+  decodeCheckpointCursor,
+  decodeCursor,
+  encodeCheckpointCursor,
+  encodeCursor,
+  FILTER_PARAMS,
+  type FilterParam,
+  type Parsed,
+  parseFilter,
+  parseIsoTime,
+  parseLimit,
+} from '../audit/query.js'
+import { subjectDigest } from '../audit/subjects.js'
+import { AUDIT_READ_SCOPE, type Principal } from '../auth/principal.js'
+import { GatewayError, toGatewayError } from '../errors/gateway-error.js'
+import { renderProblem } from '../errors/problem.js'
+import type { GatewayDeps } from '../gateway-deps.js'
+import { requestIdFrom } from '../pipeline/10-request.js'
+import { authenticate } from '../pipeline/20-authenticate.js'
+
+/**
+ * The auditors' API (scope `audit:read`; GB/T 39477: the auditor is a role apart from exchange): query and export
+ * the audit log, fetch a record's inclusion proof against a signed checkpoint, copy the checkpoints and the audit
+ * public keys. Reading the log is not an exchange, so these calls are not written to the audit log; each one is a
+ * line in the operational log (request id, route, status, the auditor, the names of the filters — never values).
+ */
+export function auditRoutes(deps: GatewayDeps): Hono {
+  const app = new Hono()
+  app.get('/records', auditorCall(deps, '/v1/audit/records', listRecords))
+  app.get('/records/export', auditorCall(deps, '/v1/audit/records/export', exportRecords))
+  app.get('/records/:id/proof', auditorCall(deps, '/v1/audit/records/:id/proof', recordProof))
+  app.get('/checkpoints', auditorCall(deps, '/v1/audit/checkpoints', listCheckpoints))
+  app.get('/keys', auditorCall(deps, '/v1/audit/keys', auditKeys))
+  return app
+}
+
+/** What the operational log line of one auditor call says. */
+interface AuditorCall {
+  readonly requestId: string
+  readonly route: string
+  readonly startedAt: number
+  principal?: Principal
+  filters: readonly FilterParam[]
+  records?: number
+  /** Streamed answers log when the stream ends, not when the headers go out. */
+  deferLog?: boolean
+}
+
+type Handler = (deps: GatewayDeps, c: Context, call: AuditorCall) => Promise<Response>
+
+function auditorCall(deps: GatewayDeps, route: string, handler: Handler) {
+  return async function auditor(c: Context): Promise<Response> {
+    const startedAt = deps.clock.now()
+    const call: AuditorCall = {
+      requestId: requestIdFrom(c.req.header('x-request-id'), startedAt),
+      route,
+      startedAt,
+      filters: [],
+    }
+    let response: Response
+    let error: GatewayError | undefined
+    try {
+      call.principal = await authenticate(c.req.header('authorization'), deps.verifier)
+      if (!call.principal.scopes.has(AUDIT_READ_SCOPE)) {
+        throw new GatewayError('insufficient-scope', {
+          detail: `the audit API needs a token with scope ${AUDIT_READ_SCOPE}`,
+          extensions: { requiredScope: AUDIT_READ_SCOPE },
+        })
+      }
+      response = await handler(deps, c, call)
+    } catch (err) {
+      error = toGatewayError(err)
+      call.deferLog = false
+      const problem = renderProblem(error, call.requestId)
+      response = new Response(problem.body, { status: problem.status, headers: problem.headers })
+    }
+    response.headers.set('x-request-id', call.requestId)
+    response.headers.set('cache-control', 'no-store')
+    if (!call.deferLog) logCall(deps, call, response.status, error)
+    return response
+  }
+}
+
+function logCall(deps: GatewayDeps, call: AuditorCall, status: number, error?: GatewayError, outcome?: string): void {
+  const line = {
+    requestId: call.requestId,
+    route: call.route,
+    status,
+    dept: call.principal?.dept,
+    sub: call.principal?.sub,
+    filters: call.filters.length > 0 ? call.filters : undefined,
+    records: call.records,
+    reason: error?.code ?? outcome,
+    totalMs: deps.clock.now() - call.startedAt,
+  }
+  if (error?.code === 'internal' || outcome === 'failed') {
+    deps.log.error({ ...line, err: error?.message }, 'audit api failed')
+  } else {
+    deps.log.info(line, 'audit api')
+  }
+}
+
+function json(body: unknown, contentType = 'application/json'): Response {
+  return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': contentType } })
+}
+
+function invalid(errors: readonly string[]): GatewayError {
+  return new GatewayError('query-invalid', { detail: errors.join('; '), extensions: { errors } })
+}
+
+function ok<T>(parsed: Parsed<T>): T {
+  if (!parsed.ok) throw invalid(parsed.errors)
+  return parsed.value
+}
+
+/** The query string, each parameter at most once and only the ones this route knows. */
+function queryParams(c: Context, allowed: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {}
+  const errors: string[] = []
+  for (const [name, value] of new URL(c.req.url).searchParams) {
+    const shown = JSON.stringify(name.slice(0, 32))
+    if (!allowed.includes(name)) errors.push(`${shown}: unknown parameter (allowed: ${allowed.join(', ')})`)
+    else if (Object.hasOwn(out, name)) errors.push(`${shown}: given more than once`)
+    else out[name] = value
+  }
+  if (errors.length > 0) throw invalid(errors)
+  return out
+}
+
+/** The filter as the store takes it: the subject identifier becomes its keyed digest here and goes no further. */
+function auditFilter(deps: GatewayDeps, params: Record<string, string>, call: AuditorCall): AuditFilter {
+  const { filter, subject, used } = ok(parseFilter(params))
+  call.filters = used
+  return subject === undefined ? filter : { ...filter, subject: subjectDigest(deps.digest, subject) }
+}
+
+/** GET /v1/audit/records: one page, in (loggedAt, logId, seq) order. */
+async function listRecords(deps: GatewayDeps, c: Context, call: AuditorCall): Promise<Response> {
+  const params = queryParams(c, [...FILTER_PARAMS, 'limit', 'cursor'])
+  const filter = auditFilter(deps, params, call)
+  const limit = ok(parseLimit(params.limit))
+  const after = params.cursor === undefined ? undefined : decodeCursor(params.cursor)
+  if (params.cursor !== undefined && after === undefined) {
+    throw invalid(['cursor: not a cursor this API returned'])
+  }
+  const records: LogEntry[] = []
+  let more = false
+  // One entry past the page tells whether there is a next one; the iterator is stopped there.
+  for await (const entry of deps.audit.query(filter, after)) {
+    if (records.length === limit) {
+      more = true
+      break
+    }
+    records.push(entry)
+  }
+  call.records = records.length
+  const last = records.at(-1)
+  return json({ records, nextCursor: more && last ? encodeCursor(last) : null })
+}
+
+/** GET /v1/audit/records/export: every matching record, streamed as JSON lines or CSV. */
+async function exportRecords(deps: GatewayDeps, c: Context, call: AuditorCall): Promise<Response> {
+  const params = queryParams(c, [...FILTER_PARAMS, 'format'])
+  const format = (params.format ?? 'jsonl') as ExportFormat
+  if (!EXPORT_FORMATS.includes(format)) throw invalid([`format: expected ${EXPORT_FORMATS.join(' or ')}`])
+  const filter = auditFilter(deps, params, call)
+  let count = 0
+  const chunks = exportChunks(deps.audit.query(filter), format, { onEntry: () => void count++ })
+  // The first chunk is read before answering, so that a store that cannot be read gets a problem, not a 200.
+  const first = await chunks.next()
+  call.deferLog = true
+  const body = chunkStream(chunks, first.done ? undefined : first.value, (outcome) => {
+    call.records = count
+    if (outcome.ok) logCall(deps, call, 200)
+    else
+      logCall(deps, call, 200, outcome.error === undefined ? undefined : toGatewayError(outcome.error), outcome.reason)
+  })
+  const stamp = new Date(deps.clock.now()).toISOString().replace(/[-:]|\.\d+/g, '')
+  return new Response(body, {
+    status: 200,
+    headers: {
+      'content-type': exportContentType(format),
+      'content-disposition': `attachment; filename="qiao-audit-${stamp}.${format}"`,
+      'x-content-type-options': 'nosniff',
+    },
+  })
+}
+
+const RECORD_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** GET /v1/audit/records/{id}/proof: the receipt check, verifiable offline against the signed checkpoint. */
+async function recordProof(deps: GatewayDeps, c: Context): Promise<Response> {
+  const id = c.req.param('id') ?? ''
+  if (!RECORD_ID.test(id)) throw invalid(['id: not an audit record id'])
+  queryParams(c, [])
+  const proof = await deps.audit.proof(id)
+  if (!proof) {
+    throw new GatewayError('audit-record-not-found', {
+      detail: 'no audit record with this id is covered by a signed checkpoint',
+    })
+  }
+  return json({
+    entry: proof.entry,
+    leafHash: deps.audit.hasher.leaf(leafInput(proof.entry)).toString('hex'),
+    hashAlg: proof.hashAlg,
+    leafIndex: proof.leafIndex,
+    treeSize: proof.treeSize,
+    proof: proof.proof,
+    checkpoint: { jws: proof.checkpoint.jws, body: proof.checkpoint.body },
+  })
+}
+
+/** GET /v1/audit/checkpoints: signed checkpoints oldest first, for auditors to keep outside the gateway. */
+async function listCheckpoints(deps: GatewayDeps, c: Context): Promise<Response> {
+  const params = queryParams(c, ['logId', 'segment', 'since', 'limit', 'cursor'])
+  const errors: string[] = []
+  const logFilter = parseFilter({ logId: params.logId })
+  const logId = logFilter.ok ? logFilter.value.filter.logId : undefined
+  if (!logFilter.ok) errors.push(...logFilter.errors)
+  let segment: number | undefined
+  if (params.segment !== undefined) {
+    segment = /^\d{1,9}$/.test(params.segment) ? Number(params.segment) : 0
+    if (segment < 1) errors.push('segment: expected a segment number ≥ 1')
+  }
+  const since = params.since === undefined ? undefined : parseIsoTime(params.since)
+  if (params.since !== undefined && since === undefined) errors.push('since: expected an ISO 8601 date or date-time')
+  const limit = parseLimit(params.limit)
+  if (!limit.ok) errors.push(...limit.errors)
+  const after = params.cursor === undefined ? undefined : decodeCheckpointCursor(params.cursor)
+  if (params.cursor !== undefined && after === undefined) errors.push('cursor: not a cursor this API returned')
+  if (errors.length > 0 || !limit.ok) throw invalid(errors)
+
+  const all = await deps.audit.checkpoints({
+    ...(logId === undefined ? {} : { logId }),
+    ...(segment === undefined ? {} : { segment }),
+  })
+  const selected = all
+    .filter((cp) => since === undefined || cp.body.time >= since)
+    .map((cp) => ({ cp, at: checkpointPosition(cp) }))
+    .filter(({ at }) => after === undefined || compareCheckpoints(at, after) > 0)
+    .sort((a, b) => compareCheckpoints(a.at, b.at))
+  const page = selected.slice(0, limit.value)
+  const last = page.at(-1)
+  return json({
+    checkpoints: page.map(({ cp }) => ({ jws: cp.jws, body: cp.body })),
+    nextCursor: selected.length > limit.value && last ? encodeCheckpointCursor(last.at) : null,
+  })
+}
+
+/** GET /v1/audit/keys: every public key that ever signed a checkpoint of this store (JWKS). */
+async function auditKeys(deps: GatewayDeps, c: Context): Promise<Response> {
+  queryParams(c, [])
+  return json(await deps.audit.publicKeys(), 'application/jwk-set+json')
+}

@@ -1,0 +1,448 @@
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { JSONWebKeySet } from 'jose'
+import { request } from 'undici'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { closedPort } from '../connectors/kit/conformance/ports.js'
+import type { CheckpointBody } from '../gateway/audit/checkpoint.js'
+import { verifyCheckpoint } from '../gateway/audit/checkpoint.js'
+import { type LogEntry, leafInput } from '../gateway/audit/entry.js'
+import { CSV_COLUMNS } from '../gateway/audit/export.js'
+import { createHasher, type HashAlgorithm, verifyInclusion } from '../gateway/audit/merkle.js'
+import type { ExchangeAuditRecord } from '../gateway/audit/record.js'
+import { type Harness, type HttpResult, startHarness } from './support/gateway.js'
+
+/**
+ * The auditors' API end to end: a real gateway, JWKS and 住建 simulator on loopback. Exchange calls are made
+ * first (allowed, denied, failing upstream); an auditor token (scope audit:read) then queries, pages, exports and
+ * checks receipts against signed checkpoints.
+ */
+
+const MATTER = 'QT00301001'
+const PERMITS = 'housing.construction-permit'
+const drcExchange = { dept: 'drc', scope: `${MATTER}:${PERMITS}:read`, client_id: 'tzxm-platform' }
+const natresExchange = {
+  dept: 'natres',
+  sub: 'officer-natres-7',
+  scope: 'QR00112001:housing.construction-permit:read XK00102001:drc.company-projects:read',
+}
+const auditorClaims = { dept: 'drc', sub: 'auditor-01', scope: 'audit:read' }
+
+let h: Harness
+let auditor: string
+let exchangeToken: string
+let projectCode: string
+/** Audit ids of the calls made in beforeAll, by name. */
+const calls: Record<string, string> = {}
+let all: LogEntry[]
+
+type Page = { records: LogEntry[]; nextCursor: string | null }
+
+function expectProblem(res: HttpResult, status: number, code: string): void {
+  expect(res.status, res.text).toBe(status)
+  expect(res.headers['content-type']).toBe('application/problem+json')
+  expect(res.json).toMatchObject({ status, code, type: `/problems/${code}` })
+}
+
+async function records(query: string): Promise<Page> {
+  const res = await h.get(`/v1/audit/records${query}`, auditor)
+  expect(res.status, res.text).toBe(200)
+  return res.json as unknown as Page
+}
+
+async function call(name: string, res: HttpResult): Promise<HttpResult> {
+  const id = res.headers['qiao-audit-id']
+  expect(id, `${name}: ${res.status} ${res.text}`).toBeTruthy()
+  calls[name] = id as string
+  return res
+}
+
+/** RFC 4180, as a spreadsheet reads it. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = []
+  let row: string[] = []
+  let cell = ''
+  let quoted = false
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i] as string
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        cell += '"'
+        i++
+      } else if (ch === '"') quoted = false
+      else cell += ch
+    } else if (ch === '"') quoted = true
+    else if (ch === ',') {
+      row.push(cell)
+      cell = ''
+    } else if (ch === '\r' && text[i + 1] === '\n') {
+      row.push(cell)
+      rows.push(row)
+      row = []
+      cell = ''
+      i++
+    } else cell += ch
+  }
+  return rows
+}
+
+async function download(path: string, token: string) {
+  const res = await request(`${h.gateway.url}${path}`, { headers: { authorization: `Bearer ${token}` } })
+  const bytes = Buffer.from(await res.body.arrayBuffer())
+  return { status: res.statusCode, headers: res.headers as Record<string, string>, bytes }
+}
+
+beforeAll(async () => {
+  // 发改 and 市场监管 upstreams are not running: their calls fail 503 but are audited with their subjects.
+  h = await startHarness({
+    vars: {
+      QIAO_DRC_URL: `http://127.0.0.1:${await closedPort()}`,
+      QIAO_MARKET_DB_URL: `postgres://postgres@127.0.0.1:${await closedPort()}/test`,
+    },
+  })
+  auditor = await h.token(auditorClaims)
+  exchangeToken = await h.token(drcExchange)
+  const natres = await h.token(natresExchange)
+  projectCode = h.sim.data.permits.find((p) => p.SJYXBS === '1')?.XMDM as string
+
+  const q = (token: string, matter: string, caseId: string, resource = PERMITS, params: unknown = { projectCode }) =>
+    h.query(resource, params, { token, matter, caseId })
+  expect((await call('drc-1', await q(exchangeToken, MATTER, 'NJ-2026-000001'))).status).toBe(200)
+  expect((await call('drc-2', await q(exchangeToken, MATTER, 'NJ-2026-000002'))).status).toBe(200)
+  // A case id a spreadsheet would take for a formula.
+  expect((await call('drc-formula', await q(exchangeToken, MATTER, '-2-3'))).status).toBe(200)
+  // No scope for this matter: denied.
+  expect((await call('drc-denied', await q(exchangeToken, 'XK00208001', 'NJ-2026-000003'))).status).toBe(403)
+  expect((await call('natres-1', await q(natres, 'QR00112001', 'ZR-2026-000001'))).status).toBe(200)
+
+  const page = await records('?limit=1000')
+  all = page.records
+  expect(page.nextCursor).toBeNull()
+})
+
+afterAll(async () => {
+  await h?.close()
+})
+
+describe('auditors query the audit log', () => {
+  it('lists every record with its log position and chain value, oldest first', async () => {
+    const exchange = all.filter((e) => e.record.kind === 'exchange')
+    expect(exchange.map((e) => e.record.id)).toEqual(
+      expect.arrayContaining(['drc-1', 'drc-2', 'drc-formula', 'drc-denied', 'natres-1'].map((n) => calls[n])),
+    )
+    expect(all.some((e) => e.record.kind === 'admin' && e.record.action === 'gateway.start')).toBe(true)
+    for (const e of all) {
+      expect(e).toMatchObject({
+        logId: expect.any(String),
+        seq: expect.any(Number),
+        segment: expect.any(Number),
+        index: expect.any(Number),
+        loggedAt: expect.any(String),
+        chain: expect.stringMatching(/^[0-9a-f]{64}$/),
+      })
+    }
+    expect(all.map((e) => e.seq)).toEqual([...all.map((e) => e.seq)].sort((a, b) => a - b))
+  })
+
+  it('filters by dept, sub, matter, case, resource, decision, kind and time, exactly as the records say', async () => {
+    const ex = (e: LogEntry) => (e.record.kind === 'exchange' ? (e.record as ExchangeAuditRecord) : undefined)
+    const cases: Array<[string, (e: LogEntry) => boolean]> = [
+      ['dept=natres', (e) => ex(e)?.requester.dept === 'natres'],
+      ['dept=drc', (e) => ex(e)?.requester.dept === 'drc'],
+      ['sub=officer-natres-7', (e) => ex(e)?.requester.sub === 'officer-natres-7'],
+      [`matter=${MATTER}`, (e) => ex(e)?.matter === MATTER],
+      ['case=NJ-2026-000002', (e) => ex(e)?.case === 'NJ-2026-000002'],
+      [`resource=${PERMITS}`, (e) => ex(e)?.resource === PERMITS],
+      ['decision=deny', (e) => ex(e)?.decision === 'deny'],
+      ['decision=allow&dept=drc', (e) => ex(e)?.decision === 'allow' && ex(e)?.requester.dept === 'drc'],
+      ['kind=admin', (e) => e.record.kind === 'admin'],
+      ['from=2026-11-26T10:00:00%2B08:00&to=2026-11-27', (e) => e.record.time >= '2026-11-26T02:00:00.000Z'],
+      ['to=2026-11-26T02:00:00Z', () => false],
+    ]
+    for (const [query, wanted] of cases) {
+      const page = await records(`?${query}&limit=1000`)
+      const expected = all.filter(wanted).map((e) => e.record.id)
+      expect(
+        page.records.map((e) => e.record.id),
+        query,
+      ).toEqual(expected)
+    }
+    expect((await records('?case=NJ-2026-000002')).records.map((e) => e.record.id)).toEqual([calls['drc-2']])
+    expect((await records('?decision=deny&dept=drc')).records.map((e) => e.record.id)).toContain(calls['drc-denied'])
+  })
+
+  it('cursor pages cover every record exactly once, in order', async () => {
+    for (const limit of [1, 3, 7]) {
+      const seen: string[] = []
+      let cursor: string | null = null
+      let pages = 0
+      do {
+        const page: Page = await records(`?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`)
+        expect(page.records.length).toBeLessThanOrEqual(limit)
+        seen.push(...page.records.map((e) => e.record.id))
+        cursor = page.nextCursor
+        pages++
+      } while (cursor !== null)
+      expect(seen).toEqual(all.map((e) => e.record.id))
+      expect(pages).toBe(Math.ceil(all.length / limit))
+    }
+    const filtered = await records('?dept=drc&limit=2')
+    expect(filtered.nextCursor).not.toBeNull()
+    const rest = await records(`?dept=drc&limit=1000&cursor=${filtered.nextCursor}`)
+    const drc = all.filter((e) => e.record.kind === 'exchange' && e.record.requester.dept === 'drc')
+    expect([...filtered.records, ...rest.records].map((e) => e.record.id)).toEqual(drc.map((e) => e.record.id))
+  })
+
+  it('refuses malformed filters, limits, cursors and unknown parameters with query-invalid', async () => {
+    const good = (await records('?limit=1')).nextCursor as string
+    for (const query of [
+      '?from=yesterday',
+      '?from=2026-11-27&to=2026-11-26',
+      '?kind=all',
+      '?decision=maybe',
+      '?logId=..',
+      '?limit=0',
+      '?limit=1001',
+      '?limit=ten',
+      '?cursor=not-a-cursor',
+      `?cursor=${good}x`,
+      `?cursor=${Buffer.from(JSON.stringify({ loggedAt: 'x', logId: 'a', seq: 1 })).toString('base64url')}`,
+      '?dpt=drc',
+      '?dept=drc&dept=natres',
+    ]) {
+      const res = await h.get(`/v1/audit/records${query}`, auditor)
+      expectProblem(res, 400, 'query-invalid')
+      expect(Array.isArray(res.json.errors), query).toBe(true)
+    }
+  })
+
+  it('does not write the auditor’s own reads to the audit log, but logs them operationally without values', async () => {
+    const before = h.gateway.deps.audit.stats.appended
+    await records('?dept=drc&matter=QT00301001')
+    await h.get('/v1/audit/keys', auditor)
+    expect(h.gateway.deps.audit.stats.appended).toBe(before)
+    const line = h.logLines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.msg === 'audit api' && l.route === '/v1/audit/records')
+      .at(-1)
+    expect(line).toMatchObject({ status: 200, dept: 'drc', sub: 'auditor-01', filters: ['dept', 'matter'] })
+    expect(line?.requestId).toEqual(expect.any(String))
+  })
+})
+
+describe('role separation', () => {
+  const routes = () => [
+    '/v1/audit/records',
+    '/v1/audit/records/export?format=csv',
+    `/v1/audit/records/${calls['drc-1']}/proof`,
+    '/v1/audit/checkpoints',
+    '/v1/audit/keys',
+  ]
+
+  it('an exchange token gets 403 insufficient-scope on every audit route; no token gets 401', async () => {
+    for (const path of routes()) {
+      const res = await h.get(path, exchangeToken)
+      expectProblem(res, 403, 'insufficient-scope')
+      expect(res.headers['www-authenticate']).toBe(
+        'Bearer realm="qiao", error="insufficient_scope", scope="audit:read"',
+      )
+      expect(res.text).not.toContain('"records"')
+      expectProblem(await h.get(path), 401, 'token-missing')
+    }
+  })
+
+  it('an auditor token cannot exchange data (403 role-separation), and that denial is itself audited', async () => {
+    const res = await h.query(PERMITS, { projectCode }, { token: auditor, matter: MATTER, caseId: 'NJ-2026-000009' })
+    expectProblem(res, 403, 'role-separation')
+    expect(res.text).not.toContain(projectCode)
+    const auditId = res.headers['qiao-audit-id']
+    expect(auditId).toBeTruthy()
+    const denied = (await records('?decision=deny&dept=drc&limit=1000')).records.find((e) => e.record.id === auditId)
+    expect(denied?.record).toMatchObject({
+      kind: 'exchange',
+      decision: 'deny',
+      reason: 'role-separation',
+      status: 403,
+      requester: { dept: 'drc', sub: 'auditor-01' },
+      resource: PERMITS,
+      recordCount: 0,
+    })
+  })
+})
+
+describe('receipts and checkpoints', () => {
+  async function keys(): Promise<JSONWebKeySet> {
+    const res = await h.get('/v1/audit/keys', auditor)
+    expect(res.status).toBe(200)
+    expect(res.headers['content-type']).toContain('application/jwk-set+json')
+    return res.json as unknown as JSONWebKeySet
+  }
+
+  it('proves a receipt: the inclusion proof checks against a checkpoint signed by a published audit key', async () => {
+    const jwks = await keys()
+    expect(jwks.keys.length).toBeGreaterThan(0)
+    for (const name of ['drc-1', 'drc-denied', 'natres-1']) {
+      const res = await h.get(`/v1/audit/records/${calls[name]}/proof`, auditor)
+      expect(res.status, res.text).toBe(200)
+      const p = res.json as unknown as {
+        entry: LogEntry
+        leafHash: string
+        hashAlg: HashAlgorithm
+        leafIndex: number
+        treeSize: number
+        proof: string[]
+        checkpoint: { jws: string; body: CheckpointBody }
+      }
+      expect(p.entry.record.id).toBe(calls[name])
+      const hasher = createHasher(p.hashAlg)
+      // The auditor recomputes the leaf from the entry rather than trusting leafHash.
+      expect(hasher.leaf(leafInput(p.entry)).toString('hex')).toBe(p.leafHash)
+      const signed = await verifyCheckpoint(p.checkpoint.jws, jwks)
+      expect(signed).toEqual(p.checkpoint.body)
+      expect(signed).toMatchObject({ logId: p.entry.logId, segment: p.entry.segment, size: p.treeSize })
+      const ok = verifyInclusion(
+        hasher,
+        p.leafIndex,
+        p.treeSize,
+        Buffer.from(p.leafHash, 'hex'),
+        p.proof.map((x) => Buffer.from(x, 'hex')),
+        Buffer.from(signed.rootHash, 'hex'),
+      )
+      expect(ok).toBe(true)
+      // A different leaf does not verify with the same proof.
+      const other = hasher.leaf(Buffer.from('forged'))
+      expect(
+        verifyInclusion(
+          hasher,
+          p.leafIndex,
+          p.treeSize,
+          other,
+          p.proof.map((x) => Buffer.from(x, 'hex')),
+          Buffer.from(signed.rootHash, 'hex'),
+        ),
+      ).toBe(false)
+    }
+  })
+
+  it('answers 404 audit-record-not-found for an unknown record', async () => {
+    expectProblem(
+      await h.get('/v1/audit/records/01900000-0000-7000-8000-000000000000/proof', auditor),
+      404,
+      'audit-record-not-found',
+    )
+    expectProblem(await h.get('/v1/audit/records/a%20b/proof', auditor), 400, 'query-invalid')
+  })
+
+  it('lists signed checkpoints oldest first, in pages, each verifying against the published keys', async () => {
+    await h.gateway.deps.audit.checkpoint()
+    const jwks = await keys()
+    const first = await h.get('/v1/audit/checkpoints?limit=1000', auditor)
+    expect(first.status, first.text).toBe(200)
+    const everything = first.json.checkpoints as Array<{ jws: string; body: CheckpointBody }>
+    expect(everything.length).toBeGreaterThan(0)
+    for (const cp of everything) expect(await verifyCheckpoint(cp.jws, jwks)).toEqual(cp.body)
+    const times = everything.map((c) => c.body.time)
+    expect(times).toEqual([...times].sort())
+
+    const paged: string[] = []
+    let cursor: string | null = null
+    do {
+      const res: HttpResult = await h.get(`/v1/audit/checkpoints?limit=1${cursor ? `&cursor=${cursor}` : ''}`, auditor)
+      expect(res.status).toBe(200)
+      paged.push(...(res.json.checkpoints as Array<{ jws: string }>).map((c) => c.jws))
+      cursor = res.json.nextCursor as string | null
+    } while (cursor !== null)
+    expect(paged).toEqual(everything.map((c) => c.jws))
+
+    const logId = everything[0]?.body.logId as string
+    const ofLog = await h.get(`/v1/audit/checkpoints?logId=${logId}&segment=1&since=2026-11-26`, auditor)
+    expect((ofLog.json.checkpoints as unknown[]).length).toBe(everything.filter((c) => c.body.segment === 1).length)
+    expectProblem(await h.get('/v1/audit/checkpoints?segment=0', auditor), 400, 'query-invalid')
+    expectProblem(await h.get('/v1/audit/checkpoints?since=soon', auditor), 400, 'query-invalid')
+  })
+})
+
+describe('export', () => {
+  it('streams the same records as JSON lines and as CSV (BOM, RFC 4180, formulas defused)', async () => {
+    const query = 'dept=drc&kind=exchange'
+    const listed = (await records(`?${query}&limit=1000`)).records
+
+    const jsonl = await download(`/v1/audit/records/export?format=jsonl&${query}`, auditor)
+    expect(jsonl.status).toBe(200)
+    expect(jsonl.headers['content-type']).toBe('application/x-ndjson')
+    expect(jsonl.headers['content-disposition']).toMatch(/^attachment; filename="qiao-audit-[0-9TZ]+\.jsonl"$/)
+    const lines = jsonl.bytes.toString('utf8').split('\n').filter(Boolean)
+    expect(lines.map((l) => JSON.parse(l) as LogEntry)).toEqual(listed)
+
+    const csv = await download(`/v1/audit/records/export?format=csv&${query}`, auditor)
+    expect(csv.status).toBe(200)
+    expect(csv.headers['content-type']).toBe('text/csv; charset=utf-8')
+    expect(csv.headers['content-disposition']).toMatch(/^attachment; filename="qiao-audit-[0-9TZ]+\.csv"$/)
+    expect([...csv.bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf])
+    const rows = parseCsv(csv.bytes.toString('utf8').slice(1))
+    expect(rows[0]).toEqual([...CSV_COLUMNS])
+    expect(rows).toHaveLength(listed.length + 1)
+    const idAt = CSV_COLUMNS.indexOf('id')
+    const caseAt = CSV_COLUMNS.indexOf('case')
+    const cells = rows.slice(1)
+    for (const row of cells) expect(row).toHaveLength(CSV_COLUMNS.length)
+    expect(cells.map((c) => c[CSV_COLUMNS.indexOf('approvalRef')])).toContain('宁住建共享〔2026〕3号')
+    expect(cells.map((c) => c[idAt])).toEqual(listed.map((e) => e.record.id))
+    const formula = cells.find((c) => c[idAt] === calls['drc-formula'])
+    expect(formula?.[caseAt]).toBe("'-2-3")
+    expect(csv.bytes.toString('utf8')).not.toMatch(/(^|,)-2-3/m)
+
+    // Unfiltered exports include admin records too and a bad format is refused before anything is streamed.
+    const everything = await download('/v1/audit/records/export', auditor)
+    expect(everything.bytes.toString('utf8').split('\n').filter(Boolean).length).toBeGreaterThanOrEqual(all.length)
+    expectProblem(await h.get('/v1/audit/records/export?format=xlsx', auditor), 400, 'query-invalid')
+  })
+})
+
+describe('subject query', () => {
+  it('finds every call about one company by its USCC, which appears nowhere in the stored log', async () => {
+    // A company that owns permits but has nothing to do with the project queried above.
+    const queried = h.sim.data.permits.filter((p) => p.XMDM === projectCode)
+    const taken = new Set(queried.flatMap((p) => [p.JSDWDM, p.SGDWDM]))
+    const uscc = h.sim.data.permits.find((p) => !taken.has(p.JSDWDM) && p.SJYXBS === '1')?.JSDWDM as string
+    expect(uscc).toMatch(/^[0-9A-Z]{18}$/)
+
+    const drc = exchangeToken
+    const drcMarket = await h.token({ dept: 'drc', scope: 'BA00015001:market.enterprise-registration:read' })
+    const natres = await h.token(natresExchange)
+    const ids: string[] = []
+    const permits = await h.query(PERMITS, { ownerUscc: uscc }, { token: drc, matter: MATTER, caseId: 'SUBJ-1' })
+    expect(permits.status, permits.text).toBe(200)
+    ids.push(permits.headers['qiao-audit-id'] as string)
+    const projects = await h.query(
+      'drc.company-projects',
+      { companyUscc: uscc },
+      { token: natres, matter: 'XK00102001', caseId: 'SUBJ-2' },
+    )
+    expect(projects.status, projects.text).toBeGreaterThanOrEqual(500) // 发改 is not running, still audited
+    ids.push(projects.headers['qiao-audit-id'] as string)
+    const market = await h.query(
+      'market.enterprise-registration',
+      { uscc },
+      { token: drcMarket, matter: 'BA00015001', caseId: 'SUBJ-3' },
+    )
+    ids.push(market.headers['qiao-audit-id'] as string)
+    expect(ids.every(Boolean)).toBe(true)
+
+    const found = await records(`?subject=${uscc}&limit=1000`)
+    expect(found.records.map((e) => e.record.id).sort()).toEqual([...ids].sort())
+    expect((await records(`?subject=${uscc.toLowerCase()}&dept=natres`)).records.map((e) => e.record.id)).toEqual([
+      ids[1],
+    ])
+    expect((await records('?subject=91000000000000000X')).records).toEqual([])
+
+    // The identifier is in no stored file of the audit log, and not in the operational log line of the query.
+    for (const name of await readdir(h.auditDir)) {
+      const text = await readFile(join(h.auditDir, name), 'utf8')
+      expect(text.toUpperCase(), name).not.toContain(uscc)
+    }
+    const lines = h.logLines.filter((l) => l.includes('"audit api"'))
+    expect(lines.some((l) => l.includes('"subject"'))).toBe(true)
+    for (const l of lines) expect(l.toUpperCase()).not.toContain(uscc)
+  })
+})
