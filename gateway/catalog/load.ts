@@ -26,6 +26,7 @@ import {
   type MaskRule,
   type MaskRuleName,
   type Matter,
+  type Quota,
   type ResilienceSettings,
   type Resource,
   type Sensitivity,
@@ -123,6 +124,7 @@ interface RawCatalog {
   connectors?: Record<string, RawConnector>
   resources?: RawResource[]
   matters?: RawMatter[]
+  quotas?: RawQuota[]
 }
 interface RawDepartment {
   code: string
@@ -177,6 +179,16 @@ interface RawMatter {
   legalBasis: string
   scene?: string
   grants: RawGrant[]
+}
+
+interface RawQuota {
+  id: string
+  department?: string
+  matter?: string
+  resource?: string
+  limit: number
+  per: string
+  burst?: number
 }
 
 /** Everything optional, list items possibly removed: values of the wrong JSON type are pruned after the schema step. */
@@ -586,6 +598,7 @@ class Checker {
     this.checkConnectors()
     this.checkResources()
     this.checkMatters()
+    this.checkQuotas()
   }
 
   private checkDepartments(): void {
@@ -896,6 +909,65 @@ class Checker {
     }
   }
 
+  /**
+   * Quota ids are unique; department, matter and resource exist; a department or a matter is named; the bucket
+   * refills in whole seconds (the counters and the RateLimit fields count whole seconds). A quota that no grant can
+   * ever reach is only a warning.
+   */
+  private checkQuotas(): void {
+    const firstId = new Map<string, Path>()
+    const matters = new Map<string, Loose<RawMatter>>()
+    for (const m of this.data.matters ?? []) if (m?.code !== undefined && !matters.has(m.code)) matters.set(m.code, m)
+    for (const [i, q] of (this.data.quotas ?? []).entries()) {
+      if (!q) continue
+      const at: Path = ['quotas', i]
+      if (q.id !== undefined) this.unique(firstId, q.id, [...at, 'id'], 'quota id')
+      const known = {
+        department: q.department === undefined || this.department(q.department, [...at, 'department']),
+        matter: q.matter === undefined || matters.has(q.matter),
+        resource: q.resource === undefined || this.resources.has(q.resource),
+      }
+      if (!known.matter) this.problem([...at, 'matter'], `unknown matter "${q.matter}"`)
+      if (!known.resource) this.problem([...at, 'resource'], `unknown resource "${q.resource}"`)
+      if (q.department === undefined && q.matter === undefined && !this.report.hasErrorWithin(at)) {
+        this.problem(at, 'a quota needs a department, a matter or both')
+      }
+      const window = q.per === undefined ? undefined : quotaWindowSeconds(q.per)
+      if (q.limit !== undefined && window !== undefined && !this.report.hasErrorWithin(at)) {
+        // The bucket is counted as `burst` calls per refill time (gateway/quota/quotas.ts): whole seconds only,
+        // and no longer than the in-memory counters' timers can wait.
+        const burst = q.burst ?? q.limit
+        if ((burst * window) % q.limit !== 0) {
+          const step = q.limit / gcd(q.limit, window)
+          this.problem(
+            [...at, 'burst'],
+            `an empty bucket of ${burst} refilled at ${q.limit} per ${q.per} would fill in ${formatSeconds((burst * window) / q.limit)}; counters work in whole seconds, so burst must be a multiple of ${step}`,
+          )
+        } else if ((burst * window) / q.limit > MAX_QUOTA_REFILL_SECONDS) {
+          this.problem(
+            [...at, q.burst === undefined ? 'per' : 'burst'],
+            `an empty bucket would take ${(burst * window) / q.limit} s to fill; at most 7 days (${MAX_QUOTA_REFILL_SECONDS} s)`,
+          )
+        }
+      }
+      if (known.department && known.matter && known.resource && !this.report.hasErrorWithin(at)) {
+        const grants =
+          q.matter === undefined
+            ? [...matters.values()].flatMap((m) => m?.grants ?? [])
+            : (matters.get(q.matter)?.grants ?? [])
+        const reachable = grants.some(
+          (g) =>
+            g !== undefined &&
+            (q.department === undefined || g.consumer === q.department) &&
+            (q.resource === undefined || g.resource === q.resource),
+        )
+        if (!reachable) {
+          this.report.warn(at, `${formatPath(at)}: no grant matches this quota, so it never applies`)
+        }
+      }
+    }
+  }
+
   /** Reports `text` about the value at `path`, prefixed with that path. */
   private problem(path: Path, text: string, point: 'value' | 'key' = 'value'): void {
     this.report.error(path, `${formatPath(path)}: ${text}`, point)
@@ -918,6 +990,27 @@ class Checker {
     first.set(value, path)
     return true
   }
+}
+
+/** Longest refill time of a quota's bucket: 7 days (Node timers, which expire in-memory counters, stop at ~24.8). */
+export const MAX_QUOTA_REFILL_SECONDS = 7 * 86_400
+
+const QUOTA_PERIODS: Readonly<Record<string, number>> = { second: 1, minute: 60, hour: 3600, day: 86_400 }
+const QUOTA_UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 }
+
+/** `per` of a quota in seconds: second, minute, hour, day or `<n>s|m|h|d`; undefined when it is neither. */
+export function quotaWindowSeconds(per: string): number | undefined {
+  if (Object.hasOwn(QUOTA_PERIODS, per)) return QUOTA_PERIODS[per]
+  const m = /^([1-9][0-9]{0,5})([smhd])$/.exec(per)
+  return m ? Number(m[1]) * (QUOTA_UNITS[m[2] as string] as number) : undefined
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b)
+}
+
+function formatSeconds(seconds: number): string {
+  return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(2).replace(/0+$/, '')} s`
 }
 
 function isClosedObjectSchema(schema: JsonSchema): schema is JsonSchema & { properties: Record<string, unknown> } {
@@ -991,6 +1084,7 @@ function buildCatalog(raw: RawCatalog, checker: Checker, meta: { file: string; d
     matters,
     grants,
     usccExceptions: new Set(raw.identifiers?.usccExceptions ?? []),
+    quotas: (raw.quotas ?? []).map(toQuota),
   }
   // Connector definitions belong to their modules and compiled validators keep `errors` on themselves: not frozen.
   return deepFreeze(catalog, new Set<unknown>(definitions.values()))
@@ -999,6 +1093,12 @@ function buildCatalog(raw: RawCatalog, checker: Checker, meta: { file: string; d
 function toField(f: RawField): Field {
   const mask: MaskRule | undefined = typeof f.mask === 'string' ? { rule: f.mask } : f.mask && { ...f.mask }
   return { ...f, mask }
+}
+
+function toQuota(q: RawQuota): Quota {
+  const windowSeconds = quotaWindowSeconds(q.per)
+  if (windowSeconds === undefined) throw new Error(`internal: quota ${q.id} has per ${q.per}`)
+  return { ...q, windowSeconds, burst: q.burst ?? q.limit }
 }
 
 function toGrant(matter: string, g: RawGrant): Grant {

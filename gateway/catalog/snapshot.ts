@@ -2,6 +2,8 @@ import { Agent, type Dispatcher } from 'undici'
 import type { Clock, Connector, ConnectorLogger } from '../../connectors/kit/types.js'
 import { subjectFieldsOf } from '../audit/subjects.js'
 import { compileProjector, type Projector, releasedFields } from '../projection/project.js'
+import { createQuotaEnforcer, type QuotaEnforcer } from '../quota/quotas.js'
+import { memoryQuotaStore, type QuotaStore } from '../quota/store.js'
 import { createUpstreamGuard, type UpstreamGuard } from '../resilience/upstream-guard.js'
 import type { Catalog, Grant, HttpPoolSettings } from './types.js'
 
@@ -28,12 +30,16 @@ export interface CatalogSnapshot {
   readonly connectors: ReadonlyMap<string, Connector>
   /** Per connector instance: concurrency limit, circuit breaker, retry policy. */
   readonly guards: ReadonlyMap<string, UpstreamGuard>
+  /** The catalog's quotas with their limiters. */
+  readonly quotas: QuotaEnforcer
   dispose(): Promise<void>
 }
 
 export interface SnapshotDeps {
   readonly log: ConnectorLogger & { child(bindings: Record<string, unknown>): ConnectorLogger }
   readonly clock: Clock
+  /** Where quota counters live (gateway-wide, outlives snapshots); default: this process's memory. */
+  readonly quotaStore?: QuotaStore
 }
 
 /** Pool limits and transport timeouts per connector instance; the per-call deadline comes on top of these. */
@@ -82,12 +88,14 @@ export function buildSnapshot(catalog: Catalog, deps: SnapshotDeps): CatalogSnap
       }),
     )
   }
+  const quotas = createQuotaEnforcer(catalog.quotas, deps.quotaStore ?? memoryQuotaStore())
   let disposed: Promise<void> | undefined
   return {
     catalog,
     grants,
     connectors,
     guards,
+    quotas,
     dispose() {
       disposed ??= (async () => {
         for (const guard of guards.values()) guard.dispose()

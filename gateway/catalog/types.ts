@@ -194,6 +194,29 @@ export interface ConnectorInstance {
   readonly definition: ConnectorDefinition<never>
 }
 
+/**
+ * A quota (catalog `quotas`): a token bucket of `burst` calls, refilled at `limit` calls per `windowSeconds`. A call
+ * takes one token from every quota that matches it: each of department, matter and resource that the quota names
+ * must be the call's.
+ */
+export interface Quota {
+  readonly id: string
+  /** Consuming department (the token's `dept`). */
+  readonly department?: string
+  /** Matter code (the `Qiao-Matter` header). */
+  readonly matter?: string
+  /** Resource id; absent = every resource. */
+  readonly resource?: string
+  /** Calls per window: the refill rate. */
+  readonly limit: number
+  /** `per` as written in the catalog (second, minute, hour, day or e.g. 10s). */
+  readonly per: string
+  /** `per` in seconds. */
+  readonly windowSeconds: number
+  /** Bucket size (default: limit). */
+  readonly burst: number
+}
+
 export interface Catalog {
   /** `version:` label from the file, recorded with every audit record. */
   readonly version: string
@@ -207,6 +230,8 @@ export interface Catalog {
   /** Grants keyed by grantKey(matter, resource, action, consumer). */
   readonly grants: ReadonlyMap<string, Grant>
   readonly usccExceptions: ReadonlySet<string>
+  /** Quotas in catalog order. */
+  readonly quotas: readonly Quota[]
 }
 
 export function grantKey(matter: string, resource: string, action: Action, consumer: string): string {
