@@ -1,0 +1,138 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+
+/**
+ * Prometheus metrics at /metrics (text exposition format). One registry per gateway instance. Label values come
+ * from the catalog (resource, matter, department, connector ids) or small fixed sets (decision, status, kind);
+ * anything a caller could invent is reported as `_other`, so label cardinality stays bounded.
+ */
+export interface Metrics {
+  readonly registry: Registry
+  readonly requests: Counter<'resource' | 'matter' | 'dept' | 'action' | 'decision' | 'status'>
+  readonly requestSeconds: Histogram<'resource' | 'decision'>
+  readonly upstreamSeconds: Histogram<'connector' | 'outcome'>
+  readonly upstreamErrors: Counter<'connector' | 'kind'>
+  readonly auditWriteSeconds: Histogram
+  readonly tokenCache: Counter<'result'>
+}
+
+export interface MetricsSources {
+  /** Circuit state per connector: 0 closed, 1 half-open, 2 open. */
+  circuits(): Array<{ connector: string; state: number; inFlight: number }>
+  audit(): { appended: number; syncs: number; queueDepth: number; checkpoints: number }
+  tokenCache(): { hits: number; misses: number }
+  connectorUp(): Array<{ connector: string; up: number }>
+}
+
+export function createMetrics(sources: MetricsSources): Metrics {
+  const registry = new Registry()
+  const requests = new Counter({
+    name: 'qiao_requests_total',
+    help: 'Exchange calls by resource, matter, consumer department, action, decision and HTTP status.',
+    labelNames: ['resource', 'matter', 'dept', 'action', 'decision', 'status'] as const,
+    registers: [registry],
+  })
+  const requestSeconds = new Histogram({
+    name: 'qiao_request_duration_seconds',
+    help: 'Exchange call latency inside the gateway, from arrival to the answer (audit included).',
+    labelNames: ['resource', 'decision'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  })
+  const upstreamSeconds = new Histogram({
+    name: 'qiao_upstream_duration_seconds',
+    help: 'Connector operation latency (retries included) by connector and outcome.',
+    labelNames: ['connector', 'outcome'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  })
+  const upstreamErrors = new Counter({
+    name: 'qiao_upstream_errors_total',
+    help: 'Failed connector operations by connector and problem code.',
+    labelNames: ['connector', 'kind'] as const,
+    registers: [registry],
+  })
+  const auditWriteSeconds = new Histogram({
+    name: 'qiao_audit_write_duration_seconds',
+    help: 'Time from handing an audit record to the log until it is durable (group commit included).',
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+    registers: [registry],
+  })
+  const tokenCache = new Counter({
+    name: 'qiao_token_cache_lookups_total',
+    help: 'Verified-token cache lookups by result (hit, miss); hit ratio = hit / (hit + miss).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+    collect() {
+      const { hits, misses } = sources.tokenCache()
+      this.reset()
+      this.inc({ result: 'hit' }, hits)
+      this.inc({ result: 'miss' }, misses)
+    },
+  })
+  new Gauge({
+    name: 'qiao_upstream_circuit_state',
+    help: 'Circuit breaker per connector: 0 closed, 1 half-open, 2 open.',
+    labelNames: ['connector'] as const,
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const c of sources.circuits()) this.set({ connector: c.connector }, c.state)
+    },
+  })
+  new Gauge({
+    name: 'qiao_upstream_in_flight',
+    help: 'Calls in flight per connector (bounded by its concurrency limit).',
+    labelNames: ['connector'] as const,
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const c of sources.circuits()) this.set({ connector: c.connector }, c.inFlight)
+    },
+  })
+  new Gauge({
+    name: 'qiao_upstream_up',
+    help: 'Last health probe per connector: 1 up, 0 not.',
+    labelNames: ['connector'] as const,
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const c of sources.connectorUp()) this.set({ connector: c.connector }, c.up)
+    },
+  })
+  new Gauge({
+    name: 'qiao_audit_queue_depth',
+    help: 'Audit records waiting for the next group commit.',
+    registers: [registry],
+    collect() {
+      this.set(sources.audit().queueDepth)
+    },
+  })
+  new Counter({
+    name: 'qiao_audit_records_total',
+    help: 'Audit records made durable.',
+    registers: [registry],
+    collect() {
+      this.reset()
+      this.inc(sources.audit().appended)
+    },
+  })
+  new Counter({
+    name: 'qiao_audit_syncs_total',
+    help: 'Durable audit batch writes (fsync or transaction); records / syncs is the group-commit factor.',
+    registers: [registry],
+    collect() {
+      this.reset()
+      this.inc(sources.audit().syncs)
+    },
+  })
+  new Counter({
+    name: 'qiao_audit_checkpoints_total',
+    help: 'Signed audit checkpoints.',
+    registers: [registry],
+    collect() {
+      this.reset()
+      this.inc(sources.audit().checkpoints)
+    },
+  })
+  return { registry, requests, requestSeconds, upstreamSeconds, upstreamErrors, auditWriteSeconds, tokenCache }
+}
