@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { Command } from 'commander'
+import { registerAuditCommands } from './cli/audit.js'
 import { registerCatalogCommands } from './cli/catalog.js'
+import { registerConnectorCommands } from './cli/connector-new.js'
 import { registerDemoCommand } from './cli/demo.js'
 import { registerServeCommand } from './cli/serve.js'
 import { registerSimulateCommand } from './cli/simulate.js'
@@ -15,6 +17,8 @@ const program = new Command()
 registerServeCommand(program)
 registerDemoCommand(program)
 registerCatalogCommands(program)
+registerAuditCommands(program)
+registerConnectorCommands(program)
 registerTokenCommand(program)
 registerSimulateCommand(program)
 

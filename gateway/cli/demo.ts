@@ -1,12 +1,11 @@
 import type { Command } from 'commander'
 import type { RunningSimulator, SimulatorDefinition } from '../../connectors/kit/simulator.js'
-import { simulatorDefinitions } from '../../connectors/registry.js'
-import { loadOrCreateDevKey, mintDevToken } from '../auth/dev-keys.js'
 import { exchangeScope } from '../auth/principal.js'
 import type { Config } from '../config/settings.js'
-import { type RunningGateway, startGateway } from '../gateway.js'
+import type { RunningGateway } from '../gateway.js'
 import { configOrExit } from './config.js'
-import { startOrExit, stopOnSignals } from './serve.js'
+import { printableUrl } from './redact.js'
+import { reloadOnSighup, startOrExit, stopOnSignals } from './serve.js'
 
 async function startSimulator(definition: SimulatorDefinition, host: string): Promise<RunningSimulator> {
   try {
@@ -23,7 +22,12 @@ function shellQuote(s: string): string {
 }
 
 /** A ready-to-paste query: the first active grant whose resource a simulator has example parameters for. */
-async function exampleQuery(gateway: RunningGateway, config: Config): Promise<string[]> {
+async function exampleQuery(
+  gateway: RunningGateway,
+  config: Config,
+  simulatorDefinitions: ReadonlyMap<string, SimulatorDefinition>,
+): Promise<string[]> {
+  const { loadOrCreateDevKey, mintDevToken } = await import('../auth/dev-keys.js')
   const catalog = gateway.deps.snapshot().catalog
   const now = Date.now()
   for (const simulator of simulatorDefinitions.values()) {
@@ -85,6 +89,10 @@ export function registerDemoCommand(program: Command): void {
     .description('run the gateway with catalog.yaml and every legacy-system simulator, on 127.0.0.1')
     .action(async () => {
       const config = configOrExit()
+      const [{ simulatorDefinitions }, { startGateway }] = await Promise.all([
+        import('../../connectors/registry.js'),
+        import('../gateway.js'),
+      ])
       const simulators: Array<{ definition: SimulatorDefinition; running: RunningSimulator }> = []
       const notStarted: string[] = []
       const vars: Record<string, string | undefined> = { ...process.env }
@@ -105,7 +113,7 @@ export function registerDemoCommand(program: Command): void {
       const lines = [
         '',
         `Qiao demo gateway: ${gateway.url}  (catalog ${catalog.version}: ${catalog.departments.size} departments, ${catalog.resources.size} resources, ${catalog.matters.size} matters)`,
-        ...simulators.map(({ definition, running }) => `  simulator ${definition.name}: ${running.url}`),
+        ...simulators.map(({ definition, running }) => `  simulator ${definition.name}: ${printableUrl(running.url)}`),
         ...notStarted,
         ...unavailableResources(gateway),
         `  audit log: ${config.auditDir}`,
@@ -113,14 +121,15 @@ export function registerDemoCommand(program: Command): void {
           ? '  DEMO MODE: tokens are signed by a dev key in the data directory. Never use this in production.'
           : '  tokens come from the configured issuer (QIAO_JWKS_URL / QIAO_JWKS_FILE)',
         '',
-        ...(await exampleQuery(gateway, config)),
+        ...(await exampleQuery(gateway, config, simulatorDefinitions)),
         '',
         'Ctrl-C stops the gateway and the simulators.',
         '',
       ]
       console.log(lines.join('\n'))
+      reloadOnSighup(gateway)
       stopOnSignals(async () => {
-        await gateway.close()
+        await gateway.close({ drainMs: config.drainTimeoutMs })
         await Promise.allSettled(simulators.map(({ running }) => running.close()))
       })
     })

@@ -1,15 +1,16 @@
 import type { Command } from 'commander'
-import { simulatorDefinitions } from '../../connectors/registry.js'
+import { printableUrl } from './redact.js'
 import { stopOnSignals } from './serve.js'
 
 export function registerSimulateCommand(program: Command): void {
   program
     .command('simulate')
-    .description(`run a legacy-system simulator alone (${[...simulatorDefinitions.keys()].join(', ') || 'none yet'})`)
+    .description('run a legacy-system simulator alone: housing (住建 工改), drc (发改 SOAP), market (市场监管 前置库)')
     .argument('<name>', 'simulator name')
     .option('--host <host>', 'listen address', '127.0.0.1')
     .option('--port <port>', 'listen port (default: the simulator’s own)')
     .action(async (name: string, options: { host: string; port?: string }) => {
+      const { simulatorDefinitions } = await import('../../connectors/registry.js')
       const definition = simulatorDefinitions.get(name)
       if (!definition) {
         console.error(
@@ -24,7 +25,7 @@ export function registerSimulateCommand(program: Command): void {
       }
       const running = await definition.start({ host: options.host, port })
       console.log(`${definition.name} simulator: ${definition.description}`)
-      console.log(`listening at ${running.url}`)
+      console.log(`listening at ${printableUrl(running.url)}`)
       stopOnSignals(() => running.close())
     })
 }
