@@ -4,20 +4,64 @@ import { GatewayError, toGatewayError } from './errors/gateway-error.js'
 import { renderProblem } from './errors/problem.js'
 import type { GatewayDeps } from './gateway-deps.js'
 import { requestIdFrom } from './pipeline/10-request.js'
+import { auditRoutes } from './routes/audit.js'
 import { catalogHandler } from './routes/catalog.js'
 import { exchangeHandler } from './routes/exchange.js'
+import { catalogReloadHandler, readinessHandler } from './routes/operations.js'
+import { currentTraceId } from './telemetry/tracing.js'
 
 /** The HTTP surface. No I/O happens here at import time; everything comes in through deps. */
 export function createApp(deps: GatewayDeps): Hono {
   const app = new Hono()
 
+  // Counted in flight for the drain at shutdown.
+  app.use('*', async (_c, next) => {
+    const done = deps.lifecycle.track()
+    try {
+      await next()
+    } finally {
+      done()
+    }
+  })
+
+  // One log line per request for the routes that do not log their own (exchange and audit routes do).
+  app.use('*', async (c, next) => {
+    if (c.req.path.startsWith('/v1/resources/') || c.req.path.startsWith('/v1/audit/')) return next()
+    const started = performance.now()
+    const requestId = requestIdFrom(c.req.header('x-request-id'), deps.clock.now())
+    await next()
+    c.res.headers.set('x-request-id', requestId)
+    const probe = c.req.path === '/healthz' || c.req.path === '/readyz' || c.req.path === '/metrics'
+    deps.log[probe ? 'debug' : 'info'](
+      {
+        requestId,
+        traceId: currentTraceId(),
+        method: c.req.method,
+        path: c.req.routePath,
+        status: c.res.status,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+      },
+      'request',
+    )
+  })
+
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
+  app.get('/readyz', readinessHandler(deps))
+  app.post('/v1/admin/catalog/reload', catalogReloadHandler(deps))
+
+  app.get('/metrics', async (c) => {
+    const { registry } = deps.metrics
+    return c.body(await registry.metrics(), 200, { 'content-type': registry.contentType })
+  })
 
   // Everything under /v1/resources/ goes through the exchange pipeline, so every call there is audited —
   // including unknown paths and wrong methods.
   app.all('/v1/resources/*', exchangeHandler(deps))
 
   app.get('/v1/catalog', catalogHandler(deps))
+
+  // The auditors' API (scope audit:read): reading the log is not an exchange, so it is not itself audited.
+  app.route('/v1/audit', auditRoutes(deps))
 
   if (deps.devKey !== undefined) {
     const jwks = deps.devKey.publicJwks

@@ -3,11 +3,23 @@ import type { AuditLog } from './audit/audit-log.js'
 import type { KeyedDigest } from './audit/digest.js'
 import type { DevKey } from './auth/dev-keys.js'
 import type { TokenVerifier } from './auth/verify-token.js'
+import type { ReloadResult } from './catalog/reload.js'
 import type { CatalogSnapshot } from './catalog/snapshot.js'
 import type { Config } from './config/settings.js'
 import type { HealthMonitor } from './health/connector-health.js'
 import type { IdempotencyStore } from './idempotency/store.js'
 import type { Logger } from './telemetry/logger.js'
+import type { Metrics } from './telemetry/metrics.js'
+
+export interface Lifecycle {
+  /** True once a shutdown began: /readyz answers 503 so load balancers stop sending calls. */
+  draining(): boolean
+  /** Requests being handled right now. */
+  inFlight(): number
+  /** Counts one request in (returns the function that counts it out). */
+  track(): () => void
+  reload(actor: string, requestId?: string): Promise<ReloadResult>
+}
 
 /** What the HTTP layer needs, built once at start (gateway.ts) and passed to every route. */
 export interface GatewayDeps {
@@ -20,8 +32,13 @@ export interface GatewayDeps {
   readonly idempotency: IdempotencyStore
   /** Last known health of each connector instance. */
   readonly health: HealthMonitor
-  /** The catalog version new calls run under. */
+  readonly metrics: Metrics
+  /** The catalog version new calls run under (without taking a reference). */
   readonly snapshot: () => CatalogSnapshot
+  /** The catalog version for one call: kept alive until `release`, even across a reload. */
+  readonly acquireSnapshot: () => CatalogSnapshot
+  readonly releaseSnapshot: (snapshot: CatalogSnapshot) => void
+  readonly lifecycle: Lifecycle
   /** Demo mode only: the dev signing key whose public half is served at /.well-known/jwks.json. */
   readonly devKey: DevKey | undefined
 }

@@ -13,14 +13,18 @@ import { startRetention } from './audit/retention.js'
 import { type DevKey, loadOrCreateDevKey } from './auth/dev-keys.js'
 import { createKeyResolver, readHmacSecret, readJwksFile } from './auth/keys.js'
 import { createTokenVerifier } from './auth/verify-token.js'
+import { SnapshotHolder } from './catalog/holder.js'
 import { loadCatalog } from './catalog/load.js'
-import { buildSnapshot, type CatalogSnapshot } from './catalog/snapshot.js'
+import { type ReloadContext, type ReloadResult, reloadCatalog } from './catalog/reload.js'
+import { buildSnapshot } from './catalog/snapshot.js'
 import { type CatalogIssue, formatIssue } from './catalog/types.js'
 import type { Config } from './config/settings.js'
-import type { GatewayDeps } from './gateway-deps.js'
+import type { GatewayDeps, Lifecycle } from './gateway-deps.js'
 import { createHealthMonitor } from './health/connector-health.js'
 import { openFileIdempotencyStore } from './idempotency/file-store.js'
+import { openQuotaStore } from './quota/store.js'
 import { createLogger, type Logger } from './telemetry/logger.js'
+import { createMetrics } from './telemetry/metrics.js'
 
 export interface StartGatewayOptions {
   readonly config: Config
@@ -39,7 +43,10 @@ export interface RunningGateway {
   readonly port: number
   readonly app: Hono
   readonly deps: GatewayDeps
-  close(): Promise<void>
+  /** Reloads catalog.yaml (SIGHUP); an invalid file is rejected and the running catalog keeps serving. */
+  reload(actor?: string): Promise<ReloadResult>
+  /** Stops: draining in-flight calls up to `drainMs` (default 0), then sealing the audit log. */
+  close(options?: { drainMs?: number }): Promise<void>
 }
 
 export class CatalogInvalidError extends Error {
@@ -124,10 +131,61 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     now: clock.now,
   })
   const digest = createKeyedDigest(await loadOrCreateAuditKey(config.auditKeyFile))
-  const snapshot: CatalogSnapshot = buildSnapshot(loaded.catalog, { log, clock })
+  const quotaStore = await openQuotaStore({ redisUrl: config.quotaRedisUrl, keyPrefix: config.quotaKeyPrefix, log })
+  const holder = new SnapshotHolder(buildSnapshot(loaded.catalog, { log, clock, quotaStore }))
+  const snapshot = () => holder.get()
 
-  const health = createHealthMonitor({ snapshot: () => snapshot, log, clock, intervalMs: config.healthInterval })
+  const health = createHealthMonitor({ snapshot, log, clock, intervalMs: config.healthInterval })
   await health.check()
+
+  const metrics = createMetrics({
+    circuits: () =>
+      [...snapshot().guards].map(([connector, guard]) => ({
+        connector,
+        state: guard.state === 'closed' ? 0 : guard.state === 'half-open' ? 1 : 2,
+        inFlight: guard.inFlight,
+      })),
+    audit: () => audit.stats,
+    tokenCache: () => verifier.stats,
+    connectorUp: () =>
+      [...snapshot().connectors.keys()].map((connector) => ({
+        connector,
+        up: health.status(connector).status === 'up' ? 1 : 0,
+      })),
+  })
+
+  let draining = false
+  let inFlight = 0
+  const reloadContext: ReloadContext = {
+    file: config.catalog,
+    definitions: options.definitions ?? connectorDefinitions,
+    vars: options.vars ?? process.env,
+    holder,
+    audit,
+    health,
+    log,
+    clock,
+    quotaStore,
+  }
+  // Reloads one at a time: a second request waits for the first.
+  let reloading: Promise<unknown> = Promise.resolve()
+  const lifecycle: Lifecycle = {
+    draining: () => draining,
+    inFlight: () => inFlight,
+    track() {
+      inFlight++
+      let done = false
+      return () => {
+        if (!done) inFlight--
+        done = true
+      }
+    },
+    reload(actor, requestId) {
+      const run = reloading.then(() => reloadCatalog(reloadContext, actor, requestId))
+      reloading = run.catch(() => {})
+      return run
+    },
+  }
 
   const deps: GatewayDeps = {
     config,
@@ -138,7 +196,11 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     digest,
     idempotency,
     health,
-    snapshot: () => snapshot,
+    metrics,
+    snapshot,
+    acquireSnapshot: () => holder.acquire(),
+    releaseSnapshot: (s) => holder.release(s),
+    lifecycle,
     devKey,
   }
   const app = createApp(deps)
@@ -164,20 +226,28 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     port,
     app,
     deps,
-    close() {
+    reload: (actor = 'system') => lifecycle.reload(actor),
+    close(options: { drainMs?: number } = {}) {
       closing ??= (async () => {
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve())
-          server.closeAllConnections()
-        })
+        // Stop taking calls (readyz says so first), let the ones in flight finish, then close what is left.
+        draining = true
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+        server.closeIdleConnections()
+        const until = Date.now() + (options.drainMs ?? 0)
+        while (inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20))
+        if (inFlight > 0) log.warn({ inFlight }, 'drain time over: closing connections with calls in flight')
+        server.closeAllConnections()
+        await closed
         health.stop()
         clearInterval(retention)
-        await snapshot.dispose()
+        await holder.disposeAll()
+        await quotaStore.close()
         await idempotency.close()
         await audit
           .append(adminRecord('gateway.stop', clock.now(), { logId: audit.logId }))
           .catch((err: Error) => log.error({ err: err.message }, 'gateway.stop not audited'))
-        await audit.close()
+        // A clean stop seals the open segment: every record is then covered by a signed checkpoint.
+        await audit.seal()
       })()
       return closing
     },

@@ -144,6 +144,13 @@ export const SETTINGS = {
     'How long a write’s Idempotency-Key and first answer are remembered (kept in the data directory).',
     parseDuration,
   ),
+  drainTimeout: setting(
+    'QIAO_DRAIN_TIMEOUT',
+    '30s',
+    '2m',
+    'On SIGTERM: how long calls in flight may take to finish before connections are closed.',
+    parseDuration,
+  ),
   healthInterval: setting(
     'QIAO_HEALTH_INTERVAL',
     '30s',
@@ -213,7 +220,7 @@ export const SETTINGS = {
   ),
   auditSegmentMaxRecords: setting(
     'QIAO_AUDIT_SEGMENT_MAX_RECORDS',
-    '1000000',
+    '100000',
     '250000',
     'PostgreSQL store: … beyond this many records…',
     parseInteger(1, 100_000_000),
@@ -232,6 +239,24 @@ export const SETTINGS = {
     '/run/secrets/qiao-audit-key',
     'Key for the keyed digests (HMAC) in audit records; default `<data dir>/audit-hmac.key`, created if absent.',
     parseString,
+  ),
+  quotaRedisUrl: setting(
+    'QIAO_QUOTA_REDIS_URL',
+    undefined,
+    'redis://quota.internal:6379/0',
+    'Quota counters in Redis, one budget shared by every instance. Unset: in memory, per instance. While Redis is unreachable each instance counts in memory (warning logged).',
+    parseUrl(['redis:', 'rediss:']),
+  ),
+  quotaKeyPrefix: setting(
+    'QIAO_QUOTA_KEY_PREFIX',
+    'qiao:quota',
+    'qiao:quota:nanjing',
+    'Prefix of the quota counter keys: `<prefix>:<quota id>:<department or matter>`.',
+    (raw) => {
+      const v = raw.trim()
+      if (!/^[A-Za-z0-9][A-Za-z0-9:._-]{0,63}$/.test(v)) throw new Error('expected 1–64 characters of [A-Za-z0-9:._-]')
+      return v
+    },
   ),
 } as const
 
@@ -257,6 +282,7 @@ export interface Config {
   readonly bodyLimit: number
   readonly idempotencyTtlMs: number
   readonly healthInterval: number
+  readonly drainTimeoutMs: number
   readonly logLevel: Parsed<'logLevel'>
   readonly auditDir: string
   readonly auditKeyFile: string
@@ -270,6 +296,8 @@ export interface Config {
   readonly auditSegmentMaxRecords: number
   readonly auditSegmentMaxAgeMs: number
   readonly auditRetentionMs: number
+  readonly quotaRedisUrl: string | undefined
+  readonly quotaKeyPrefix: string
   /** No JWKS configured: the gateway signs its own dev tokens. */
   readonly demoMode: boolean
 }
@@ -326,6 +354,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>, cw
     bodyLimit: get('bodyLimit') as number,
     idempotencyTtlMs: get('idempotencyTtl') as number,
     healthInterval: get('healthInterval') as number,
+    drainTimeoutMs: get('drainTimeout') as number,
     logLevel: get('logLevel') as Parsed<'logLevel'>,
     auditDir: abs(get('auditDir') ?? join(dataDir, 'audit')),
     auditKeyFile: abs(get('auditKeyFile') ?? join(dataDir, 'audit-hmac.key')),
@@ -343,6 +372,8 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>, cw
     auditSegmentMaxRecords: get('auditSegmentMaxRecords') as number,
     auditSegmentMaxAgeMs: get('auditSegmentMaxAge') as number,
     auditRetentionMs: get('auditRetention') as number,
+    quotaRedisUrl: get('quotaRedisUrl'),
+    quotaKeyPrefix: get('quotaKeyPrefix') as string,
     demoMode,
   }
   return { ok: true, config: Object.freeze(config) }

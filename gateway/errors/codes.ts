@@ -75,6 +75,12 @@ export const problems = {
     title: 'Idempotency-Key header required',
     meaning: 'Writes must carry an `Idempotency-Key` header (1–128 printable ASCII characters).',
   },
+  'query-invalid': {
+    status: 400,
+    title: 'Audit query invalid',
+    meaning:
+      'An auditor query has an unknown, repeated or malformed parameter (filter, `limit`, `cursor`, `format`); `errors` lists each by name.',
+  },
   'resource-not-found': {
     status: 404,
     title: 'Resource not found',
@@ -84,6 +90,11 @@ export const problems = {
     status: 404,
     title: 'Record not found',
     meaning: 'The provider system holds no record for these parameters.',
+  },
+  'audit-record-not-found': {
+    status: 404,
+    title: 'Audit record not found',
+    meaning: 'No audit record with that id, or it is not yet covered by a signed checkpoint of its log.',
   },
   'route-not-found': {
     status: 404,
@@ -99,6 +110,12 @@ export const problems = {
     status: 409,
     title: 'Idempotency key reused with a different body',
     meaning: 'The `Idempotency-Key` was already used for a different request body or target.',
+  },
+  'catalog-invalid': {
+    status: 422,
+    title: 'Catalog not reloaded: the new file is invalid',
+    meaning:
+      'The reloaded catalog has problems (listed in `errors` as file:line:col); the running catalog keeps serving.',
   },
   'idempotency-in-flight': {
     status: 409,
@@ -121,12 +138,25 @@ export const problems = {
     title: 'Unsupported media type',
     meaning: 'Exchange calls accept `application/json` bodies only.',
   },
+  // 429: quotas
+  'quota-exceeded': {
+    status: 429,
+    title: 'Quota exceeded',
+    meaning:
+      'A quota of the catalog (per department, matter or resource) has no calls left for now; `quota` names it. See `Retry-After` and the `RateLimit` / `RateLimit-Policy` fields.',
+  },
   // 403: the decision
   'insufficient-scope': {
     status: 403,
     title: 'Token scope does not cover this call',
     meaning: 'The token has no `<matter>:<resource>:<action>` scope (or `audit:read`) for this call.',
     bearerError: 'insufficient_scope',
+  },
+  'role-separation': {
+    status: 403,
+    title: 'Auditor tokens cannot exchange data',
+    meaning:
+      'The token carries `audit:read`: auditors read the audit log and never exchange data (GB/T 39477 role separation); use a separate token.',
   },
   'department-unknown': {
     status: 403,

@@ -26,7 +26,12 @@ export function problemType(code: ProblemCode): string {
 }
 
 /** Renders an error as RFC 9457 problem+json. The only place a problem body is built. */
-export function renderProblem(err: GatewayError, requestId: string, realm = 'qiao'): RenderedProblem {
+export function renderProblem(
+  err: GatewayError,
+  requestId: string,
+  options: { traceId?: string; realm?: string } = {},
+): RenderedProblem {
+  const realm = options.realm ?? 'qiao'
   const spec = problems[err.code]
   const body: ProblemBody = {
     ...err.extensions,
@@ -37,6 +42,7 @@ export function renderProblem(err: GatewayError, requestId: string, realm = 'qia
     code: err.code,
     instance: `urn:qiao:request:${requestId}`,
     requestId,
+    ...(options.traceId ? { traceId: options.traceId } : {}),
   }
   const headers: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE, ...err.headers }
   if (spec.status === 401) {

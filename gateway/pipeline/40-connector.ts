@@ -12,6 +12,7 @@ import type { Resource } from '../catalog/types.js'
 import type { ProblemCode } from '../errors/codes.js'
 import { GatewayError } from '../errors/gateway-error.js'
 import type { UpstreamGuard } from '../resilience/upstream-guard.js'
+import { withSpan } from '../telemetry/tracing.js'
 
 /** Extra time past the deadline before the gateway stops waiting for a connector that ignores its signal. */
 const DEADLINE_GRACE_MS = 50
@@ -44,6 +45,8 @@ export function toUpstreamProblem(err: unknown): GatewayError {
 export interface UpstreamCall {
   readonly connector: Connector
   readonly guard: UpstreamGuard
+  /** Connector instance id (span and metric label). */
+  readonly instance: string
   readonly resource: Resource
   readonly requestId: string
   readonly log: ConnectorLogger
@@ -95,6 +98,15 @@ async function withDeadline<T>(call: UpstreamCall, run: (ctx: CallContext) => Pr
   }
 }
 
+/** One connector operation as a span (when tracing is on): the HTTP client spans of undici nest under it. */
+function traced<T>(call: UpstreamCall, operation: string, run: (ctx: CallContext) => Promise<T>): Promise<T> {
+  return withSpan(
+    `connector ${call.instance}.${operation}`,
+    { 'qiao.connector': call.instance, 'qiao.operation': operation, 'qiao.resource': call.resource.id },
+    () => withDeadline(call, run),
+  )
+}
+
 /** A read, through the upstream's guard: concurrency limit, circuit breaker, retries within the deadline. */
 export function callRead(
   call: UpstreamCall,
@@ -103,7 +115,7 @@ export function callRead(
 ): Promise<CanonicalRecord[]> {
   const op = call.connector.operations[operation] as ReadOperation<Record<string, unknown>> | undefined
   if (op === undefined || op.kind !== 'read') throw new Error(`connector has no read operation ${operation}`)
-  return withDeadline(call, (ctx) =>
+  return traced(call, operation, (ctx) =>
     call.guard.read(
       async (signal) => {
         const records = await op.handle(params, signal === ctx.signal ? ctx : { ...ctx, signal })
@@ -120,7 +132,7 @@ export function callRead(
 export function callWrite(call: UpstreamCall, operation: string, body: Record<string, unknown>): Promise<WriteReceipt> {
   const op = call.connector.operations[operation] as WriteOperation<Record<string, unknown>> | undefined
   if (op === undefined || op.kind !== 'write') throw new Error(`connector has no write operation ${operation}`)
-  return withDeadline(call, (ctx) =>
+  return traced(call, operation, (ctx) =>
     call.guard.write((signal) => op.handle(body, signal === ctx.signal ? ctx : { ...ctx, signal }), ctx.signal),
   )
 }

@@ -45,6 +45,7 @@ export function auditRecordOf(
     replayOf: replay?.auditId,
     upstreamCode: exchange.upstreamCode,
     catalogVersion: exchange.snapshot.catalog.version,
+    traceId: exchange.traceId,
     subjects:
       grant === undefined
         ? undefined

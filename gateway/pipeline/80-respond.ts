@@ -83,7 +83,7 @@ export function renderReplay(exchange: Exchange): ExchangeResponse {
 
 /** Problems on exchange calls carry the audit id too, when the record was written. */
 export function renderExchangeProblem(exchange: Exchange, error: GatewayError, audited: boolean): RenderedProblem {
-  const problem = renderProblem(error, exchange.requestId)
+  const problem = renderProblem(error, exchange.requestId, { traceId: exchange.traceId })
   problem.headers['cache-control'] = 'no-store'
   if (audited) problem.headers['qiao-audit-id'] = exchange.auditId
   return problem

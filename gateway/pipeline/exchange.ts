@@ -5,6 +5,7 @@ import type { Action, Resource } from '../catalog/types.js'
 import type { GatewayError } from '../errors/gateway-error.js'
 import type { StoredAnswer } from '../idempotency/store.js'
 import type { Purpose } from '../policy/decide.js'
+import type { QuotaOutcome } from '../quota/quotas.js'
 
 /**
  * The state of one exchange call as it moves through the stages (files 10-… to 80-… in this folder, in order).
@@ -20,11 +21,15 @@ export interface Exchange {
   readonly snapshot: CatalogSnapshot
   readonly resourceId: string
   readonly action: Action
+  /** W3C trace id when tracing is on. */
+  traceId?: string
   principal?: Principal
   purpose?: Purpose
   resource?: Resource
   /** Set when authorization passed. */
   grant?: CompiledGrant
+  /** The quotas the call was counted against (none matched: undefined). */
+  quota?: QuotaOutcome
   params?: Record<string, unknown>
   upstreamMs?: number
   upstreamCode?: string

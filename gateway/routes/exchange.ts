@@ -4,6 +4,7 @@ import type { GatewayDeps } from '../gateway-deps.js'
 import { beginExchange, requestIdFrom, routeExchange } from '../pipeline/10-request.js'
 import { authenticate } from '../pipeline/20-authenticate.js'
 import { authorize, findResource, readPurpose } from '../pipeline/30-authorize.js'
+import { chargeQuota, quotaHeaders } from '../pipeline/32-quota.js'
 import { readJsonBody, validateParameters } from '../pipeline/35-parameters.js'
 import { claimKey, deliveryOutcome, fingerprintOf, readIdempotencyKey } from '../pipeline/38-idempotency.js'
 import { callRead, callWrite, type UpstreamCall } from '../pipeline/40-connector.js'
@@ -18,6 +19,7 @@ import {
   renderWriteSuccess,
 } from '../pipeline/80-respond.js'
 import type { Exchange } from '../pipeline/exchange.js'
+import { currentTraceId, type Span, SpanStatusCode, withServerSpan } from '../telemetry/tracing.js'
 
 /**
  * POST /v1/resources/{id}/query (read) and /records (write) — the request pipeline, top to bottom. Each step is a
@@ -25,38 +27,109 @@ import type { Exchange } from '../pipeline/exchange.js'
  * outcome whatever it is, and only then answers.
  */
 export function exchangeHandler(deps: GatewayDeps) {
-  return async function exchange(c: Context): Promise<Response> {
-    const now = deps.clock.now()
-    const requestId = requestIdFrom(c.req.header('x-request-id'), now)
-    const route = routeExchange(c.req.method, c.req.path)
-    const ex = beginExchange(deps.snapshot(), requestId, now, route.resourceId, route.action)
-    try {
-      if (route.error) throw route.error
-      ex.principal = await authenticate(c.req.header('authorization'), deps.verifier)
-      ex.purpose = readPurpose(c.req.header('qiao-matter'), c.req.header('qiao-case'))
-      ex.resource = findResource(ex.snapshot, ex.resourceId)
-      ex.grant = authorize(ex.snapshot, ex.principal, ex.purpose, ex.resource, ex.action, now)
-      if (ex.action === 'read') await read(deps, c, ex)
-      else await write(deps, c, ex)
-    } catch (err) {
-      ex.error = toGatewayError(err)
-    }
-
-    const status = ex.error?.status ?? ex.replay?.status ?? (ex.action === 'write' ? 201 : 200)
-    let audited = false
-    try {
-      await writeAudit(deps.audit, auditRecordOf(ex, status, deps.clock.now(), deps.digest))
-      audited = true
-    } catch (err) {
-      if (ex.receipt) deps.log.error({ requestId, auditId: ex.auditId }, 'write delivered but its audit record failed')
-      ex.error = toGatewayError(err)
-    }
-    const response = respond(deps, ex, audited)
-    await rememberAnswer(deps, ex, response)
-    logExchange(deps, ex, response.status)
-    response.headers['x-request-id'] = ex.requestId
-    return c.body(response.body, response.status as 200, response.headers)
+  return function exchange(c: Context): Promise<Response> {
+    return withServerSpan(
+      `${c.req.method} /v1/resources/{id}`,
+      (name) => c.req.header(name),
+      (span) => handle(deps, c, span),
+    )
   }
+}
+
+async function handle(deps: GatewayDeps, c: Context, span: Span | undefined): Promise<Response> {
+  const started = performance.now()
+  const now = deps.clock.now()
+  const requestId = requestIdFrom(c.req.header('x-request-id'), now)
+  const route = routeExchange(c.req.method, c.req.path)
+  const snapshot = deps.acquireSnapshot()
+  try {
+    return await run(
+      deps,
+      c,
+      span,
+      beginExchange(snapshot, requestId, now, route.resourceId, route.action),
+      route,
+      started,
+    )
+  } finally {
+    deps.releaseSnapshot(snapshot)
+  }
+}
+
+/** The pipeline for one call, under the catalog snapshot it started with. */
+async function run(
+  deps: GatewayDeps,
+  c: Context,
+  span: Span | undefined,
+  ex: Exchange,
+  route: ReturnType<typeof routeExchange>,
+  started: number,
+): Promise<Response> {
+  const now = ex.startedAt
+  const requestId = ex.requestId
+  ex.traceId = currentTraceId()
+  try {
+    if (route.error) throw route.error
+    ex.principal = await authenticate(c.req.header('authorization'), deps.verifier)
+    ex.purpose = readPurpose(c.req.header('qiao-matter'), c.req.header('qiao-case'))
+    ex.resource = findResource(ex.snapshot, ex.resourceId)
+    ex.grant = authorize(ex.snapshot, ex.principal, ex.purpose, ex.resource, ex.action, now)
+    ex.quota = await chargeQuota(ex.snapshot, ex.principal, ex.purpose, ex.resource)
+    if (ex.action === 'read') await read(deps, c, ex)
+    else await write(deps, c, ex)
+  } catch (err) {
+    ex.error = toGatewayError(err)
+  }
+
+  const status = ex.error?.status ?? ex.replay?.status ?? (ex.action === 'write' ? 201 : 200)
+  let audited = false
+  const auditStarted = performance.now()
+  try {
+    await writeAudit(deps.audit, auditRecordOf(ex, status, deps.clock.now(), deps.digest))
+    deps.metrics.auditWriteSeconds.observe((performance.now() - auditStarted) / 1000)
+    audited = true
+  } catch (err) {
+    if (ex.receipt) deps.log.error({ requestId, auditId: ex.auditId }, 'write delivered but its audit record failed')
+    ex.error = toGatewayError(err)
+  }
+  const response = respond(deps, ex, audited)
+  // 429s carry the RateLimit fields in their problem; successful answers report the tightest quota too.
+  if (response.status < 300) Object.assign(response.headers, quotaHeaders(ex.quota))
+  await rememberAnswer(deps, ex, response)
+  logExchange(deps, ex, response.status)
+  observe(deps, ex, response.status, started, span)
+  response.headers['x-request-id'] = ex.requestId
+  return c.body(response.body, response.status as 200, response.headers)
+}
+
+/** Metric labels only take values the catalog knows; anything a caller made up is `_other`. */
+function observe(deps: GatewayDeps, ex: Exchange, status: number, started: number, span: Span | undefined): void {
+  const { catalog } = ex.snapshot
+  const resource = ex.resource?.id ?? (ex.resourceId ? '_other' : '_none')
+  const matter = ex.purpose ? (catalog.matters.has(ex.purpose.matter) ? ex.purpose.matter : '_other') : '_none'
+  const dept = ex.principal ? (catalog.departments.has(ex.principal.dept) ? ex.principal.dept : '_other') : '_none'
+  const decision = ex.grant ? 'allow' : 'deny'
+  deps.metrics.requests.inc({ resource, matter, dept, action: ex.action, decision, status: String(status) })
+  deps.metrics.requestSeconds.observe({ resource, decision }, (performance.now() - started) / 1000)
+  if (span) {
+    span.setAttributes({
+      'http.response.status_code': status,
+      'qiao.resource': resource,
+      'qiao.matter': matter,
+      'qiao.dept': dept,
+      'qiao.decision': decision,
+      'qiao.reason': ex.error?.code ?? 'ok',
+      'qiao.audit_id': ex.auditId,
+    })
+    if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: ex.error?.code })
+  }
+}
+
+/** Upstream latency and failures per connector instance. */
+function observeUpstream(deps: GatewayDeps, instance: string, started: number, err?: unknown): void {
+  const outcome = err === undefined ? 'ok' : toGatewayError(err).code
+  deps.metrics.upstreamSeconds.observe({ connector: instance, outcome }, (deps.clock.now() - started) / 1000)
+  if (err !== undefined) deps.metrics.upstreamErrors.inc({ connector: instance, kind: outcome })
 }
 
 function respond(deps: GatewayDeps, ex: Exchange, audited: boolean): ExchangeResponse {
@@ -76,6 +149,7 @@ function upstreamCall(deps: GatewayDeps, c: Context, ex: Exchange): UpstreamCall
   return {
     connector,
     guard,
+    instance: instance as string,
     resource,
     requestId: ex.requestId,
     log: deps.log.child({ requestId: ex.requestId, connector: instance, dept: ex.principal?.dept }),
@@ -94,8 +168,10 @@ async function read(deps: GatewayDeps, c: Context, ex: Exchange): Promise<void> 
   try {
     const records = await callRead(call, binding.operation, ex.params)
     ex.upstreamMs = deps.clock.now() - started
+    observeUpstream(deps, call.instance, started)
     ex.records = validateRecords(binding, records)
   } catch (err) {
+    if (ex.upstreamMs === undefined) observeUpstream(deps, call.instance, started, err)
     ex.upstreamMs ??= deps.clock.now() - started
     noteUpstreamCode(ex, err)
     throw err
@@ -122,8 +198,10 @@ async function write(deps: GatewayDeps, c: Context, ex: Exchange): Promise<void>
   try {
     ex.receipt = await callWrite(call, binding.operation, ex.params)
     ex.upstreamMs = deps.clock.now() - started
+    observeUpstream(deps, call.instance, started)
   } catch (err) {
     ex.upstreamMs = deps.clock.now() - started
+    observeUpstream(deps, call.instance, started, err)
     noteUpstreamCode(ex, err)
     const problem = toGatewayError(err)
     const outcome = deliveryOutcome(problem)
@@ -176,6 +254,7 @@ function logExchange(deps: GatewayDeps, ex: Exchange, status: number): void {
     replay: ex.replay ? true : undefined,
     upstreamMs: ex.upstreamMs,
     totalMs: deps.clock.now() - ex.startedAt,
+    traceId: ex.traceId,
   }
   if (err?.code === 'internal' || err?.code === 'audit-unavailable') {
     deps.log.error({ ...entry, err: err.message, cause: describeCause(err.cause) }, 'exchange failed')
