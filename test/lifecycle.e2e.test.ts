@@ -173,6 +173,13 @@ describe('graceful shutdown (its own process)', () => {
         }
       })
     })
+    // SIGHUP reloads the catalog (the same file here) and says so; the reload is audited below.
+    child.kill('SIGHUP')
+    const reloadDeadline = Date.now() + 10_000
+    while (!out.includes('catalog reloaded')) {
+      if (Date.now() > reloadDeadline) throw new Error(`no reload after SIGHUP:\n${out}`)
+      await new Promise((r) => setTimeout(r, 20))
+    }
     const token = await signToken(key, { dept: 'drc', scope: `QT00301001:${PERMITS}:read` }, { now: Date.now() })
     sim.setKnobs({ latencyMs: 1_500 })
     const projectCode = sim.data.permits[0]?.XMDM as string
@@ -207,6 +214,7 @@ describe('graceful shutdown (its own process)', () => {
     }
     for (const r of results) expect(ids.has(r.auditId)).toBe(true)
     expect(actions.at(-1)).toBe('gateway.stop')
+    expect(actions).toContain('catalog.reload')
     const result = await verifyAuditLogs(backend, { keys: await backend.keys() })
     expect(result.problems).toEqual([])
     expect(result.logs[0]?.uncovered).toBe(0) // sealed: every record under a signed checkpoint
