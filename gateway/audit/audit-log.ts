@@ -2,7 +2,7 @@ import type { JSONWebKeySet } from 'jose'
 import type { Clock } from '../../connectors/kit/types.js'
 import type { AuditBackend, AuditCursor, AuditFilter, RecoveredLog } from './backend.js'
 import { type AuditSigningKey, type CheckpointBody, type SignedCheckpoint, signCheckpoint } from './checkpoint.js'
-import { type LogEntry, leafInput, nextChain } from './entry.js'
+import { entryLineFrom, type LogEntry, leafInput, leafText, nextChain } from './entry.js'
 import { createHasher, type HashAlgorithm, type Hasher, MerkleTree } from './merkle.js'
 import type { AuditRecord } from './record.js'
 import { type AuditStore, AuditUnavailableError } from './store.js'
@@ -128,7 +128,9 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
     if (batch.length === 0) return
     // Compute the entries against the committed state; commit only once the backend made them durable.
     const entries: LogEntry[] = []
+    const lines: string[] = []
     const leaves: Buffer[] = []
+    let bytes = 0
     let c = chain
     lastLoggedAt = Math.max(lastLoggedAt, clock.now())
     const loggedAt = new Date(lastLoggedAt).toISOString()
@@ -141,13 +143,18 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
         loggedAt,
         record: (batch[i] as Pending).record,
       }
-      const leaf = hasher.leaf(leafInput(base))
+      // One canonical serialisation per record: hashed as the leaf, and (with the chain value) stored as the line.
+      const text = leafText(base)
+      const leaf = hasher.leaf(Buffer.from(text, 'utf8'))
       c = nextChain(hasher, c, leaf)
       leaves.push(leaf)
       entries.push({ ...base, chain: c })
+      const line = entryLineFrom(text, c)
+      lines.push(line)
+      bytes += line.length
     }
     try {
-      await backend.append(entries)
+      await backend.append(entries, lines)
       lastWriteError = undefined
     } catch (err) {
       lastWriteError = `the last audit write failed (${(err as NodeJS.ErrnoException).code ?? 'error'})`
@@ -164,7 +171,8 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
     for (const leaf of leaves) tree.appendLeaf(leaf)
     chain = c
     nextSeq += batch.length
-    segmentSize += entries.reduce((n, e) => n + sizeOf(e), 0)
+    // Files rotate by bytes (the line lengths), other stores by entries.
+    segmentSize += backendCountsEntries ? entries.length : bytes
     stats.appended += batch.length
     stats.syncs++
     for (const p of batch) p.resolve()
@@ -180,10 +188,6 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
     }
   }
 
-  function sizeOf(entry: LogEntry): number {
-    // Files rotate by bytes; the estimate is the stored line's length.
-    return backendCountsEntries ? 1 : JSON.stringify(entry).length + 1
-  }
   const backendCountsEntries = (backend as { countsEntries?: boolean }).countsEntries === true
 
   function reportCheckpointFailure(err: unknown): void {

@@ -66,8 +66,11 @@ export interface AuditCursor {
 export interface AuditBackend {
   /** Opens (creating if needed) the log `logId`, reads its open segment back and repairs a torn tail. */
   open(logId: string, hasher: Hasher): Promise<RecoveredLog>
-  /** Appends entries durably, in order. */
-  append(entries: readonly LogEntry[]): Promise<void>
+  /**
+   * Appends entries durably, in order. `lines` are the same entries already serialised (canonical JSON with a
+   * trailing newline), for stores that keep them as text.
+   */
+  append(entries: readonly LogEntry[], lines?: readonly string[]): Promise<void>
   appendCheckpoint(checkpoint: SignedCheckpoint): Promise<void>
   /** Starts a new segment after the previous one was sealed. */
   startSegment(segment: number, firstSeq: number, now: number): Promise<void>

@@ -1,7 +1,7 @@
-import { createHmac, randomBytes } from 'node:crypto'
+import { createHmac, createSecretKey, randomBytes } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import canonicalize from 'canonicalize'
+import { canonicalJson } from './canonical-json.js'
 
 /**
  * Keyed digests for audit records. Parameters such as ID numbers are low-entropy and a plain hash could be
@@ -10,10 +10,8 @@ import canonicalize from 'canonicalize'
 export type KeyedDigest = (value: unknown) => string
 
 export function createKeyedDigest(key: Uint8Array): KeyedDigest {
-  return (value) =>
-    createHmac('sha256', key)
-      .update(canonicalize(value) ?? 'null')
-      .digest('hex')
+  const keyObject = createSecretKey(key)
+  return (value) => createHmac('sha256', keyObject).update(canonicalJson(value)).digest('hex')
 }
 
 /** Reads the audit HMAC key, creating a random 32-byte key (mode 0600) on first start. */

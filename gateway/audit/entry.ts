@@ -1,4 +1,4 @@
-import canonicalize from 'canonicalize'
+import { canonicalJson } from './canonical-json.js'
 import type { Hasher } from './merkle.js'
 import type { AuditRecord } from './record.js'
 
@@ -19,9 +19,9 @@ export interface LogEntry {
   readonly record: AuditRecord
 }
 
-/** The bytes a leaf hashes: RFC 8785 canonical JSON of everything but the derived chain value. */
-export function leafInput(entry: Omit<LogEntry, 'chain'>): Buffer {
-  const canonical = canonicalize({
+/** The text a leaf hashes: RFC 8785 canonical JSON of everything but the derived chain value. */
+export function leafText(entry: Omit<LogEntry, 'chain'>): string {
+  return canonicalJson({
     logId: entry.logId,
     seq: entry.seq,
     segment: entry.segment,
@@ -29,8 +29,19 @@ export function leafInput(entry: Omit<LogEntry, 'chain'>): Buffer {
     loggedAt: entry.loggedAt,
     record: entry.record,
   })
-  if (canonical === undefined) throw new Error('audit entry is not serialisable')
-  return Buffer.from(canonical, 'utf8')
+}
+
+/** The bytes a leaf hashes. */
+export function leafInput(entry: Omit<LogEntry, 'chain'>): Buffer {
+  return Buffer.from(leafText(entry), 'utf8')
+}
+
+/**
+ * The stored line: the canonical entry with its chain value. `chain` sorts before every other key, so the line is
+ * the leaf text with the chain spliced in first — itself canonical JSON, without serialising twice.
+ */
+export function entryLineFrom(leafTextOfEntry: string, chain: string): string {
+  return `{"chain":"${chain}",${leafTextOfEntry.slice(1)}\n`
 }
 
 /** Chain value before the first entry of a log. */
@@ -40,9 +51,4 @@ export function genesisChain(hasher: Hasher, logId: string): string {
 
 export function nextChain(hasher: Hasher, previous: string, leafHash: Uint8Array): string {
   return hasher.digest(Buffer.from(previous, 'hex'), leafHash).toString('hex')
-}
-
-/** The stored line: the entry as JSON (not canonical; canonical form is recomputed when hashing). */
-export function entryLine(entry: LogEntry): string {
-  return `${JSON.stringify(entry)}\n`
 }

@@ -180,9 +180,9 @@ export function createFileAuditBackend(options: FileAuditBackendOptions): AuditB
       return recovered
     },
 
-    async append(entries) {
+    async append(entries, lines) {
       if (!segmentHandle) throw new Error('audit log not open')
-      await segmentHandle.write(entries.map((e) => `${JSON.stringify(e)}\n`).join(''))
+      await segmentHandle.write(lines ? lines.join('') : entries.map((e) => `${JSON.stringify(e)}\n`).join(''))
       await segmentHandle.datasync()
       for (const e of entries) if (e.segment === openSegment) openIndex.set(e.record.id, e.seq)
     },

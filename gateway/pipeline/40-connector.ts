@@ -51,8 +51,8 @@ export interface UpstreamCall {
   readonly requestId: string
   readonly log: ConnectorLogger
   readonly now: () => number
-  /** Aborts when the caller goes away. */
-  readonly clientSignal?: AbortSignal
+  /** Registers a listener for the caller going away; returns the function that removes it. */
+  readonly onClientGone?: (listener: () => void) => () => void
   readonly propagation?: Readonly<Record<string, string>>
 }
 
@@ -64,7 +64,7 @@ async function withDeadline<T>(call: UpstreamCall, run: (ctx: CallContext) => Pr
   const controller = new AbortController()
   const deadline = call.now() + call.resource.timeoutMs
   const onClientAbort = () => controller.abort()
-  call.clientSignal?.addEventListener('abort', onClientAbort, { once: true })
+  const stopWatching = call.onClientGone?.(onClientAbort)
   let timer: NodeJS.Timeout | undefined
   let graceTimer: NodeJS.Timeout | undefined
   const expired = new Promise<never>((_, reject) => {
@@ -94,7 +94,7 @@ async function withDeadline<T>(call: UpstreamCall, run: (ctx: CallContext) => Pr
   } finally {
     clearTimeout(timer)
     clearTimeout(graceTimer)
-    call.clientSignal?.removeEventListener('abort', onClientAbort)
+    stopWatching?.()
   }
 }
 

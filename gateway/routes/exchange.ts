@@ -1,3 +1,4 @@
+import type { HttpBindings } from '@hono/node-server'
 import type { Context } from 'hono'
 import { GatewayError, toGatewayError } from '../errors/gateway-error.js'
 import type { GatewayDeps } from '../gateway-deps.js'
@@ -5,7 +6,7 @@ import { beginExchange, requestIdFrom, routeExchange } from '../pipeline/10-requ
 import { authenticate } from '../pipeline/20-authenticate.js'
 import { authorize, findResource, readPurpose } from '../pipeline/30-authorize.js'
 import { chargeQuota, quotaHeaders } from '../pipeline/32-quota.js'
-import { readJsonBody, validateParameters } from '../pipeline/35-parameters.js'
+import { type BodySource, readJsonBody, validateParameters } from '../pipeline/35-parameters.js'
 import { claimKey, deliveryOutcome, fingerprintOf, readIdempotencyKey } from '../pipeline/38-idempotency.js'
 import { callRead, callWrite, type UpstreamCall } from '../pipeline/40-connector.js'
 import { validateRecords } from '../pipeline/50-validate.js'
@@ -19,6 +20,7 @@ import {
   renderWriteSuccess,
 } from '../pipeline/80-respond.js'
 import type { Exchange } from '../pipeline/exchange.js'
+import { lazyChild } from '../telemetry/logger.js'
 import { currentTraceId, type Span, SpanStatusCode, withServerSpan } from '../telemetry/tracing.js'
 
 /**
@@ -152,16 +154,35 @@ function upstreamCall(deps: GatewayDeps, c: Context, ex: Exchange): UpstreamCall
     instance: instance as string,
     resource,
     requestId: ex.requestId,
-    log: deps.log.child({ requestId: ex.requestId, connector: instance, dept: ex.principal?.dept }),
+    log: lazyChild(deps.log, { requestId: ex.requestId, connector: instance, dept: ex.principal?.dept }),
     now: deps.clock.now,
-    clientSignal: c.req.raw.signal,
+    onClientGone: clientGone(c),
+  }
+}
+
+/** The request body as the server has it: the Node stream when there is one, else the web Request. */
+function bodySource(c: Context): BodySource {
+  const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming
+  return incoming ? { kind: 'node', stream: incoming } : { kind: 'web', request: c.req.raw }
+}
+
+/** Watches the response socket: closed before the answer was written means the caller went away. */
+function clientGone(c: Context): UpstreamCall['onClientGone'] {
+  const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing
+  if (!outgoing) return undefined
+  return (listener) => {
+    const onClose = () => {
+      if (!outgoing.writableFinished) listener()
+    }
+    outgoing.once('close', onClose)
+    return () => outgoing.off('close', onClose)
   }
 }
 
 async function read(deps: GatewayDeps, c: Context, ex: Exchange): Promise<void> {
   const binding = ex.resource?.read
   if (!binding || !ex.grant) throw new Error('read without a read binding')
-  const body = await readJsonBody(c.req.raw, deps.config.bodyLimit)
+  const body = await readJsonBody(bodySource(c), deps.config.bodyLimit)
   ex.params = validateParameters(binding.request, body)
   const call = upstreamCall(deps, c, ex)
   const started = deps.clock.now()
@@ -188,7 +209,7 @@ async function write(deps: GatewayDeps, c: Context, ex: Exchange): Promise<void>
   const binding = ex.resource?.write
   if (!binding || !ex.purpose) throw new Error('write without a write binding')
   ex.idempotencyKey = readIdempotencyKey(c.req.header('idempotency-key'))
-  const body = await readJsonBody(c.req.raw, deps.config.bodyLimit)
+  const body = await readJsonBody(bodySource(c), deps.config.bodyLimit)
   ex.params = validateParameters(binding.request, body)
   const call = upstreamCall(deps, c, ex)
   const key = idempotencyScope(ex)

@@ -32,3 +32,24 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     destination ?? pino.destination({ dest: 1, sync: false }),
   )
 }
+
+type Level = 'debug' | 'info' | 'warn' | 'error'
+
+/**
+ * A per-call logger with bindings (request id, connector) that costs nothing until something is logged: most calls
+ * log nothing at the usual levels, and a pino child per call would be built for nothing.
+ */
+export function lazyChild(
+  logger: Logger,
+  bindings: Record<string, unknown>,
+): Record<Level, (obj: object, msg?: string) => void> {
+  let child: Logger | undefined
+  const at =
+    (level: Level) =>
+    (obj: object, msg?: string): void => {
+      if (!logger.isLevelEnabled(level)) return
+      child ??= logger.child(bindings)
+      child[level](obj, msg)
+    }
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
+}
