@@ -150,3 +150,34 @@ describe('token verification', () => {
     expect(v.stats).toEqual({ hits: 0, misses: 2 })
   })
 })
+
+describe('HMAC tokens, when explicitly configured', () => {
+  it('accepts HS256 signed with the configured secret, and nothing else keyed with it', async () => {
+    const { SignJWT } = await import('jose')
+    const secret = new TextEncoder().encode('a-shared-secret-of-at-least-32-bytes!!')
+    const v = createTokenVerifier({
+      keys: createKeyResolver({ kind: 'local', jwks: { keys: [ed.publicJwk] } }, secret),
+      issuer: TEST_ISSUER,
+      audience: TEST_AUDIENCE,
+      algorithms: ['EdDSA', 'HS256'],
+      clockToleranceMs: 30_000,
+      cacheMax: 10,
+      clock: { now: () => NOW },
+    })
+    const nowSec = Math.floor(NOW / 1000)
+    const sign = (key: Uint8Array) =>
+      new SignJWT({ dept: 'drc', scope: 'x:y:read' })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setIssuer(TEST_ISSUER)
+        .setAudience(TEST_AUDIENCE)
+        .setSubject('svc-1')
+        .setExpirationTime(nowSec + 60)
+        .sign(key)
+    expect((await v.verify(await sign(secret))).dept).toBe('drc')
+    expect(await codeOf(v.verify(await sign(new TextEncoder().encode('another-secret-of-at-least-32-bytes!!'))))).toBe(
+      'token-invalid',
+    )
+    // The asymmetric keys still verify their own tokens.
+    expect(await codeOf(v.verify(await signToken(ed, claims, { now: NOW })))).toBe('ok')
+  })
+})
