@@ -152,3 +152,38 @@ describe('concurrency limit', () => {
     expect(performance.now() - started).toBeLessThan(1_500)
   })
 })
+
+describe('callers that leave', () => {
+  it('a caller closing the connection mid-call is audited as client-gone and does not count against the provider', async () => {
+    g = await startHarness({
+      catalog: withSettings(5000, '{ readRetries: 0, breakerThreshold: 2, breakerHalfOpenAfterMs: 60000 }'),
+    })
+    const h = g
+    const projectCode = h.sim.data.permits[0]?.XMDM as string
+    const token = await h.token(claims)
+    h.sim.setKnobs({ latencyMs: 1_000 })
+    const { request } = await import('undici')
+    for (let i = 0; i < 3; i++) {
+      await expect(
+        request(`${h.gateway.url}/v1/resources/${PERMITS}/query`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${token}`,
+            'qiao-matter': MATTER,
+            'qiao-case': `GONE-${i}`,
+            'content-type': 'application/json',
+          },
+          body: JSON.stringify({ projectCode }),
+          signal: AbortSignal.timeout(200),
+        }),
+      ).rejects.toThrow()
+    }
+    // Let the gateway notice and audit the three departures.
+    await new Promise((r) => setTimeout(r, 300))
+    const gone = (await h.auditRecords()).filter((r) => r.reason === 'client-gone')
+    expect(gone.map((r) => r.status)).toEqual([499, 499, 499])
+    h.sim.setKnobs({ latencyMs: 0 })
+    expect((await ask(h, projectCode)).status).toBe(200) // the circuit stayed closed
+    expect(h.gateway.deps.snapshot().guards.get('housing-gongai')?.state).toBe('closed')
+  })
+})

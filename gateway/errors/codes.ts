@@ -128,6 +128,12 @@ export const problems = {
     meaning:
       'The first delivery timed out or was interrupted, so the provider may or may not have it. It is never re-sent under this key: check with the provider, then use a new key.',
   },
+  'client-gone': {
+    status: 499,
+    title: 'Client closed the request',
+    meaning:
+      'The caller closed its connection before the answer was ready (status 499 as nginx logs it); recorded in the audit log, not counted against the provider.',
+  },
   'body-too-large': {
     status: 413,
     title: 'Request body too large',

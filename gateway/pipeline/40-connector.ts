@@ -11,7 +11,7 @@ import type {
 import type { Resource } from '../catalog/types.js'
 import type { ProblemCode } from '../errors/codes.js'
 import { GatewayError } from '../errors/gateway-error.js'
-import type { UpstreamGuard } from '../resilience/upstream-guard.js'
+import { CLIENT_GONE, type UpstreamGuard } from '../resilience/upstream-guard.js'
 import { withSpan } from '../telemetry/tracing.js'
 
 /** Extra time past the deadline before the gateway stops waiting for a connector that ignores its signal. */
@@ -63,7 +63,7 @@ export interface UpstreamCall {
 async function withDeadline<T>(call: UpstreamCall, run: (ctx: CallContext) => Promise<T>): Promise<T> {
   const controller = new AbortController()
   const deadline = call.now() + call.resource.timeoutMs
-  const onClientAbort = () => controller.abort()
+  const onClientAbort = () => controller.abort(CLIENT_GONE)
   const stopWatching = call.onClientGone?.(onClientAbort)
   let timer: NodeJS.Timeout | undefined
   let graceTimer: NodeJS.Timeout | undefined
@@ -86,6 +86,10 @@ async function withDeadline<T>(call: UpstreamCall, run: (ctx: CallContext) => Pr
   try {
     return await Promise.race([run(ctx), expired])
   } catch (err) {
+    // The caller left: not the provider's fault, and nobody is waiting for the answer.
+    if (controller.signal.reason === CLIENT_GONE) {
+      throw new GatewayError('client-gone', { internal: 'caller closed the connection during the upstream call' })
+    }
     throw toUpstreamProblem(
       controller.signal.aborted && !(err instanceof ConnectorError && err.kind !== 'timeout')
         ? new ConnectorError('timeout', 'deadline reached', { cause: err })

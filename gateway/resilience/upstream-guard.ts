@@ -36,6 +36,16 @@ export interface UpstreamGuard {
   dispose(): void
 }
 
+/** Abort reason when the caller closed its connection (set by the connector stage). */
+export const CLIENT_GONE: unique symbol = Symbol('qiao.client-gone')
+
+class ClientGoneError extends Error {
+  constructor() {
+    super('caller went away')
+    this.name = 'ClientGoneError'
+  }
+}
+
 /** Upstream failures that say the upstream is unwell (they count towards opening the circuit). */
 function isUpstreamFailure(err: Error): boolean {
   return err instanceof ConnectorError && (err.kind === 'unavailable' || err.kind === 'timeout')
@@ -85,7 +95,19 @@ export function createUpstreamGuard(name: string, settings: ResilienceSettings, 
   }
 
   async function guarded<T>(call: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
-    return breaker.execute(({ signal: s }) => limiter.execute(({ signal: inner }) => call(inner), s), signal)
+    return breaker.execute(
+      ({ signal: s }) =>
+        limiter.execute(async ({ signal: inner }) => {
+          try {
+            return await call(inner)
+          } catch (err) {
+            // A call aborted because the caller left says nothing about the upstream: keep it out of the breaker.
+            if (signal.reason === CLIENT_GONE) throw new ClientGoneError()
+            throw err
+          }
+        }, s),
+      signal,
+    )
   }
 
   return {
