@@ -1,6 +1,7 @@
 import iconv from 'iconv-lite'
-import { type Dispatcher, request } from 'undici'
+import { request } from 'undici'
 import { ConnectorError, type ConnectorErrorKind, transportError } from '../kit/connector-error.js'
+import { drainBody, readBodyText } from '../kit/http-body.js'
 import type {
   CallContext,
   CanonicalRecord,
@@ -11,6 +12,12 @@ import type {
   WriteOperation,
   WriteReceipt,
 } from '../kit/types.js'
+import {
+  CONNECTOR_OWNED_HEADERS,
+  httpStatusError,
+  propagatedHeaders,
+  safeUpstreamMessage,
+} from '../kit/upstream-http.js'
 import {
   type ByCompanyParams,
   type ByProjectCodeParams,
@@ -52,21 +59,11 @@ export type { ByCompanyParams, ByProjectCodeParams, PermitFeedbackBody } from '.
 export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 /** Cap on a health probe when the caller's signal has no deadline of its own. */
 export const HEALTH_TIMEOUT_MS = 5_000
-/** Longest upstream faultstring / message copied into an error message. */
-const MAX_MSG_CHARS = 40
 /** Bytes read from an HTTP 500 (fault) or other error answer. */
 const ERROR_BODY_LIMIT_BYTES = 64 * 1024
 
 /** Request headers the connector owns; propagation headers may not replace them. */
-const RESERVED_HEADERS = new Set([
-  'content-type',
-  'content-length',
-  'accept',
-  'host',
-  'transfer-encoding',
-  'connection',
-  'soapaction',
-])
+const OWNED_HEADERS: ReadonlySet<string> = new Set([...CONNECTOR_OWNED_HEADERS, 'soapaction'])
 
 /** Fault error codes → kind. Others go by faultcode: soap:Server → unavailable, anything else → rejected. */
 const FAULT_KINDS: Readonly<Record<string, ConnectorErrorKind>> = {
@@ -132,18 +129,19 @@ export function createDrcTzxmConnector(options: DrcTzxmOptions, deps: ConnectorD
     const status = res.statusCode
     seen.httpStatus = status
     if (status !== 200 && status !== 500) {
-      await drain(res.body)
-      throw statusError(status)
+      await drainBody(res.body, ERROR_BODY_LIMIT_BYTES)
+      throw httpStatusError(status)
     }
     let text: string
     try {
-      text = await readText(
-        res.body,
-        res.headers['content-type'],
-        status === 200 ? MAX_RESPONSE_BYTES : ERROR_BODY_LIMIT_BYTES,
-      )
+      text = await readBodyText(res.body, res.headers['content-type'], {
+        limit: status === 200 ? MAX_RESPONSE_BYTES : ERROR_BODY_LIMIT_BYTES,
+        // GBK, GB2312, GB18030 or no charset → the GB18030 decoder (the superset: 4-byte sequences such as 𠮷
+        // survive whatever was declared); an explicit UTF-8 → UTF-8.
+        fallbackCharset: WIRE_ENCODING,
+      })
     } catch (err) {
-      if (status === 500 && err instanceof ConnectorError) throw statusError(status)
+      if (status === 500 && err instanceof ConnectorError) throw httpStatusError(status)
       throw err
     }
     let answer: ReturnType<typeof parseResponseEnvelope>
@@ -151,7 +149,7 @@ export function createDrcTzxmConnector(options: DrcTzxmOptions, deps: ConnectorD
       answer = parseResponseEnvelope(text, method)
     } catch (err) {
       // An HTTP 500 that is not a SOAP fault is an IIS/ASP.NET error page: the service itself is in trouble.
-      if (status === 500) throw statusError(status)
+      if (status === 500) throw httpStatusError(status)
       throw badResponse(err)
     }
     if (answer.kind === 'fault') {
@@ -159,7 +157,7 @@ export function createDrcTzxmConnector(options: DrcTzxmOptions, deps: ConnectorD
       seen.faultCode = error.upstreamCode
       throw error
     }
-    if (status === 500) throw statusError(status)
+    if (status === 500) throw httpStatusError(status)
     let result: ResultXml
     try {
       result = parseResultXml(answer.result)
@@ -377,12 +375,7 @@ function requestHeaders(
   propagation: Readonly<Record<string, string>> | undefined,
   method: MethodName,
 ): Record<string, string> {
-  const headers: Record<string, string> = {}
-  if (propagation) {
-    for (const [name, value] of Object.entries(propagation)) {
-      if (!RESERVED_HEADERS.has(name.toLowerCase())) headers[name.toLowerCase()] = value
-    }
-  }
+  const headers = propagatedHeaders(propagation, OWNED_HEADERS)
   headers.accept = 'text/xml'
   headers['content-type'] = XML_CONTENT_TYPE
   headers.soapaction = soapAction(method)
@@ -394,12 +387,6 @@ function badResponse(err: unknown): ConnectorError {
   return new ConnectorError('bad-response', 'answer could not be read', { cause: err })
 }
 
-function statusError(status: number): ConnectorError {
-  return status >= 500
-    ? new ConnectorError('unavailable', `upstream answered HTTP ${status}`, { upstreamStatus: status })
-    : new ConnectorError('rejected', `upstream answered HTTP ${status}`, { upstreamStatus: status })
-}
-
 /** A SOAP fault → kind by `<detail><errorCode>`, else by faultcode. */
 export function faultError(fault: SoapFault, httpStatus: number | undefined, sent: readonly string[]): ConnectorError {
   const errorCode = fault.errorCode !== undefined && isPrintable(fault.errorCode) ? fault.errorCode : undefined
@@ -407,7 +394,7 @@ export function faultError(fault: SoapFault, httpStatus: number | undefined, sen
   const code = errorCode ?? (isPrintable(faultName) ? `soap:${faultName}` : '(unrecognised)')
   const byCode = errorCode === undefined ? undefined : FAULT_KINDS[errorCode]
   const kind = byCode ?? (faultName === 'Server' ? 'unavailable' : 'rejected')
-  const reason = safeMsg(fault.faultstring, sent) ?? (errorCode ? FAULT_MEANINGS[errorCode] : undefined)
+  const reason = safeUpstreamMessage(fault.faultstring, sent) ?? (errorCode ? FAULT_MEANINGS[errorCode] : undefined)
   return new ConnectorError(kind, reason ? `SOAP fault ${code} (${reason})` : `SOAP fault ${code}`, {
     upstreamCode: code,
     ...(httpStatus === undefined ? {} : { upstreamStatus: httpStatus }),
@@ -416,7 +403,7 @@ export function faultError(fault: SoapFault, httpStatus: number | undefined, sen
 
 function resultError(result: ResultXml, sent: readonly string[]): ConnectorError {
   const code = printableCode(result.code)
-  const reason = safeMsg(result.message, sent)
+  const reason = safeUpstreamMessage(result.message, sent)
   return new ConnectorError('rejected', reason ? `result code ${code} (${reason})` : `result code ${code}`, {
     upstreamCode: code,
   })
@@ -429,53 +416,4 @@ function isPrintable(code: string): boolean {
 /** Codes are short tokens; anything else is not repeated. */
 function printableCode(code: string): string {
   return isPrintable(code) ? code : '(unrecognised)'
-}
-
-/**
- * The upstream text, if it cannot carry a parameter value, credential or identifier: no value we sent, no run of
- * four or more digits; control characters removed; at most 40 characters.
- */
-function safeMsg(msg: string, sent: readonly string[]): string | undefined {
-  const text = msg.replace(/\p{Cc}/gu, ' ').trim()
-  if (text === '' || /\d{4,}/.test(text)) return undefined
-  if (sent.some((value) => value !== '' && text.includes(value))) return undefined
-  return Array.from(text).slice(0, MAX_MSG_CHARS).join('')
-}
-
-/**
- * Reads the whole body (at most `limit` bytes) and decodes it. GBK, GB2312, GB18030 or no charset → the GB18030
- * decoder (the superset: 4-byte sequences such as 𠮷 survive whatever was declared); an explicit UTF-8 → UTF-8.
- */
-async function readText(
-  body: Dispatcher.ResponseData['body'],
-  contentType: string | string[] | undefined,
-  limit: number,
-): Promise<string> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of body) {
-    const buf = chunk as Buffer
-    size += buf.length
-    if (size > limit) {
-      body.destroy()
-      throw new ConnectorError('bad-response', `response body exceeds ${limit} bytes`)
-    }
-    chunks.push(buf)
-  }
-  const type = Array.isArray(contentType) ? contentType.join(';') : (contentType ?? '')
-  const encoding = /charset\s*=\s*"?utf-?8/i.test(type) ? 'utf-8' : WIRE_ENCODING
-  try {
-    return new TextDecoder(encoding, { fatal: true }).decode(Buffer.concat(chunks))
-  } catch (err) {
-    throw new ConnectorError('bad-response', `response body is not valid ${encoding}`, { cause: err })
-  }
-}
-
-/** Consumes an answer we will not use, so the socket can be reused; gives the socket up on failure. */
-async function drain(body: Dispatcher.ResponseData['body']): Promise<void> {
-  try {
-    await body.dump({ limit: ERROR_BODY_LIMIT_BYTES })
-  } catch {
-    body.destroy()
-  }
 }

@@ -1,4 +1,5 @@
 import { isAdminDivisionCode } from '../kit/admin-divisions.js'
+import { isRealDate, isRealTimeOfDay, parseDecimalText } from '../kit/legacy-values.js'
 import type { CanonicalRecord, WriteReceipt } from '../kit/types.js'
 import { EL, isXmlObject, PERMIT_PARAS, textOf, type XmlObject, type XmlValue } from './wire.js'
 
@@ -160,29 +161,13 @@ export function parseLegacyDateTime(value: string): string | undefined {
   const m = COMPACT_TIME.exec(value) ?? DASHED_TIME.exec(value)
   if (!m) return undefined
   const [, y, mo, d, h, mi, s] = m as unknown as [string, string, string, string, string, string, string]
-  if (!isRealDate(y, mo, d) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return undefined
+  if (!isRealDate(y, mo, d) || !isRealTimeOfDay(h, mi, s)) return undefined
   return `${y}-${mo}-${d}T${h}:${mi}:${s}+08:00`
 }
 
-function isRealDate(y: string, mo: string, d: string): boolean {
-  const year = Number(y)
-  const month = Number(mo)
-  const day = Number(d)
-  if (year < 1900 || year > 2199) return false
-  const date = new Date(Date.UTC(year, month - 1, day))
-  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
-}
-
-const PLAIN_DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$/
-const GROUPED_DECIMAL = /^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$/
-
 /** `"12345.67"`, `"1,234.5"` → number. Units are not converted (the platform uses 万元). Undefined otherwise. */
 export function parseLegacyNumber(value: string): number | undefined {
-  let t = value
-  if (GROUPED_DECIMAL.test(t)) t = t.replaceAll(',', '')
-  else if (!PLAIN_DECIMAL.test(t)) return undefined
-  const n = Number(t)
-  return Number.isFinite(n) ? n : undefined
+  return parseDecimalText(value, { grouped: true })
 }
 
 /** 项目类型 → enum. The 2-digit type codes of the project code (01/02/03) are accepted too. */

@@ -1,3 +1,4 @@
+import { joinEndpoint, optionChecks } from '../kit/options-checks.js'
 import type { JsonSchema } from '../kit/types.js'
 import { DEFAULT_PATH, isXmlSafe } from './wire.js'
 
@@ -52,39 +53,17 @@ export interface ResolvedOptions {
   readonly validateData: string
 }
 
+const check = optionChecks('drc-tzxm')
+
 /**
  * Checks the options once, when the connector is created (they were schema-validated at catalog load; this guards
  * direct use). Messages name the option and what was expected, never the token.
  */
 export function resolveOptions(options: DrcTzxmOptions): ResolvedOptions {
-  if (typeof options !== 'object' || options === null) throw new TypeError('drc-tzxm: options must be an object')
-  const { baseUrl, validateData } = options
-  const path = options.path ?? DEFAULT_PATH
-  if (typeof baseUrl !== 'string') throw new TypeError('drc-tzxm: options.baseUrl must be a string URL')
-  let url: URL
-  try {
-    url = new URL(baseUrl)
-  } catch {
-    throw new TypeError('drc-tzxm: options.baseUrl must be an absolute http(s) URL')
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new TypeError(`drc-tzxm: options.baseUrl must use http or https (got ${url.protocol})`)
-  }
-  if (url.username !== '' || url.password !== '') {
-    throw new TypeError('drc-tzxm: options.baseUrl must not carry credentials; use validateData')
-  }
-  if (url.search !== '' || url.hash !== '') {
-    throw new TypeError('drc-tzxm: options.baseUrl must not have a query or fragment')
-  }
-  if (typeof validateData !== 'string' || validateData === '') {
-    throw new TypeError('drc-tzxm: options.validateData must be a non-empty string')
-  }
-  if (!isXmlSafe(validateData)) {
-    throw new TypeError('drc-tzxm: options.validateData holds characters XML cannot carry')
-  }
-  if (typeof path !== 'string' || !path.startsWith('/')) {
-    throw new TypeError('drc-tzxm: options.path must be a string starting with "/"')
-  }
-  const endpoint = `${url.origin}${url.pathname.replace(/\/+$/, '')}${path.replace(/\/+$/, '')}`
-  return { endpoint, validateData }
+  check.object(options)
+  const url = check.httpBaseUrl(options.baseUrl, 'use validateData')
+  const validateData = check.nonEmptyString('validateData', options.validateData)
+  if (!isXmlSafe(validateData)) throw check.fail('options.validateData holds characters XML cannot carry')
+  const path = check.path(options.path ?? DEFAULT_PATH)
+  return { endpoint: joinEndpoint(url, path), validateData }
 }

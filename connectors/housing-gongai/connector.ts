@@ -1,5 +1,6 @@
-import { type Dispatcher, request } from 'undici'
+import { request } from 'undici'
 import { ConnectorError, transportError } from '../kit/connector-error.js'
+import { drainBody, readBodyText } from '../kit/http-body.js'
 import type {
   CallContext,
   CanonicalRecord,
@@ -8,6 +9,7 @@ import type {
   HealthReport,
   ReadOperation,
 } from '../kit/types.js'
+import { httpStatusError, propagatedHeaders, safeUpstreamMessage } from '../kit/upstream-http.js'
 import {
   isSupersededRow,
   isWireRow,
@@ -49,20 +51,8 @@ export interface ByProjectParams {
 export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 /** Cap on a health probe when the caller's signal has no deadline of its own. */
 export const HEALTH_TIMEOUT_MS = 5_000
-/** Longest upstream `msg` copied into an error message. */
-const MAX_MSG_CHARS = 40
 /** Bytes read from an error answer before the socket is given up rather than reused. */
 const DRAIN_LIMIT_BYTES = 64 * 1024
-
-/** Request headers the connector owns; propagation headers may not replace them. */
-const RESERVED_HEADERS = new Set([
-  'content-type',
-  'content-length',
-  'accept',
-  'host',
-  'transfer-encoding',
-  'connection',
-])
 
 type Mapper = (row: unknown) => CanonicalRecord
 
@@ -112,10 +102,12 @@ export function createHousingGongaiConnector(options: HousingGongaiOptions, deps
       })
       httpStatus = res.statusCode
       if (res.statusCode !== 200) {
-        await drain(res.body)
-        throw statusError(res.statusCode)
+        await drainBody(res.body, DRAIN_LIMIT_BYTES)
+        throw httpStatusError(res.statusCode)
       }
-      const envelope = parseEnvelope(await readText(res.body, res.headers['content-type'], MAX_RESPONSE_BYTES))
+      const envelope = parseEnvelope(
+        await readBodyText(res.body, res.headers['content-type'], { limit: MAX_RESPONSE_BYTES }),
+      )
       envelopeCode = printableCode(envelope.code)
       if (envelope.code === ENVELOPE_CODES.noData) {
         throw new ConnectorError('not-found', `envelope code ${ENVELOPE_CODES.noData} (查询无结果)`, {
@@ -204,10 +196,12 @@ export function createHousingGongaiConnector(options: HousingGongaiOptions, deps
           signal: probe,
         })
         if (res.statusCode !== 200) {
-          await drain(res.body)
+          await drainBody(res.body, DRAIN_LIMIT_BYTES)
           return { status: 'down', detail: `ping answered HTTP ${res.statusCode}` }
         }
-        const envelope = parseEnvelope(await readText(res.body, res.headers['content-type'], DRAIN_LIMIT_BYTES))
+        const envelope = parseEnvelope(
+          await readBodyText(res.body, res.headers['content-type'], { limit: DRAIN_LIMIT_BYTES }),
+        )
         if (envelope.code !== ENVELOPE_CODES.ok) {
           return { status: 'down', detail: `ping answered envelope code ${printableCode(envelope.code)}` }
         }
@@ -228,12 +222,7 @@ function requestHeaders(
   propagation: Readonly<Record<string, string>> | undefined,
   contentType?: string,
 ): Record<string, string> {
-  const headers: Record<string, string> = {}
-  if (propagation) {
-    for (const [name, value] of Object.entries(propagation)) {
-      if (!RESERVED_HEADERS.has(name.toLowerCase())) headers[name.toLowerCase()] = value
-    }
-  }
+  const headers = propagatedHeaders(propagation)
   headers.accept = 'application/json'
   if (contentType) headers['content-type'] = contentType
   return headers
@@ -264,15 +253,9 @@ function mapRows(data: readonly unknown[], spec: CallSpec): CanonicalRecord[] {
   return records
 }
 
-function statusError(status: number): ConnectorError {
-  return status >= 500
-    ? new ConnectorError('unavailable', `upstream answered HTTP ${status}`, { upstreamStatus: status })
-    : new ConnectorError('rejected', `upstream answered HTTP ${status}`, { upstreamStatus: status })
-}
-
 function envelopeError(envelope: WireEnvelope, sent: readonly string[]): ConnectorError {
   const code = printableCode(envelope.code)
-  const reason = safeMsg(envelope.msg, sent) ?? ENVELOPE_CODE_MEANINGS[envelope.code]
+  const reason = safeUpstreamMessage(envelope.msg, sent) ?? ENVELOPE_CODE_MEANINGS[envelope.code]
   return new ConnectorError('rejected', reason ? `envelope code ${code} (${reason})` : `envelope code ${code}`, {
     upstreamCode: code,
   })
@@ -281,17 +264,6 @@ function envelopeError(envelope: WireEnvelope, sent: readonly string[]): Connect
 /** Envelope codes are short tokens; anything else is not repeated. */
 function printableCode(code: string): string {
   return /^[0-9A-Za-z_-]{1,16}$/.test(code) ? code : '(unrecognised)'
-}
-
-/**
- * The upstream msg, if it cannot carry a parameter value, credential or identifier: no value we sent, no run of
- * four or more digits; control characters removed; at most 40 characters.
- */
-function safeMsg(msg: string, sent: readonly string[]): string | undefined {
-  const text = msg.replace(/\p{Cc}/gu, ' ').trim()
-  if (text === '' || /\d{4,}/.test(text)) return undefined
-  if (sent.some((value) => value !== '' && text.includes(value))) return undefined
-  return Array.from(text).slice(0, MAX_MSG_CHARS).join('')
 }
 
 function parseEnvelope(text: string): WireEnvelope {
@@ -310,39 +282,4 @@ function parseEnvelope(text: string): WireEnvelope {
   }
   if (!Object.hasOwn(json, 'data')) throw new ConnectorError('bad-response', 'envelope has no data')
   return { code: String(code), msg: typeof msg === 'string' ? msg : '', data }
-}
-
-/** Reads the whole body (at most `limit` bytes) and decodes it: UTF-8 unless the charset names a GB encoding. */
-async function readText(
-  body: Dispatcher.ResponseData['body'],
-  contentType: string | string[] | undefined,
-  limit: number,
-): Promise<string> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of body) {
-    const buf = chunk as Buffer
-    size += buf.length
-    if (size > limit) {
-      body.destroy()
-      throw new ConnectorError('bad-response', `response body exceeds ${limit} bytes`)
-    }
-    chunks.push(buf)
-  }
-  const type = Array.isArray(contentType) ? contentType.join(';') : (contentType ?? '')
-  const encoding = /charset\s*=\s*"?(gbk|gb2312|gb18030)/i.test(type) ? 'gb18030' : 'utf-8'
-  try {
-    return new TextDecoder(encoding, { fatal: true }).decode(Buffer.concat(chunks))
-  } catch (err) {
-    throw new ConnectorError('bad-response', `response body is not valid ${encoding}`, { cause: err })
-  }
-}
-
-/** Consumes an answer we will not use, so the socket can be reused; gives the socket up on failure. */
-async function drain(body: Dispatcher.ResponseData['body']): Promise<void> {
-  try {
-    await body.dump({ limit: DRAIN_LIMIT_BYTES })
-  } catch {
-    body.destroy()
-  }
 }

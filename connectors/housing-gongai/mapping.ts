@@ -1,4 +1,6 @@
+import { type ColumnRule as KitColumnRule, MappingError, mapColumns } from '../kit/column-mapping.js'
 import { normaliseResidentId } from '../kit/identifiers.js'
+import { isRealDate, parseDecimalText } from '../kit/legacy-values.js'
 import type { CanonicalRecord } from '../kit/types.js'
 import { ROW_INVALID, type WireRow } from './wire.js'
 
@@ -14,22 +16,12 @@ import { ROW_INVALID, type WireRow } from './wire.js'
  * - A value that is present but does not parse throws a `MappingError` naming the column, never the value.
  */
 
-export class MappingError extends Error {
-  readonly column: string
-  constructor(column: string, problem: string) {
-    super(`column ${column} ${problem}`)
-    this.name = 'MappingError'
-    this.column = column
-  }
-}
+/** A value that does not parse, named by its column (kit/column-mapping.ts). */
+export { MappingError }
 
 type ColumnKind = 'text' | 'uscc' | 'resident-id' | 'number' | 'date' | 'review-result'
 
-interface ColumnRule {
-  readonly column: string
-  readonly field: string
-  readonly kind: ColumnKind
-}
+type ColumnRule = KitColumnRule<ColumnKind>
 
 const rule = (column: string, field: string, kind: ColumnKind = 'text'): ColumnRule => ({ column, field, kind })
 
@@ -114,13 +106,7 @@ export function isWireRow(value: unknown): value is WireRow {
 
 function mapRow(row: unknown, rules: readonly ColumnRule[]): CanonicalRecord {
   if (!isWireRow(row)) throw new MappingError('(row)', 'is not a JSON object')
-  const record: CanonicalRecord = {}
-  for (const { column, field, kind } of rules) {
-    if (!Object.hasOwn(row, column)) continue
-    const value = convert(row[column], column, kind)
-    if (value !== undefined) record[field] = value
-  }
-  return record
+  return mapColumns(row, rules, convert)
 }
 
 function convert(raw: unknown, column: string, kind: ColumnKind): string | number | undefined {
@@ -169,29 +155,16 @@ const DASHED_DATE = /^(\d{4})[-/](\d{2})[-/](\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2}(?
  */
 export function parseLegacyDate(value: string): string | undefined {
   const m = COMPACT_DATE.exec(value) ?? DASHED_DATE.exec(value)
-  if (!m) return undefined
-  const year = Number(m[1])
-  const month = Number(m[2])
-  const day = Number(m[3])
-  if (year < 1900 || year > 2199) return undefined
-  const d = new Date(Date.UTC(year, month - 1, day))
-  if (d.getUTCFullYear() !== year || d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day) return undefined
+  if (!m || !isRealDate(m[1] as string, m[2] as string, m[3] as string)) return undefined
   return `${m[1]}-${m[2]}-${m[3]}`
 }
-
-const PLAIN_DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$/
-const GROUPED_DECIMAL = /^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$/
 
 /**
  * A number sent as a string (`"12345.67"`, `"-1"`, `"1,234.5"`) to a JSON number. Units are not converted: the
  * interface already uses 万元 and m². Undefined for anything else (units, words, exponents, empty).
  */
 export function parseLegacyNumber(value: string): number | undefined {
-  let text = value
-  if (GROUPED_DECIMAL.test(text)) text = text.replaceAll(',', '')
-  else if (!PLAIN_DECIMAL.test(text)) return undefined
-  const n = Number(text)
-  return Number.isFinite(n) ? n : undefined
+  return parseDecimalText(value, { grouped: true })
 }
 
 /** 审查结论 to the canonical enum. */

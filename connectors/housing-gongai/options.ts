@@ -1,3 +1,4 @@
+import { joinEndpoint, optionChecks } from '../kit/options-checks.js'
 import type { JsonSchema } from '../kit/types.js'
 import { DEFAULT_PATH } from './wire.js'
 
@@ -49,39 +50,17 @@ export interface ResolvedOptions {
   readonly appSecret: string
 }
 
+const check = optionChecks('housing-gongai')
+
 /**
  * Checks the options once, when the connector is created (they were schema-validated at catalog load; this guards
  * direct use). Messages name the option and what was expected, never the secret.
  */
 export function resolveOptions(options: HousingGongaiOptions): ResolvedOptions {
-  if (typeof options !== 'object' || options === null) throw new TypeError('housing-gongai: options must be an object')
-  const { baseUrl, appKey, appSecret } = options
-  const path = options.path ?? DEFAULT_PATH
-  if (typeof baseUrl !== 'string') throw new TypeError('housing-gongai: options.baseUrl must be a string URL')
-  let url: URL
-  try {
-    url = new URL(baseUrl)
-  } catch {
-    throw new TypeError('housing-gongai: options.baseUrl must be an absolute http(s) URL')
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new TypeError(`housing-gongai: options.baseUrl must use http or https (got ${url.protocol})`)
-  }
-  if (url.username !== '' || url.password !== '') {
-    throw new TypeError('housing-gongai: options.baseUrl must not carry credentials; use appKey and appSecret')
-  }
-  if (url.search !== '' || url.hash !== '') {
-    throw new TypeError('housing-gongai: options.baseUrl must not have a query or fragment')
-  }
-  if (typeof appKey !== 'string' || appKey === '') {
-    throw new TypeError('housing-gongai: options.appKey must be a non-empty string')
-  }
-  if (typeof appSecret !== 'string' || appSecret === '') {
-    throw new TypeError('housing-gongai: options.appSecret must be a non-empty string')
-  }
-  if (typeof path !== 'string' || !path.startsWith('/')) {
-    throw new TypeError('housing-gongai: options.path must be a string starting with "/"')
-  }
-  const endpoint = `${url.origin}${url.pathname.replace(/\/+$/, '')}${path.replace(/\/+$/, '')}`
-  return { endpoint, appKey, appSecret }
+  check.object(options)
+  const url = check.httpBaseUrl(options.baseUrl, 'use appKey and appSecret')
+  const appKey = check.nonEmptyString('appKey', options.appKey)
+  const appSecret = check.nonEmptyString('appSecret', options.appSecret)
+  const path = check.path(options.path ?? DEFAULT_PATH)
+  return { endpoint: joinEndpoint(url, path), appKey, appSecret }
 }

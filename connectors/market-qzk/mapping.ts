@@ -1,3 +1,5 @@
+import { type ColumnRule as KitColumnRule, MappingError, mapColumns } from '../kit/column-mapping.js'
+import { isRealDate, parseDecimalText } from '../kit/legacy-values.js'
 import type { CanonicalRecord } from '../kit/types.js'
 import { COLUMNS } from './sql.js'
 
@@ -12,14 +14,8 @@ import { COLUMNS } from './sql.js'
  * - A value that is present but does not parse throws a `MappingError` naming the column, never the value.
  */
 
-export class MappingError extends Error {
-  readonly column: string
-  constructor(column: string, problem: string) {
-    super(`column ${column} ${problem}`)
-    this.name = 'MappingError'
-    this.column = column
-  }
-}
+/** A value that does not parse, named by its column (kit/column-mapping.ts). */
+export { MappingError }
 
 /** A row as the connector reads it: column name → text value or null. */
 export type QzkRow = Readonly<Record<string, string | null | undefined>>
@@ -29,11 +25,7 @@ export type EnterpriseStatus = 'active' | 'moved-out' | 'revoked' | 'deregistere
 
 type ColumnKind = 'text' | 'uscc' | 'status' | 'number' | 'date'
 
-interface ColumnRule {
-  readonly column: string
-  readonly field: string
-  readonly kind: ColumnKind
-}
+type ColumnRule = KitColumnRule<ColumnKind>
 
 const rule = (column: string, field: string, kind: ColumnKind = 'text'): ColumnRule => ({ column, field, kind })
 
@@ -54,12 +46,7 @@ export const ENTERPRISE_COLUMNS: readonly ColumnRule[] = Object.freeze([
 
 export function mapEnterpriseRow(row: QzkRow): CanonicalRecord {
   if (typeof row !== 'object' || row === null) throw new MappingError('(row)', 'is not an object')
-  const record: CanonicalRecord = {}
-  for (const { column, field, kind } of ENTERPRISE_COLUMNS) {
-    const value = convert(row[column], column, kind)
-    if (value !== undefined) record[field] = value
-  }
-  return record
+  return mapColumns(row, ENTERPRISE_COLUMNS, convert)
 }
 
 function convert(raw: unknown, column: string, kind: ColumnKind): string | number | undefined {
@@ -119,24 +106,14 @@ const DASHED_DATE = /^(\d{4})-(\d{2})-(\d{2})$/
  */
 export function parseLegacyDate(value: string): string | undefined {
   const m = COMPACT_DATE.exec(value) ?? DASHED_DATE.exec(value)
-  if (!m) return undefined
-  const year = Number(m[1])
-  const month = Number(m[2])
-  const day = Number(m[3])
-  if (year < 1900 || year > 2199) return undefined
-  const d = new Date(Date.UTC(year, month - 1, day))
-  if (d.getUTCFullYear() !== year || d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day) return undefined
+  if (!m || !isRealDate(m[1] as string, m[2] as string, m[3] as string)) return undefined
   return `${m[1]}-${m[2]}-${m[3]}`
 }
-
-const PLAIN_DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$/
 
 /**
  * 注册资本 as text (`"500"`, `"1200.5000"` from a numeric column) to a JSON number. Units are not converted: the
  * column holds 万元. Undefined for anything else (units, words, exponents, NaN, empty).
  */
 export function parseDecimal(value: string): number | undefined {
-  if (!PLAIN_DECIMAL.test(value)) return undefined
-  const n = Number(value)
-  return Number.isFinite(n) ? n : undefined
+  return parseDecimalText(value)
 }

@@ -1,3 +1,4 @@
+import { optionChecks } from '../kit/options-checks.js'
 import type { JsonSchema } from '../kit/types.js'
 
 /** Default schema holding the front-end (前置库) tables. */
@@ -90,8 +91,7 @@ export interface ResolvedOptions {
   readonly statementTimeoutMs: number
 }
 
-const SCHEMA_NAME = new RegExp(SCHEMA_NAME_PATTERN)
-const TABLE_NAME = new RegExp(TABLE_NAME_PATTERN)
+const check = optionChecks('market-qzk')
 
 /**
  * Checks the options once, when the connector is created (they were schema-validated at catalog load; this guards
@@ -99,31 +99,26 @@ const TABLE_NAME = new RegExp(TABLE_NAME_PATTERN)
  * connection string.
  */
 export function resolveOptions(options: MarketQzkOptions): ResolvedOptions {
-  if (typeof options !== 'object' || options === null) throw new TypeError('market-qzk: options must be an object')
+  check.object(options)
   const { connectionString } = options
-  const schema = options.schema ?? DEFAULT_SCHEMA
-  const table = options.table ?? DEFAULT_TABLE
-  const poolMax = options.poolMax ?? DEFAULT_POOL_MAX
-  const statementTimeoutMs = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS
   if (typeof connectionString !== 'string' || !/^postgres(ql)?:\/\//.test(connectionString)) {
-    throw new TypeError('market-qzk: options.connectionString must be a postgres:// or postgresql:// URL')
+    throw check.fail('options.connectionString must be a postgres:// or postgresql:// URL')
   }
   try {
     new URL(connectionString)
   } catch {
-    throw new TypeError('market-qzk: options.connectionString is not a valid URL')
+    throw check.fail('options.connectionString is not a valid URL')
   }
-  if (typeof schema !== 'string' || !SCHEMA_NAME.test(schema)) {
-    throw new TypeError(`market-qzk: options.schema must match ${SCHEMA_NAME_PATTERN}`)
+  return {
+    connectionString,
+    schema: check.matching('schema', options.schema ?? DEFAULT_SCHEMA, SCHEMA_NAME_PATTERN),
+    table: check.matching('table', options.table ?? DEFAULT_TABLE, TABLE_NAME_PATTERN),
+    poolMax: check.integerInRange('poolMax', options.poolMax ?? DEFAULT_POOL_MAX, 1, 50),
+    statementTimeoutMs: check.integerInRange(
+      'statementTimeoutMs',
+      options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
+      100,
+      60_000,
+    ),
   }
-  if (typeof table !== 'string' || !TABLE_NAME.test(table)) {
-    throw new TypeError(`market-qzk: options.table must match ${TABLE_NAME_PATTERN}`)
-  }
-  if (!Number.isInteger(poolMax) || poolMax < 1 || poolMax > 50) {
-    throw new TypeError('market-qzk: options.poolMax must be an integer from 1 to 50')
-  }
-  if (!Number.isInteger(statementTimeoutMs) || statementTimeoutMs < 100 || statementTimeoutMs > 60_000) {
-    throw new TypeError('market-qzk: options.statementTimeoutMs must be an integer from 100 to 60000')
-  }
-  return { connectionString, schema, table, poolMax, statementTimeoutMs }
 }

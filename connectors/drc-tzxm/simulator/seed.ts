@@ -1,5 +1,20 @@
 import { divisionName } from '../../kit/admin-divisions.js'
-import { orgCodeCheckChar, usccCheckChar } from '../../kit/identifiers.js'
+import {
+  bumpLastDigit,
+  compactDay,
+  compactTime,
+  companyName,
+  currentProjectCode,
+  drawUnique,
+  frozenPerSeed,
+  isoDay,
+  officeTime,
+  SeedRng,
+  toDay,
+  uniqueUscc,
+  usccFromParts,
+  words,
+} from '../../kit/seed-tools.js'
 import type { PermitFeedbackBody } from '../mapping.js'
 import type { ApprovalWire, ProjectWire } from '../wire.js'
 
@@ -59,17 +74,8 @@ export interface SeedSample {
   readonly permitFeedback: PermitFeedbackBody
 }
 
-const cache = new Map<number, DrcDataset>()
-
 /** The dataset for a seed (cached: the result is deeply frozen). */
-export function drcDataset(seed: number = DEFAULT_SEED): DrcDataset {
-  let dataset = cache.get(seed)
-  if (!dataset) {
-    dataset = deepFreeze(generateDrcDataset(seed))
-    cache.set(seed, dataset)
-  }
-  return dataset
-}
+export const drcDataset: (seed?: number) => DrcDataset = frozenPerSeed(generateDrcDataset, DEFAULT_SEED)
 
 export function seedSample(dataset: DrcDataset = drcDataset()): SeedSample {
   const approvalsOf = (code: string) => dataset.approvals.filter((a) => a.项目代码 === code).length
@@ -94,11 +100,11 @@ export function seedSample(dataset: DrcDataset = drcDataset()): SeedSample {
   }
   const codes = new Set(dataset.projects.map((p) => p.项目代码))
   let unknownProjectCode = '2405-320115-04-03-000001'
-  while (codes.has(unknownProjectCode)) unknownProjectCode = bump(unknownProjectCode)
+  while (codes.has(unknownProjectCode)) unknownProjectCode = bumpLastDigit(unknownProjectCode)
   const usccs = new Set(dataset.companies.map((c) => c.uscc))
   let serial = 1
   let unknownCompanyUscc: string
-  do unknownCompanyUscc = usccFrom('91', '320115', String(serial++).padStart(8, '0'))
+  do unknownCompanyUscc = usccFromParts('91', '320115', String(serial++).padStart(8, '0'))
   while (usccs.has(unknownCompanyUscc))
   const code = project.项目代码
   return {
@@ -125,67 +131,14 @@ export function seedSample(dataset: DrcDataset = drcDataset()): SeedSample {
   }
 }
 
-function bump(code: string): string {
-  const last = Number(code.slice(-1))
-  return code.slice(0, -1) + String((last + 1) % 10)
-}
-
 // ---------------------------------------------------------------------------------------------------------------
-// Generator
+// Generator (draws from one SeedRng, connectors/kit/seed-tools.ts; keep the draw order, or every dataset changes)
 
-/** mulberry32: a small, fast, well-distributed 32-bit PRNG. */
-export function mulberry32(seed: number): () => number {
-  let a = seed | 0
-  return () => {
-    a = (a + 0x6d2b79f5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
+/** mulberry32, the PRNG behind every seed (re-exported for tests that need a deterministic stream). */
+export { mulberry32 } from '../../kit/seed-tools.js'
 
-class Rng {
-  readonly #next: () => number
-  constructor(seed: number) {
-    this.#next = mulberry32(seed)
-  }
-  /** Integer in [min, max]. */
-  int(min: number, max: number): number {
-    return min + Math.floor(this.#next() * (max - min + 1))
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.#next() * items.length)] as T
-  }
-  chance(p: number): boolean {
-    return this.#next() < p
-  }
-  digits(n: number): string {
-    let s = ''
-    for (let i = 0; i < n; i++) s += String(this.int(0, 9))
-    return s
-  }
-  chars(alphabet: string, n: number): string {
-    let s = ''
-    for (let i = 0; i < n; i++) s += alphabet.charAt(this.int(0, alphabet.length - 1))
-    return s
-  }
-  /** In [min, max), rounded to `decimals`. */
-  amount(min: number, max: number, decimals = 2): number {
-    const f = 10 ** decimals
-    return Math.round((min + this.#next() * (max - min)) * f) / f
-  }
-}
-
-const DAY_MS = 86_400_000
-const toDay = (iso: string): number => Math.floor(Date.parse(`${iso}T00:00:00Z`) / DAY_MS)
-const isoOf = (day: number): string => new Date(day * DAY_MS).toISOString().slice(0, 10)
-const compact = (day: number): string => isoOf(day).replaceAll('-', '')
-/** yyyyMMddHHmmss during a Shanghai working day (day numbers are Shanghai calendar days). */
-const stamp = (rng: Rng, day: number): string => {
-  const seconds = rng.int(8 * 3600 + 30 * 60, 17 * 3600 + 30 * 60)
-  const pad = (n: number) => String(n).padStart(2, '0')
-  return `${compact(day)}${pad(Math.floor(seconds / 3600))}${pad(Math.floor(seconds / 60) % 60)}${pad(seconds % 60)}`
-}
+/** yyyyMMddHHmmss during a Shanghai working day, 08:30–17:30 (day numbers are Shanghai calendar days). */
+const stamp = (rng: SeedRng, day: number): string => compactTime(officeTime(rng, day))
 
 /** Current 南京市 districts (GB/T 2260) with localities and roads, and the short name used in document numbers. */
 const DISTRICTS: Readonly<Record<string, { abbr: string; places: readonly string[]; roads: readonly string[] }>> = {
@@ -256,44 +209,10 @@ const INDUSTRIES: Readonly<Record<Kind, readonly (readonly [string, string])[]>>
 /** 中央业务指导部门代码 segment of current codes (value table not public, primer §3.4). */
 const CENTRAL_DEPT_CODES = ['01', '04', '05', '89']
 
-const TRADE_NAMES = [
-  '鸿泰',
-  '嘉禾',
-  '锦程',
-  '盛景',
-  '汇智',
-  '君和',
-  '瑞通',
-  '华信',
-  '恒远',
-  '德誉',
-  '宏图',
-  '金鼎',
-  '润和',
-  '博雅',
-  '永泰',
-  '中盛',
-  '星河',
-  '弘毅',
-  '致远',
-  '宁泰',
-  '钟华',
-  '紫峰',
-  '龙江',
-  '建宁',
-  '石城',
-  '丰润',
-  '同创',
-  '汇川',
-  '东晟',
-  '鼎新',
-  '禾丰',
-  '睿德',
-  '景瑞',
-  '立信',
-  '通宇',
-  '云帆',
-]
+const TRADE_NAMES = words(`
+  鸿泰 嘉禾 锦程 盛景 汇智 君和 瑞通 华信 恒远 德誉 宏图 金鼎 润和 博雅 永泰 中盛 星河 弘毅
+  致远 宁泰 钟华 紫峰 龙江 建宁 石城 丰润 同创 汇川 东晟 鼎新 禾丰 睿德 景瑞 立信 通宇 云帆
+`)
 const SECTOR_SUFFIXES: Readonly<Record<Exclude<Sector, 'public'>, readonly string[]>> = {
   realEstate: ['置业有限公司', '房地产开发有限公司', '城市发展有限公司'],
   manufacturing: ['科技有限公司', '智能制造有限公司', '电子有限公司', '新材料有限公司', '生物医药有限公司'],
@@ -319,16 +238,13 @@ const PUBLIC_OWNERS: Readonly<Record<string, string>> = {
   公共设施管理业: '城市管理局',
   道路运输业: '交通运输局',
 }
-/** USCC characters usable in a 组织机构代码 body (digits and letters without I O Z S V). */
-const BODY_CHARS = '0123456789ABCDEFGHJKLMNPQRTUWXY'
-
 function districtLabel(division: string): string {
   return division === CITY ? '' : (divisionName(division) ?? '')
 }
 
 /** Generates a fresh (unfrozen) dataset. Prefer `drcDataset(seed)`, which caches. */
 export function generateDrcDataset(seed: number = DEFAULT_SEED): DrcDataset {
-  const rng = new Rng(seed)
+  const rng = new SeedRng(seed)
   const refDay = toDay(SEED_REFERENCE_DATE)
   const usccs = new Set<string>()
   const companies: SeedCompany[] = []
@@ -341,7 +257,7 @@ export function generateDrcDataset(seed: number = DEFAULT_SEED): DrcDataset {
     bySector.set(sector, list)
     return company
   }
-  const enterpriseUscc = () => makeUscc(rng, '91', rng.pick([...DISTRICT_CODES, CITY]), usccs)
+  const enterpriseUscc = () => uniqueUscc(rng, '91', rng.pick([...DISTRICT_CODES, CITY]), usccs)
 
   for (const [name, sector] of RARE_COMPANIES) addCompany(name, sector, enterpriseUscc())
   const names = new Set(companies.map((c) => c.name))
@@ -353,10 +269,8 @@ export function generateDrcDataset(seed: number = DEFAULT_SEED): DrcDataset {
   }
   for (const [sector, count] of Object.entries(counts) as [Exclude<Sector, 'public'>, number][]) {
     for (let i = 0; i < count; i++) {
-      let name: string
-      do name = `${rng.pick(['南京', '南京', '江苏'])}${rng.pick(TRADE_NAMES)}${rng.pick(SECTOR_SUFFIXES[sector])}`
-      while (names.has(name))
-      names.add(name)
+      const place = () => rng.pick(['南京', '南京', '江苏'])
+      const name = drawUnique(names, () => companyName(rng, place(), TRADE_NAMES, SECTOR_SUFFIXES[sector]))
       addCompany(name, sector, enterpriseUscc())
     }
   }
@@ -369,7 +283,7 @@ export function generateDrcDataset(seed: number = DEFAULT_SEED): DrcDataset {
       // A bureau (机关, USCC prefix 11), or the district's 城投 company (an enterprise, 91).
       const bureau = PUBLIC_OWNERS[industry]
       const name = `南京市${districtLabel(division)}${bureau ?? '城市建设投资集团有限公司'}`
-      owner = addCompany(name, 'public', makeUscc(rng, bureau ? '11' : '91', division, usccs))
+      owner = addCompany(name, 'public', uniqueUscc(rng, bureau ? '11' : '91', division, usccs))
       publicOwners.set(key, owner)
     }
     return owner
@@ -402,17 +316,13 @@ export function generateDrcDataset(seed: number = DEFAULT_SEED): DrcDataset {
     const registeredDay = legacy
       ? rng.int(toDay('2016-01-04'), toDay('2020-10-30'))
       : rng.int(toDay('2020-11-02'), toDay('2026-09-30'))
-    const registered = isoOf(registeredDay)
-    let code: string
-    do {
-      if (legacy) code = `${registered.slice(0, 4)}-${division}-${industryCode}-${typeCode}-${rng.digits(6)}`
-      else {
-        const random5 = rng.digits(5)
-        const yymm = registered.slice(2, 4) + registered.slice(5, 7)
-        code = `${yymm}-${division}-${rng.pick(CENTRAL_DEPT_CODES)}-${typeCode}-${random5}${pseudoCheckDigit(random5 + division)}`
-      }
-    } while (codes.has(code))
-    codes.add(code)
+    const registered = isoDay(registeredDay)
+    const yymm = registered.slice(2, 4) + registered.slice(5, 7)
+    const code = drawUnique(codes, () =>
+      legacy
+        ? `${registered.slice(0, 4)}-${division}-${industryCode}-${typeCode}-${rng.digits(6)}`
+        : currentProjectCode(rng, yymm, division, CENTRAL_DEPT_CODES, typeCode),
+    )
 
     const place = rng.pick(site.places)
     let { name, scale } = describe(rng, kind, industry, place, site.roads)
@@ -447,7 +357,7 @@ export function generateDrcDataset(seed: number = DEFAULT_SEED): DrcDataset {
       行业: industry,
       项目类型: type,
       审批部门: drc,
-      登记日期: compact(registeredDay),
+      登记日期: compactDay(registeredDay),
     })
 
     // Approval results, in time order; those after the reference date are still pending.
@@ -458,7 +368,7 @@ export function generateDrcDataset(seed: number = DEFAULT_SEED): DrcDataset {
       if (批复文号 !== undefined) row.批复文号 = 批复文号
       results.push({ day, row })
     }
-    const year = (day: number) => isoOf(day).slice(0, 4)
+    const year = (day: number) => isoDay(day).slice(0, 4)
     const natres = cityLevel ? '南京市规划和自然资源局' : `南京市规划和自然资源局${siteName.replace(/区$/, '')}分局`
     const landDoc = (day: number) =>
       `用字第${siteDistrict}${year(day)}${String(nextDoc(`land${year(day)}`)).padStart(5, '0')}号`
@@ -531,7 +441,7 @@ const PRODUCTS: Readonly<Record<string, readonly string[]>> = {
 
 /** 项目名称 and 建设规模及内容, consistent with each other and with 行业. */
 function describe(
-  rng: Rng,
+  rng: SeedRng,
   kind: Kind,
   industry: string,
   place: string,
@@ -599,7 +509,7 @@ function describe(
   }
 }
 
-function investment(rng: Rng, kind: Kind): number {
+function investment(rng: SeedRng, kind: Kind): number {
   switch (kind) {
     case 'residential':
       return rng.amount(50_000, 600_000)
@@ -612,38 +522,4 @@ function investment(rng: Rng, kind: Kind): number {
     case 'public':
       return rng.amount(2_000, 60_000)
   }
-}
-
-/** A 统一社会信用代码: prefix (91 企业, 11 机关) + registering division + 组织机构代码 (body + check) + GB 32100 check. */
-function makeUscc(rng: Rng, prefix: string, division: string, taken: Set<string>): string {
-  for (;;) {
-    // Enterprises registered since the 2015 reform start the body with MA; older ones carry the old org code.
-    const body =
-      prefix === '91' && rng.chance(0.5) ? `MA${rng.chars('123456789', 1)}${rng.chars(BODY_CHARS, 5)}` : rng.digits(8)
-    const uscc = usccFrom(prefix, division, body)
-    if (!taken.has(uscc)) {
-      taken.add(uscc)
-      return uscc
-    }
-  }
-}
-
-function usccFrom(prefix: string, division: string, body: string): string {
-  const first17 = `${prefix}${division}${body}${orgCodeCheckChar(body)}`
-  return first17 + usccCheckChar(first17)
-}
-
-/** Stand-in for the unpublished project-code check digit: the digit sum mod 10. */
-function pseudoCheckDigit(digits: string): string {
-  let sum = 0
-  for (const ch of digits) sum += ch.charCodeAt(0) - 48
-  return String(sum % 10)
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value)
-    for (const v of Object.values(value)) deepFreeze(v)
-  }
-  return value
 }

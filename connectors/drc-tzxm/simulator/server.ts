@@ -1,7 +1,18 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import iconv from 'iconv-lite'
-import type { RunningSimulator } from '../../kit/simulator.js'
+import {
+  flattenHeaders,
+  type HttpSimulatorOptions,
+  readRequestBody,
+  sendBody,
+  sendHtmlPage,
+} from '../../kit/simulator-http.js'
+import {
+  checkSimulatorKnobs,
+  type RunningHttpSimulator,
+  type SimulatorKnobs,
+  startKnobbedServer,
+} from '../../kit/simulator-knobs.js'
 import {
   type ApprovalWire,
   buildFaultEnvelope,
@@ -47,38 +58,26 @@ export const DRC_FAULTS = [
 
 export type DrcFault = (typeof DRC_FAULTS)[number]
 
-export interface DrcKnobs {
-  /** Delay before answering, ms. */
-  readonly latencyMs: number
-  /**
-   * - `http-500` / `http-503`: an IIS-style HTML error page with that status (no SOAP fault);
-   * - `reset`: the socket is reset without an answer;
-   * - `malformed`: HTTP 200 with a truncated (not well-formed) envelope;
-   * - `soap-fault`: HTTP 500 with a soap:Server fault, error code E9999 (系统繁忙);
-   * - `schema-violation`: valid answers whose records map cleanly but break the canonical schema (a USCC with a
-   *   wrong check character, a negative 总投资, a 同意 result without 批复文号); writes are not affected;
-   * - `hang`: the request is never answered (until the client gives up or the simulator closes).
-   */
-  readonly fault: DrcFault
-  /** Share of service requests (Ping and writes included) that get the fault, 0..1; spread evenly, not randomly. */
-  readonly faultRate: number
-  /** When > 0: exactly the next this-many service requests get the fault, then the fault clears (0 = use faultRate). */
-  readonly faultCount: number
-}
+/**
+ * Knobs (connectors/kit/simulator-knobs.ts). `faultRate` is the share of service requests (Ping and writes
+ * included) that get the fault. The faults:
+ * - `http-500` / `http-503`: an IIS-style HTML error page with that status (no SOAP fault);
+ * - `reset`: the socket is reset without an answer;
+ * - `malformed`: HTTP 200 with a truncated (not well-formed) envelope;
+ * - `soap-fault`: HTTP 500 with a soap:Server fault, error code E9999 (系统繁忙);
+ * - `schema-violation`: valid answers whose records map cleanly but break the canonical schema (a USCC with a
+ *   wrong check character, a negative 总投资, a 同意 result without 批复文号); writes are not affected;
+ * - `hang`: the request is never answered (until the client gives up or the simulator closes).
+ */
+export type DrcKnobs = SimulatorKnobs<DrcFault>
 
-export interface DrcSimulatorOptions {
-  /** @default '127.0.0.1' */
-  readonly host?: string
-  /** 0 picks a free port. @default 0 */
-  readonly port?: number
+/**
+ * HttpSimulatorOptions (`path` default '/TzxmExchange/ExchangeService.asmx', `now` for 接收时间, 服务时间 and 回执编号),
+ * and the token.
+ */
+export interface DrcSimulatorOptions extends HttpSimulatorOptions {
   /** The token accepted as ValidateData. @default DEFAULT_VALIDATE_DATA */
   readonly validateData?: string
-  /** @default '/TzxmExchange/ExchangeService.asmx' */
-  readonly path?: string
-  /** Server clock for 接收时间, 服务时间 and 回执编号, epoch ms. @default Date.now */
-  readonly now?: () => number
-  /** PRNG seed of the dataset. @default DEFAULT_SEED */
-  readonly seed?: number
 }
 
 /** One service request as received. Kept for tests: the last 100. */
@@ -102,29 +101,17 @@ export interface ReceivedPermit {
   readonly receiptIds: readonly string[]
 }
 
-export interface RunningDrcSimulator extends RunningSimulator {
-  /**
-   * Merges knobs; setting `fault` without `faultRate` sets the rate to 1, and without `faultCount` sets the count to
-   * 0. Returns the knobs now in force.
-   */
-  setKnobs(knobs: Partial<DrcKnobs>): DrcKnobs
-  readonly knobs: DrcKnobs
-  readonly requests: readonly RecordedRequest[]
+export interface RunningDrcSimulator extends RunningHttpSimulator<DrcFault, RecordedRequest> {
   readonly data: DrcDataset
   /** Pushed construction permits (PushConstructionPermit), by 施工许可证编号. */
   readonly received: ReadonlyMap<string, ReceivedPermit>
 }
 
 export const DEFAULT_VALIDATE_DATA = 'qiao-tzxm-demo-token'
-const MAX_RECORDED = 100
-const MAX_BODY_BYTES = 1024 * 1024
-const MAX_LATENCY_MS = 120_000
-const KNOBS_PATH = '/__sim/knobs'
 const PROJECT_CODE_SHAPE = /^\d{4}-\d{6}-\d{2}-\d{2}-\d{6}$/
 const USCC_SHAPE = /^[0-9A-HJ-NPQRTUWXY]{18}$/
 const PERMIT_NO_SHAPE = /^\d{18}$/
 const DECIMAL = /^\d{1,12}(?:\.\d{1,6})?$/
-const NO_KNOBS: DrcKnobs = Object.freeze({ latencyMs: 0, fault: 'none', faultRate: 1, faultCount: 0 })
 const SHANGHAI_OFFSET_MS = 8 * 3_600_000
 
 type Outcome = { readonly result: string } | { readonly fault: SoapFault }
@@ -139,63 +126,14 @@ type Outcome = { readonly result: string } | { readonly fault: SoapFault }
  * await sim.close()
  */
 export async function startDrcSimulator(options: DrcSimulatorOptions = {}): Promise<RunningDrcSimulator> {
-  const host = options.host ?? '127.0.0.1'
   const token = options.validateData ?? DEFAULT_VALIDATE_DATA
   const path = (options.path ?? DEFAULT_PATH).replace(/\/+$/, '')
   const now = options.now ?? Date.now
   const data = drcDataset(options.seed ?? DEFAULT_SEED)
   const index = buildIndex(data)
 
-  let knobs: DrcKnobs = NO_KNOBS
-  let faultCredit = 0
   let receiptSerial = 0
-  const requests: RecordedRequest[] = []
   const received = new Map<string, ReceivedPermit>()
-  const timers = new Set<NodeJS.Timeout>()
-  const sockets = new Set<Socket>()
-
-  const setKnobs = (patch: Partial<DrcKnobs>): DrcKnobs => {
-    knobs = checkKnobs(knobs, patch)
-    faultCredit = 0
-    return knobs
-  }
-
-  /** The fault for this request, if its turn has come: one of the next faultCount, or with rate r every 1/r-th. */
-  const nextFault = (): DrcFault | undefined => {
-    if (knobs.fault === 'none') return undefined
-    if (knobs.faultCount > 0) {
-      const fault = knobs.fault
-      knobs = Object.freeze({
-        ...knobs,
-        faultCount: knobs.faultCount - 1,
-        fault: knobs.faultCount === 1 ? 'none' : fault,
-      })
-      return fault
-    }
-    if (knobs.faultRate <= 0) return undefined
-    faultCredit += knobs.faultRate
-    if (faultCredit < 1 - 1e-9) return undefined
-    faultCredit -= 1
-    return knobs.fault
-  }
-
-  const sleep = (ms: number, req: IncomingMessage): Promise<void> =>
-    new Promise((resolve) => {
-      const timer = setTimeout(done, ms)
-      timers.add(timer)
-      req.socket.once('close', done)
-      function done() {
-        clearTimeout(timer)
-        timers.delete(timer)
-        req.socket.off('close', done)
-        resolve()
-      }
-    })
-
-  const record = (request: RecordedRequest): void => {
-    requests.push(request)
-    if (requests.length > MAX_RECORDED) requests.splice(0, requests.length - MAX_RECORDED)
-  }
 
   /** Stores a pushed permit and returns its receipt. */
   const receive = (paras: Readonly<Record<string, string>>): XmlNode[] => {
@@ -218,12 +156,12 @@ export async function startDrcSimulator(options: DrcSimulatorOptions = {}): Prom
   async function handleService(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method === 'GET') return sendHtml(res, 200, 'ExchangeService Web 服务', helpPage())
     if (req.method !== 'POST') return sendHtml(res, 405, 'Method Not Allowed')
-    const bytes = await readBody(req)
+    const bytes = await readRequestBody(req)
     if (bytes === undefined) return sendHtml(res, 413, 'Request Entity Too Large')
     const type = (req.headers['content-type'] ?? '').toLowerCase()
     const soapActionHeader = req.headers.soapaction as string | undefined
     if (!type.startsWith('text/xml')) {
-      record({ method: '', soapAction: soapActionHeader, headers: flattenHeaders(req), paras: {} })
+      sim.record({ method: '', soapAction: soapActionHeader, headers: flattenHeaders(req), paras: {} })
       return sendHtml(res, 415, 'Unsupported Media Type')
     }
     // Requests are read as GB18030 (GBK and GB2312 are subsets) unless they say UTF-8.
@@ -238,11 +176,11 @@ export async function startDrcSimulator(options: DrcSimulatorOptions = {}): Prom
       if (!(err instanceof WireFormatError)) throw err
       if (envelope) parasProblem = true
     }
-    record({ method: envelope?.method ?? '', soapAction: soapActionHeader, headers: flattenHeaders(req), paras })
+    sim.record({ method: envelope?.method ?? '', soapAction: soapActionHeader, headers: flattenHeaders(req), paras })
 
-    if (knobs.latencyMs > 0) await sleep(knobs.latencyMs, req)
-    if (req.socket.destroyed) return
-    const fault = nextFault()
+    const turn = await sim.applyKnobs(req)
+    if (!turn) return
+    const { fault } = turn
     switch (fault) {
       case 'http-500':
         return sendHtml(res, 500, 'Internal Server Error', '<h2>“/TzxmExchange”应用程序中的服务器错误。</h2>')
@@ -287,116 +225,23 @@ export async function startDrcSimulator(options: DrcSimulatorOptions = {}): Prom
     return sendResult(res, method, outcome.result)
   }
 
-  async function handleKnobs(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.method === 'GET') return sendJson(res, 200, knobs)
-    if (req.method !== 'POST') return sendJson(res, 405, { error: 'use GET or POST' })
-    const body = await readBody(req)
-    let patch: unknown
-    try {
-      patch = JSON.parse(body?.toString('utf8') ?? '')
-    } catch {
-      return sendJson(res, 400, { error: 'body must be a JSON object of knobs' })
-    }
-    try {
-      return sendJson(res, 200, setKnobs(patch as Partial<DrcKnobs>))
-    } catch (err) {
-      return sendJson(res, 400, { error: (err as Error).message })
-    }
-  }
-
-  const server = createServer((req, res) => {
-    const pathname = new URL(req.url ?? '/', 'http://simulator').pathname
-    let work: Promise<void>
-    if (pathname === KNOBS_PATH) work = handleKnobs(req, res)
-    // IIS matches paths case-insensitively.
-    else if (pathname.toLowerCase() === path.toLowerCase()) work = handleService(req, res)
-    else work = Promise.resolve(sendHtml(res, 404, 'Not Found'))
-    work.catch(() => {
-      if (!res.headersSent) sendHtml(res, 500, 'Internal Server Error')
-      else res.destroy()
-    })
-  })
-  server.on('connection', (socket) => {
-    sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
-  })
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  const address = server.address() as AddressInfo
-  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address
-  let closing: Promise<void> | undefined
-
-  return {
-    url: `http://${urlHost}:${address.port}`,
-    data,
-    setKnobs,
-    received,
-    get knobs() {
-      return knobs
+  const sim = await startKnobbedServer<DrcFault, RecordedRequest>({
+    host: options.host,
+    port: options.port,
+    faults: DRC_FAULTS,
+    handle(req, res, pathname) {
+      // IIS matches paths case-insensitively.
+      if (pathname.toLowerCase() === path.toLowerCase()) return handleService(req, res)
+      return sendHtml(res, 404, 'Not Found')
     },
-    get requests() {
-      return requests
-    },
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        for (const timer of timers) clearTimeout(timer)
-        timers.clear()
-        server.close(() => resolve())
-        for (const socket of sockets) socket.destroy()
-        server.closeAllConnections()
-      })
-      return closing
-    },
-  }
+    internalError: (res) => sendHtml(res, 500, 'Internal Server Error'),
+  })
+  return sim.expose({ data, received })
 }
 
 /** Validates a knob patch against the current knobs; throws a TypeError naming the knob. */
 export function checkKnobs(current: DrcKnobs, patch: Partial<DrcKnobs>): DrcKnobs {
-  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
-    throw new TypeError('knobs must be an object')
-  }
-  for (const key of Object.keys(patch)) {
-    if (key !== 'latencyMs' && key !== 'fault' && key !== 'faultRate' && key !== 'faultCount') {
-      throw new TypeError(`unknown knob ${key}`)
-    }
-  }
-  const next = { ...current }
-  if (patch.latencyMs !== undefined) {
-    const ms = patch.latencyMs
-    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0 || ms > MAX_LATENCY_MS) {
-      throw new TypeError(`latencyMs must be a number of milliseconds in 0..${MAX_LATENCY_MS}`)
-    }
-    next.latencyMs = ms
-  }
-  if (patch.fault !== undefined) {
-    if (!(DRC_FAULTS as readonly unknown[]).includes(patch.fault)) {
-      throw new TypeError(`fault must be one of ${DRC_FAULTS.join(', ')}`)
-    }
-    next.fault = patch.fault
-    if (patch.faultRate === undefined) next.faultRate = 1
-    if (patch.faultCount === undefined) next.faultCount = 0
-  }
-  if (patch.faultCount !== undefined) {
-    const count = patch.faultCount
-    if (typeof count !== 'number' || !Number.isInteger(count) || count < 0 || count > 1_000_000) {
-      throw new TypeError('faultCount must be an integer ≥ 0')
-    }
-    next.faultCount = count
-  }
-  if (patch.faultRate !== undefined) {
-    const rate = patch.faultRate
-    if (typeof rate !== 'number' || !Number.isFinite(rate) || rate < 0 || rate > 1) {
-      throw new TypeError('faultRate must be a number in 0..1')
-    }
-    next.faultRate = rate
-  }
-  return Object.freeze(next)
+  return checkSimulatorKnobs(DRC_FAULTS, current, patch)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -554,31 +399,9 @@ function shanghaiStamp(ms: number): string {
 // ---------------------------------------------------------------------------------------------------------------
 // HTTP helpers
 
-/** The body bytes, or undefined when they exceed MAX_BODY_BYTES. */
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > MAX_BODY_BYTES) return undefined
-    chunks.push(chunk as Buffer)
-  }
-  return Buffer.concat(chunks)
-}
-
-function flattenHeaders(req: IncomingMessage): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value
-  }
-  return out
-}
-
 /** XML text as the platform sends it: GB18030 bytes under a GBK label. */
 function sendXml(res: ServerResponse, status: number, text: string): void {
-  const bytes = iconv.encode(text, WIRE_ENCODING)
-  res.writeHead(status, { 'content-type': XML_CONTENT_TYPE, 'content-length': bytes.length })
-  res.end(bytes)
+  sendBody(res, status, XML_CONTENT_TYPE, iconv.encode(text, WIRE_ENCODING))
 }
 
 function sendResult(res: ServerResponse, method: string, result: string): void {
@@ -590,19 +413,9 @@ function sendFault(res: ServerResponse, fault: SoapFault): void {
   sendXml(res, 500, buildFaultEnvelope(fault))
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body)
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-  })
-  res.end(text)
-}
-
-function sendHtml(res: ServerResponse, status: number, title: string, body = `<h1>${status} ${title}</h1>`): void {
-  const text = `<html><head><title>${title}</title></head><body>${body}</body></html>`
-  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(text) })
-  res.end(text)
+/** An IIS/ASP.NET-style page: the title without the status. */
+function sendHtml(res: ServerResponse, status: number, title: string, body?: string): void {
+  sendHtmlPage(res, status, title, { title, body, contentType: 'text/html; charset=utf-8' })
 }
 
 function helpPage(): string {

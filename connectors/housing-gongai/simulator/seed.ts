@@ -1,6 +1,23 @@
 import { currentCountyCodes, divisionName } from '../../kit/admin-divisions.js'
-import { orgCodeCheckChar, residentIdCheckChar, usccCheckChar } from '../../kit/identifiers.js'
-import { formatRequestTime } from '../signing.js'
+import {
+  bumpLastDigit,
+  compactDay,
+  compactTime,
+  companyName,
+  currentProjectCode,
+  drawUnique,
+  frozenPerSeed,
+  givenName,
+  mobileNumber,
+  officeTime,
+  residentId,
+  SeedRng,
+  streetAddress,
+  surname,
+  toDay,
+  uniqueUscc,
+  words,
+} from '../../kit/seed-tools.js'
 import {
   type CompletionFilingWireRow,
   type DrawingReviewWireRow,
@@ -75,17 +92,8 @@ export interface SeedSample {
   readonly unknownPermitNo: string
 }
 
-const cache = new Map<number, HousingDataset>()
-
 /** The dataset for a seed (cached: the result is deeply frozen). */
-export function housingDataset(seed: number = DEFAULT_SEED): HousingDataset {
-  let dataset = cache.get(seed)
-  if (!dataset) {
-    dataset = deepFreeze(generateHousingDataset(seed))
-    cache.set(seed, dataset)
-  }
-  return dataset
-}
+export const housingDataset: (seed?: number) => HousingDataset = frozenPerSeed(generateHousingDataset, DEFAULT_SEED)
 
 export function seedSample(dataset: HousingDataset = housingDataset()): SeedSample {
   const valid = dataset.permits.filter((p) => p.SJYXBS !== ROW_INVALID)
@@ -102,9 +110,9 @@ export function seedSample(dataset: HousingDataset = housingDataset()): SeedSamp
   const codes = new Set(dataset.projects.map((p) => p.projectCode))
   const permitNos = new Set(dataset.permits.map((p) => p.SGXKZBH))
   let unknownProjectCode = '2405-320115-89-01-000001'
-  while (codes.has(unknownProjectCode)) unknownProjectCode = bump(unknownProjectCode)
+  while (codes.has(unknownProjectCode)) unknownProjectCode = bumpLastDigit(unknownProjectCode)
   let unknownPermitNo = '320115202401019901'
-  while (permitNos.has(unknownPermitNo)) unknownPermitNo = bump(unknownPermitNo)
+  while (permitNos.has(unknownPermitNo)) unknownPermitNo = bumpLastDigit(unknownPermitNo)
   return {
     projectCode: project.projectCode,
     permitNos: valid.filter((p) => p.XMDM === project.projectCode).map((p) => p.SGXKZBH),
@@ -116,69 +124,14 @@ export function seedSample(dataset: HousingDataset = housingDataset()): SeedSamp
   }
 }
 
-function bump(code: string): string {
-  const last = Number(code.slice(-1))
-  return code.slice(0, -1) + String((last + 1) % 10)
-}
-
 // ---------------------------------------------------------------------------------------------------------------
-// Generator
+// Generator (draws from one SeedRng, connectors/kit/seed-tools.ts; keep the draw order, or every dataset changes)
 
-/** mulberry32: a small, fast, well-distributed 32-bit PRNG. */
-export function mulberry32(seed: number): () => number {
-  let a = seed | 0
-  return () => {
-    a = (a + 0x6d2b79f5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
+/** mulberry32, the PRNG behind every seed (re-exported for tests that need a deterministic stream). */
+export { mulberry32 } from '../../kit/seed-tools.js'
 
-class Rng {
-  readonly #next: () => number
-  constructor(seed: number) {
-    this.#next = mulberry32(seed)
-  }
-  float(): number {
-    return this.#next()
-  }
-  /** Integer in [min, max]. */
-  int(min: number, max: number): number {
-    return min + Math.floor(this.#next() * (max - min + 1))
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.#next() * items.length)] as T
-  }
-  chance(p: number): boolean {
-    return this.#next() < p
-  }
-  digits(n: number): string {
-    let s = ''
-    for (let i = 0; i < n; i++) s += String(this.int(0, 9))
-    return s
-  }
-  chars(alphabet: string, n: number): string {
-    let s = ''
-    for (let i = 0; i < n; i++) s += alphabet.charAt(this.int(0, alphabet.length - 1))
-    return s
-  }
-  /** In [min, max). */
-  between(min: number, max: number): number {
-    return min + this.#next() * (max - min)
-  }
-  /** Two decimals, as the legacy system prints amounts and areas. */
-  amount(min: number, max: number): number {
-    return Math.round(this.between(min, max) * 100) / 100
-  }
-}
-
-const DAY_MS = 86_400_000
-const toDay = (iso: string): number => Math.floor(Date.parse(`${iso}T00:00:00Z`) / DAY_MS)
-const compact = (day: number): string => new Date(day * DAY_MS).toISOString().slice(0, 10).replaceAll('-', '')
-/** yyyyMMddHHmmss for a moment during a (Shanghai) working day. */
-const stamp = (rng: Rng, day: number): string =>
-  formatRequestTime(day * DAY_MS - 8 * 3_600_000 + rng.int(8 * 3600, 18 * 3600) * 1000)
+/** yyyyMMddHHmmss for a moment during a (Shanghai) working day, 08:00–18:00. */
+const stamp = (rng: SeedRng, day: number): string => compactTime(officeTime(rng, day, 8, 18))
 
 /** Localities and roads per current 南京市 district (GB/T 2260 codes, see admin-divisions). */
 const DISTRICTS: Readonly<Record<string, { places: readonly string[]; roads: readonly string[] }>> = {
@@ -217,23 +170,10 @@ const DISTRICTS: Readonly<Record<string, { places: readonly string[]; roads: rea
 }
 
 /** Resident ids keep the county code of issuance, so retired 南京 codes (白下区, 下关区, 溧水县, 高淳县) appear too. */
-const ID_REGIONS: readonly string[] = [
-  '320102',
-  '320103',
-  '320104',
-  '320105',
-  '320106',
-  '320107',
-  '320111',
-  '320113',
-  '320114',
-  '320115',
-  '320116',
-  '320117',
-  '320118',
-  '320124',
-  '320125',
-]
+const ID_REGIONS = words(`
+  320102 320103 320104 320105 320106 320107 320111 320113
+  320114 320115 320116 320117 320118 320124 320125
+`)
 
 type ProjectKind = 'residential' | 'industrial' | 'public' | 'commercial'
 
@@ -288,146 +228,11 @@ const KIND_ODDS: readonly ProjectKind[] = [
   'commercial',
 ]
 
-const TRADE_NAMES = [
-  '鸿泰',
-  '嘉禾',
-  '锦程',
-  '盛景',
-  '汇智',
-  '君和',
-  '瑞通',
-  '华信',
-  '恒远',
-  '德誉',
-  '安居',
-  '宏图',
-  '金鼎',
-  '润和',
-  '天启',
-  '博雅',
-  '永泰',
-  '中盛',
-  '明珠',
-  '万隆',
-  '星河',
-  '弘毅',
-  '致远',
-  '宁泰',
-  '钟华',
-  '秦淮',
-  '紫峰',
-  '龙江',
-  '建宁',
-  '石城',
-  '丰润',
-  '长川',
-  '同创',
-  '汇川',
-  '东晟',
-  '鼎新',
-  '禾丰',
-  '睿德',
-  '景瑞',
-  '华润达',
-  '立信',
-  '通宇',
-]
-const SURNAMES = [
-  '王',
-  '李',
-  '张',
-  '刘',
-  '陈',
-  '杨',
-  '黄',
-  '赵',
-  '吴',
-  '周',
-  '徐',
-  '孙',
-  '马',
-  '朱',
-  '胡',
-  '郭',
-  '何',
-  '林',
-  '高',
-  '罗',
-  '郑',
-  '梁',
-  '谢',
-  '宋',
-  '唐',
-  '许',
-  '韩',
-  '冯',
-  '邓',
-  '曹',
-  '彭',
-  '曾',
-  '肖',
-  '田',
-  '董',
-  '袁',
-  '潘',
-  '蒋',
-  '蔡',
-  '余',
-  '杜',
-  '叶',
-  '程',
-  '苏',
-  '魏',
-  '吕',
-  '丁',
-  '沈',
-  '姚',
-  '陆',
-  '汪',
-  '范',
-  '金',
-  '钱',
-  '顾',
-  '孔',
-  '戴',
-  '夏',
-  '诸葛',
-  '欧阳',
-]
-const GIVEN = '伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国志红玉兰晨晓雪浩宇凯鹏飞婷欣然文斌俊峰海燕立新亮'
-const MOBILE_PREFIXES: readonly string[] = [
-  '130',
-  '131',
-  '133',
-  '135',
-  '136',
-  '137',
-  '138',
-  '139',
-  '150',
-  '151',
-  '152',
-  '155',
-  '157',
-  '158',
-  '159',
-  '166',
-  '173',
-  '177',
-  '180',
-  '181',
-  '182',
-  '185',
-  '186',
-  '187',
-  '188',
-  '189',
-  '191',
-  '198',
-  '199',
-]
-/** USCC characters usable in a 组织机构代码 body (digits and letters without I O Z S V). */
-const BODY_CHARS = '0123456789ABCDEFGHJKLMNPQRTUWXY'
+const TRADE_NAMES = words(`
+  鸿泰 嘉禾 锦程 盛景 汇智 君和 瑞通 华信 恒远 德誉 安居 宏图 金鼎 润和 天启 博雅 永泰 中盛
+  明珠 万隆 星河 弘毅 致远 宁泰 钟华 秦淮 紫峰 龙江 建宁 石城 丰润 长川 同创 汇川 东晟 鼎新
+  禾丰 睿德 景瑞 华润达 立信 通宇
+`)
 const CENTRAL_DEPT_CODES = ['89', '04', '05', '01']
 const PROJECT_TYPE_CODES = ['01', '02', '03', '03', '03']
 
@@ -440,20 +245,16 @@ interface Pools {
 
 /** Generates a fresh (unfrozen) dataset. Prefer `housingDataset(seed)`, which caches. */
 export function generateHousingDataset(seed: number = DEFAULT_SEED): HousingDataset {
-  const rng = new Rng(seed)
+  const rng = new SeedRng(seed)
   const refDay = toDay(SEED_REFERENCE_DATE)
   const districts = currentCountyCodes()
     .filter((c) => c.startsWith('3201') && Object.hasOwn(DISTRICTS, c))
     .sort()
   const usccs = new Set<string>()
   const names = new Set<string>()
-  const company = (prefix: string, trades: readonly string[], kinds: readonly string[]): SeedCompany => {
-    for (;;) {
-      const name = `${prefix}${rng.pick(trades)}${rng.pick(kinds)}`
-      if (names.has(name)) continue
-      names.add(name)
-      return { name, uscc: makeUscc(rng, rng.pick(districts), usccs) }
-    }
+  const company = (place: string, trades: readonly string[], kinds: readonly string[]): SeedCompany => {
+    const name = drawUnique(names, () => companyName(rng, place, trades, kinds))
+    return { name, uscc: uniqueUscc(rng, '91', rng.pick(districts), usccs) }
   }
   const pools: Pools = { owners: [], contractors: [], designers: [], reviewers: [] }
   for (let i = 0; i < 70; i++)
@@ -515,22 +316,18 @@ export function generateHousingDataset(seed: number = DEFAULT_SEED): HousingData
     const year = 2020 + Math.floor((10 + month) / 12)
     const monthOfYear = ((10 + month) % 12) + 1
     const registeredDay = toDay(`${year}-${String(monthOfYear).padStart(2, '0')}-01`)
-    let projectCode: string
-    do {
-      const random5 = rng.digits(5)
-      projectCode = `${String(year).slice(2)}${String(monthOfYear).padStart(2, '0')}-${division}-${rng.pick(CENTRAL_DEPT_CODES)}-${rng.pick(PROJECT_TYPE_CODES)}-${random5}${pseudoCheckDigit(random5 + division)}`
-    } while (projectCodes.has(projectCode))
-    projectCodes.add(projectCode)
+    const yymm = `${String(year).slice(2)}${String(monthOfYear).padStart(2, '0')}`
+    const projectCode = drawUnique(projectCodes, () =>
+      currentProjectCode(rng, yymm, division, CENTRAL_DEPT_CODES, PROJECT_TYPE_CODES),
+    )
 
     const kind = rng.pick(KIND_ODDS)
     const spec = PROJECT_KINDS[kind]
-    let name: string
     let attempts = 0
-    do {
-      name = `${rng.pick(district.places)}${rng.pick(spec.words)}${rng.pick(spec.suffixes)}`
-      if (++attempts > 8) name = name.replace(/(项目|工程)$/, `（${attempts}号地块）$1`)
-    } while (projectNames.has(name))
-    projectNames.add(name)
+    const name = drawUnique(projectNames, () => {
+      const drawn = `${rng.pick(district.places)}${rng.pick(spec.words)}${rng.pick(spec.suffixes)}`
+      return ++attempts > 8 ? drawn.replace(/(项目|工程)$/, `（${attempts}号地块）$1`) : drawn
+    })
 
     const owner = rng.pick(pools.owners)
     const ownerLead = makePerson(rng)
@@ -549,11 +346,11 @@ export function generateHousingDataset(seed: number = DEFAULT_SEED): HousingData
 
     // All sub-projects of a project are permitted together: one batch serial, one sub-project sequence each.
     const issueDay = Math.min(registeredDay + rng.int(60, 540), refDay - 7)
-    const batchKey = `${division}${compact(issueDay)}`
+    const batchKey = `${division}${compactDay(issueDay)}`
     const serial = (permitSerials.get(batchKey) ?? 0) + 1
     permitSerials.set(batchKey, serial)
     const authority = rng.chance(0.2) ? '南京市城乡建设委员会' : `南京市${districtName}建设局`
-    const planningPermitNo = `建字第${division}${compact(issueDay - rng.int(60, 200)).slice(0, 4)}${rng.digits(5)}号`
+    const planningPermitNo = `建字第${division}${compactDay(issueDay - rng.int(60, 200)).slice(0, 4)}${rng.digits(5)}号`
 
     subProjects.forEach((sub, s) => {
       const area = rng.amount(spec.area[0] / subCount, spec.area[1] / subCount)
@@ -563,7 +360,7 @@ export function generateHousingDataset(seed: number = DEFAULT_SEED): HousingData
 
       // 施工图审查: sometimes a failed first review, always a passed one before the permit.
       const passDay = issueDay - rng.int(10, 60)
-      const reviewKey = `SC${division}${compact(passDay).slice(0, 4)}`
+      const reviewKey = `SC${division}${compactDay(passDay).slice(0, 4)}`
       if (rng.chance(0.12)) {
         const failDay = passDay - rng.int(15, 40)
         drawingReviews.push({
@@ -575,7 +372,7 @@ export function generateHousingDataset(seed: number = DEFAULT_SEED): HousingData
           SCJGDM: reviewer.uscc,
           SJDWMC: designer.name,
           SCJL: '不合格',
-          SCWCRQ: compact(failDay),
+          SCWCRQ: compactDay(failDay),
           ...status(failDay),
         })
       }
@@ -589,7 +386,7 @@ export function generateHousingDataset(seed: number = DEFAULT_SEED): HousingData
         SCJGDM: reviewer.uscc,
         SJDWMC: designer.name,
         SCJL: '合格',
-        SCWCRQ: compact(passDay),
+        SCWCRQ: compactDay(passDay),
         ...status(passDay),
       })
 
@@ -604,7 +401,7 @@ export function generateHousingDataset(seed: number = DEFAULT_SEED): HousingData
         // Legacy CHAR columns: a few names come space-padded.
         GCMC: rng.chance(0.05) ? `${sub.name}  ` : sub.name,
         XZQHDM: division,
-        JSDZ: `江苏省南京市${districtName}${rng.pick(district.roads)}${rng.int(1, 399)}号`,
+        JSDZ: streetAddress(rng, division, district.roads),
         JSGM: `总建筑面积${area.toFixed(2)}平方米，地上${floors}层，地下${rng.int(1, 3)}层`,
         JSDW: owner.name,
         JSDWDM: owner.uscc,
@@ -615,9 +412,9 @@ export function generateHousingDataset(seed: number = DEFAULT_SEED): HousingData
         SGDWDM: contractor.uscc,
         HTJG: price.toFixed(2),
         ZJZMJ: area.toFixed(2),
-        JHKGRQ: compact(startDay),
-        JHJGRQ: compact(plannedEndDay),
-        FZRQ: compact(issueDay),
+        JHKGRQ: compactDay(startDay),
+        JHJGRQ: compactDay(plannedEndDay),
+        FZRQ: compactDay(issueDay),
         FZJG: authority,
         GCGHXKZBH: planningPermitNo,
         SCHGSBH: certNo,
@@ -644,7 +441,7 @@ export function generateHousingDataset(seed: number = DEFAULT_SEED): HousingData
       const acceptanceDay = plannedEndDay + rng.int(-60, 120)
       if (acceptanceDay <= refDay - 15) {
         const filingDay = acceptanceDay + rng.int(3, 14)
-        const filingKey = `JB${division}${compact(filingDay).slice(0, 4)}`
+        const filingKey = `JB${division}${compactDay(filingDay).slice(0, 4)}`
         completionFilings.push({
           JGYSBABH: `${filingKey}${nextDoc(filingKey)}`,
           XMDM: projectCode,
@@ -652,8 +449,8 @@ export function generateHousingDataset(seed: number = DEFAULT_SEED): HousingData
           GCMC: sub.name,
           JSDW: owner.name,
           JSDWDM: owner.uscc,
-          JGYSRQ: compact(acceptanceDay),
-          BARQ: compact(filingDay),
+          JGYSRQ: compactDay(acceptanceDay),
+          BARQ: compactDay(filingDay),
           ZJZMJ: (Math.round(area * rng.between(0.98, 1.02) * 100) / 100).toFixed(2),
           GCJS: (Math.round(price * rng.between(1, 1.12) * 100) / 100).toFixed(2),
           ...status(filingDay),
@@ -664,45 +461,9 @@ export function generateHousingDataset(seed: number = DEFAULT_SEED): HousingData
   return { seed, referenceDate: SEED_REFERENCE_DATE, projects, permits, drawingReviews, completionFilings }
 }
 
-/** A 统一社会信用代码 91 (企业) + registering division + 组织机构代码 (body + its check) + GB 32100 check char. */
-function makeUscc(rng: Rng, division: string, taken: Set<string>): string {
-  for (;;) {
-    // Codes issued since the 2015 reform start the body with MA; older ones carry the old all-digit org code.
-    const body = rng.chance(0.5) ? `MA${rng.chars('123456789', 1)}${rng.chars(BODY_CHARS, 5)}` : rng.digits(8)
-    const first17 = `91${division}${body}${orgCodeCheckChar(body)}`
-    const uscc = first17 + usccCheckChar(first17)
-    if (!taken.has(uscc)) {
-      taken.add(uscc)
-      return uscc
-    }
-  }
-}
-
-function makePerson(rng: Rng): SeedPerson {
-  const given = rng.chance(0.3) ? GIVEN.charAt(rng.int(0, GIVEN.length - 1)) : rng.chars(GIVEN, 2)
-  const birthDay = rng.int(toDay('1960-01-01'), toDay('1995-12-31'))
-  const first17 = `${rng.pick(ID_REGIONS)}${compact(birthDay)}${String(rng.int(1, 999)).padStart(3, '0')}`
-  let idNo = first17 + residentIdCheckChar(first17)
+function makePerson(rng: SeedRng): SeedPerson {
+  const given = givenName(rng, 0.3)
   // Legacy quirk: some systems stored the check character as a lower-case x.
-  if (idNo.endsWith('X') && rng.chance(0.3)) idNo = `${first17}x`
-  return {
-    name: rng.pick(SURNAMES) + given,
-    idNo,
-    phone: `${rng.pick(MOBILE_PREFIXES)}${rng.digits(8)}`,
-  }
-}
-
-/** Stand-in for the unpublished project-code check digit: the digit sum mod 10. */
-function pseudoCheckDigit(digits: string): string {
-  let sum = 0
-  for (const ch of digits) sum += ch.charCodeAt(0) - 48
-  return String(sum % 10)
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value)
-    for (const v of Object.values(value)) deepFreeze(v)
-  }
-  return value
+  const idNo = residentId(rng, { regions: ID_REGIONS, bornFrom: '1960-01-01', bornTo: '1995-12-31', lowerCaseX: 0.3 })
+  return { name: surname(rng) + given, idNo, phone: mobileNumber(rng) }
 }

@@ -1,6 +1,19 @@
 import pg from 'pg'
 import { divisionName, divisionStatus } from '../../kit/admin-divisions.js'
-import { orgCodeCheckChar, usccCheckChar } from '../../kit/identifiers.js'
+import {
+  compactDay,
+  compactTime,
+  drawUnique,
+  frozenPerSeed,
+  officeTime,
+  personName,
+  SeedRng,
+  streetAddress,
+  toDay,
+  USCC_BODY_CHARS,
+  usccFromParts,
+  words,
+} from '../../kit/seed-tools.js'
 import { DEFAULT_SCHEMA, DEFAULT_TABLE, SCHEMA_NAME_PATTERN, TABLE_NAME_PATTERN } from '../options.js'
 import { ROW_INVALID, ROW_VALID } from '../sql.js'
 import { createTableStatements, insertBatches } from './schema.js'
@@ -86,17 +99,8 @@ export interface SeedSample {
   readonly unknownUscc: string
 }
 
-const cache = new Map<number, MarketDataset>()
-
 /** The dataset for a seed (cached: the result is deeply frozen). */
-export function marketDataset(seed: number = DEFAULT_SEED): MarketDataset {
-  let dataset = cache.get(seed)
-  if (!dataset) {
-    dataset = deepFreeze(generateMarketDataset(seed))
-    cache.set(seed, dataset)
-  }
-  return dataset
-}
+export const marketDataset: (seed?: number) => MarketDataset = frozenPerSeed(generateMarketDataset, DEFAULT_SEED)
 
 export function seedSample(dataset: MarketDataset = marketDataset()): SeedSample {
   const find = (what: string, test: (e: SeedEnterprise) => boolean): string => {
@@ -106,8 +110,8 @@ export function seedSample(dataset: MarketDataset = marketDataset()): SeedSample
   }
   const known = new Set(dataset.enterprises.map((e) => e.uscc))
   let serial = 1
-  let unknownUscc = syntheticUscc('320102', `MA${String(serial).padStart(6, '0')}`)
-  while (known.has(unknownUscc)) unknownUscc = syntheticUscc('320102', `MA${String(++serial).padStart(6, '0')}`)
+  let unknownUscc = usccFromParts('91', '320102', `MA${String(serial).padStart(6, '0')}`)
+  while (known.has(unknownUscc)) unknownUscc = usccFromParts('91', '320102', `MA${String(++serial).padStart(6, '0')}`)
   return {
     correctedUscc: find('corrected', (e) => e.history === 'corrected' && e.corrected === 'address'),
     plainUscc: find('plain', (e) => e.history === 'plain' && e.current.DJZT === '存续'),
@@ -204,55 +208,8 @@ export async function seedMarketDatabase(
 // ---------------------------------------------------------------------------------------------------------------
 // Generator
 
-/** mulberry32: a small, fast, well-distributed 32-bit PRNG. */
-export function mulberry32(seed: number): () => number {
-  let a = seed | 0
-  return () => {
-    a = (a + 0x6d2b79f5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
-
-class Rng {
-  readonly #next: () => number
-  constructor(seed: number) {
-    this.#next = mulberry32(seed)
-  }
-  /** Integer in [min, max]. */
-  int(min: number, max: number): number {
-    return min + Math.floor(this.#next() * (max - min + 1))
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.#next() * items.length)] as T
-  }
-  chance(p: number): boolean {
-    return this.#next() < p
-  }
-  chars(alphabet: string, n: number): string {
-    let s = ''
-    for (let i = 0; i < n; i++) s += alphabet.charAt(this.int(0, alphabet.length - 1))
-    return s
-  }
-  /** Fisher–Yates, in place. */
-  shuffle<T>(items: T[]): T[] {
-    for (let i = items.length - 1; i > 0; i--) {
-      const j = this.int(0, i)
-      ;[items[i], items[j]] = [items[j] as T, items[i] as T]
-    }
-    return items
-  }
-}
-
-const DAY_MS = 86_400_000
-const toDay = (iso: string): number => Math.floor(Date.parse(`${iso}T00:00:00Z`) / DAY_MS)
-/** yyyyMMdd of a day number. */
-const compactDay = (day: number): string => new Date(day * DAY_MS).toISOString().slice(0, 10).replaceAll('-', '')
-/** yyyyMMddHHmmss of a wall-clock moment given as seconds since the epoch (no time zone arithmetic). */
-const compactTime = (seconds: number): string => new Date(seconds * 1000).toISOString().replace(/\D/g, '').slice(0, 14)
-/** A moment during office hours of a day, as wall-clock seconds. */
-const officeTime = (rng: Rng, day: number): number => day * 86_400 + rng.int(8 * 3600 + 30 * 60, 17 * 3600 + 30 * 60)
+/** mulberry32, the PRNG behind every seed (re-exported for tests that need a deterministic stream). */
+export { mulberry32 } from '../../kit/seed-tools.js'
 
 const REFERENCE_DAY = toDay(SEED_REFERENCE_DATE)
 /** The front-end database went live (first uploads). */
@@ -278,56 +235,11 @@ const DISTRICT_ROADS: Readonly<Record<string, readonly string[]>> = {
 }
 const DISTRICT_CODES = Object.freeze(Object.keys(DISTRICT_ROADS))
 
-const TRADE_NAMES = [
-  '鸿泰',
-  '嘉禾',
-  '锦程',
-  '盛景',
-  '汇智',
-  '君和',
-  '瑞通',
-  '华信',
-  '恒远',
-  '德誉',
-  '宏图',
-  '金鼎',
-  '润和',
-  '天启',
-  '博雅',
-  '永泰',
-  '中盛',
-  '明珠',
-  '万隆',
-  '星河',
-  '弘毅',
-  '致远',
-  '宁泰',
-  '钟华',
-  '秦淮',
-  '紫峰',
-  '龙江',
-  '建宁',
-  '石城',
-  '丰润',
-  '长川',
-  '同创',
-  '汇川',
-  '东晟',
-  '鼎新',
-  '禾丰',
-  '睿德',
-  '景瑞',
-  '立信',
-  '通宇',
-  '金陵',
-  '玄昇',
-  '钟山',
-  '栖霞',
-  '云锦',
-  '宁远',
-  '泓达',
-  '启辰',
-]
+const TRADE_NAMES = words(`
+  鸿泰 嘉禾 锦程 盛景 汇智 君和 瑞通 华信 恒远 德誉 宏图 金鼎 润和 天启 博雅 永泰 中盛 明珠
+  万隆 星河 弘毅 致远 宁泰 钟华 秦淮 紫峰 龙江 建宁 石城 丰润 长川 同创 汇川 东晟 鼎新 禾丰
+  睿德 景瑞 立信 通宇 金陵 玄昇 钟山 栖霞 云锦 宁远 泓达 启辰
+`)
 
 interface Industry {
   readonly word: string
@@ -395,43 +307,23 @@ const LIMITED_TYPES = [
 ]
 const JOINT_STOCK_TYPE = '股份有限公司（非上市、自然人投资或控股）'
 
-const SURNAMES = [
-  ...'王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁沈姚陆汪范金钱顾孔戴夏',
-  '诸葛',
-  '欧阳',
-]
-const GIVEN = '伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国志红玉兰晨晓雪浩宇凯鹏飞婷欣然文斌俊峰海燕立新亮'
-
 /** Round amounts (万元) most registrations use. */
 const ROUND_CAPITAL = ['10', '30', '50', '100', '100', '200', '300', '500', '500', '1000', '1000', '2000', '5000']
 
 /** Old (pre-2015) 组织机构代码 bodies start with these. */
 const OLD_ORG_PREFIXES = ['13', '24', '30', '57', '60', '67', '69', '72', '73', '74', '75', '76', '77', '78', '79']
-/** Characters of a 主体标识码 allowed in a USCC (no I O Z S V). */
-const USCC_BODY_CHARS = '0123456789ABCDEFGHJKLMNPQRTUWXY'
 
 const ADDRESS_REASONS = ['住所变更，原登记信息作废', '住所信息录入有误，予以更正']
 const REPRESENTATIVE_REASONS = ['法定代表人变更，原登记信息作废', '法定代表人姓名录入有误，予以更正']
 
-/** `91` (market regulation, enterprise) + division + org code body + its check + the GB 32100 check. */
-function syntheticUscc(division: string, body8: string): string {
-  const first17 = `91${division}${body8}${orgCodeCheckChar(body8) as string}`
-  return first17 + (usccCheckChar(first17) as string)
-}
-
-function personName(rng: Rng): string {
-  return rng.pick(SURNAMES) + rng.chars(GIVEN, rng.chance(0.35) ? 1 : 2)
-}
-
-function address(rng: Rng, district: string): string {
-  const road = rng.pick(DISTRICT_ROADS[district] as readonly string[])
-  const base = `江苏省南京市${divisionName(district) as string}${road}${rng.int(1, 399)}号`
+function address(rng: SeedRng, district: string): string {
+  const base = streetAddress(rng, district, DISTRICT_ROADS[district] as readonly string[])
   return rng.chance(0.45)
     ? `${base}${rng.int(1, 12)}幢${rng.int(1, 28)}${String(rng.int(1, 20)).padStart(2, '0')}室`
     : base
 }
 
-function capital(rng: Rng): string {
+function capital(rng: SeedRng): string {
   if (rng.chance(0.8)) return rng.pick(ROUND_CAPITAL)
   return (rng.int(1_000, 800_000) / 100).toFixed(2)
 }
@@ -452,7 +344,7 @@ interface Draft {
 
 /** Generates the dataset for a seed. Pure: same seed, same result. */
 export function generateMarketDataset(seed: number = DEFAULT_SEED): MarketDataset {
-  const rng = new Rng(seed)
+  const rng = new SeedRng(seed)
   const roles: Role[] = rng.shuffle([
     ...Array<Role>(SEED_CORRECTION_COUNT).fill('corrected'),
     ...Array<Role>(SEED_HISTORY_COUNT).fill('history'),
@@ -473,24 +365,20 @@ export function generateMarketDataset(seed: number = DEFAULT_SEED): MarketDatase
     const district = rng.pick(DISTRICT_CODES)
     const cityLevel = rng.chance(0.15)
     const established = rng.int(FIRST_ESTABLISHED_DAY, LAST_ESTABLISHED_DAY)
-    let uscc: string
-    do {
+    const uscc = drawUnique(usccs, () => {
       const body =
         established >= USCC_ERA_DAY
           ? `MA${rng.chars(USCC_BODY_CHARS, 6)}`
           : `${rng.pick(OLD_ORG_PREFIXES)}${rng.chars('0123456789', 6)}`
-      uscc = syntheticUscc(cityLevel ? '320100' : district, body)
-    } while (usccs.has(uscc))
-    usccs.add(uscc)
+      return usccFromParts('91', cityLevel ? '320100' : district, body)
+    })
 
     const industry = rng.pick(INDUSTRIES)
     const jointStock = rng.chance(0.08)
-    let name: string
-    do {
+    const name = drawUnique(names, () => {
       const trade = rng.pick(TRADE_NAMES)
-      name = `${jointStock || rng.chance(0.06) ? '江苏' : '南京'}${trade}${industry.word}${jointStock ? '股份' : ''}有限公司`
-    } while (names.has(name))
-    names.add(name)
+      return `${jointStock || rng.chance(0.06) ? '江苏' : '南京'}${trade}${industry.word}${jointStock ? '股份' : ''}有限公司`
+    })
 
     const roll = rng.int(1, 100)
     const status = roll <= 80 ? '存续' : roll <= 88 ? '在业' : roll <= 91 ? '迁出' : roll <= 95 ? '吊销' : '注销'
@@ -502,7 +390,7 @@ export function generateMarketDataset(seed: number = DEFAULT_SEED): MarketDatase
     const base: QzkSeedRow = {
       TYSHXYDM: uscc,
       QYMC: name,
-      FDDBR: personName(rng),
+      FDDBR: personName(rng, 0.35),
       QYLX: jointStock ? JOINT_STOCK_TYPE : rng.pick(LIMITED_TYPES),
       DJZT: status,
       ZS: address(rng, district),
@@ -531,8 +419,8 @@ export function generateMarketDataset(seed: number = DEFAULT_SEED): MarketDatase
           while (moved === base.ZS) moved = address(rng, district)
           changed = { ...base, ZS: moved, SJGXSJ: compactTime(validAt) }
         } else {
-          let person = personName(rng)
-          while (person === base.FDDBR) person = personName(rng)
+          let person = personName(rng, 0.35)
+          while (person === base.FDDBR) person = personName(rng, 0.35)
           changed = { ...base, FDDBR: person, SJGXSJ: compactTime(validAt) }
         }
         const reasons = what === 'address' ? ADDRESS_REASONS : REPRESENTATIVE_REASONS
@@ -566,8 +454,8 @@ export function generateMarketDataset(seed: number = DEFAULT_SEED): MarketDatase
         break
       }
       case 'same-second': {
-        let person = personName(rng)
-        while (person === base.FDDBR) person = personName(rng)
+        let person = personName(rng, 0.35)
+        while (person === base.FDDBR) person = personName(rng, 0.35)
         drafts.push({ uscc, history: 'same-second', rows: [base, { ...base, FDDBR: person }], current: 1 })
         break
       }
@@ -599,12 +487,4 @@ export function generateMarketDataset(seed: number = DEFAULT_SEED): MarketDatase
     rows: [...draft.rows].sort((a, b) => (lsh.get(a) as number) - (lsh.get(b) as number)),
   }))
   return { seed, referenceDate: SEED_REFERENCE_DATE, enterprises, rows }
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value)
-    for (const child of Object.values(value)) deepFreeze(child)
-  }
-  return value
 }

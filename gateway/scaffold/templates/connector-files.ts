@@ -34,9 +34,11 @@ export const ${n.camel} = defineConnector<ConnectorOptions>({
 
 /** `connectors/<id>/connector.ts`: the connector over undici. */
 export function connectorTs(n: ScaffoldNames): string {
-  return code`import { type Dispatcher, request } from 'undici'
+  return code`import { request } from 'undici'
 import { ConnectorError, transportError } from '../kit/connector-error.js'
+import { drainBody, readBodyText } from '../kit/http-body.js'
 import type { CanonicalRecord, Connector, ConnectorDeps, HealthReport, ReadOperation } from '../kit/types.js'
+import { httpStatusError, propagatedHeaders, safeUpstreamMessage } from '../kit/upstream-http.js'
 import { isWireRow, MappingError, mapRecordRow } from './mapping.js'
 import { type ConnectorOptions, resolveOptions } from './options.js'
 import { computeSign, formatRequestTime } from './signing.js'
@@ -61,22 +63,10 @@ export interface RecordParams {
 export const MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 /** Cap on a health probe when the caller's signal has no deadline of its own. */
 export const HEALTH_TIMEOUT_MS = 5_000
-/** Longest upstream \`msg\` copied into an error message. */
-const MAX_MSG_CHARS = 40
 /** Bytes read from an error answer before the socket is given up rather than reused. */
 const DRAIN_LIMIT_BYTES = 64 * 1024
 /** Name in log messages. */
 const NAME = '${n.id}'
-
-/** Request headers the connector owns; propagation headers may not replace them. */
-const RESERVED_HEADERS = new Set([
-  'content-type',
-  'content-length',
-  'accept',
-  'host',
-  'transfer-encoding',
-  'connection',
-])
 
 /**
  * Builds a connector for the ${n.system} data-sharing interface. See README.md for the wire protocol.
@@ -117,10 +107,12 @@ export function createConnector(options: ConnectorOptions, deps: ConnectorDeps):
         })
         httpStatus = res.statusCode
         if (res.statusCode !== 200) {
-          await drain(res.body)
-          throw statusError(res.statusCode)
+          await drainBody(res.body, DRAIN_LIMIT_BYTES)
+          throw httpStatusError(res.statusCode)
         }
-        const envelope = parseEnvelope(await readText(res.body, res.headers['content-type'], MAX_RESPONSE_BYTES))
+        // UTF-8, unless the charset names a GB encoding (decoded as GB18030, their superset).
+        const text = await readBodyText(res.body, res.headers['content-type'], { limit: MAX_RESPONSE_BYTES })
+        const envelope = parseEnvelope(text)
         envelopeCode = printableCode(envelope.code)
         if (envelope.code === ENVELOPE_CODES.noData) {
           throw new ConnectorError('not-found', \`envelope code \${ENVELOPE_CODES.noData} (查询无结果)\`, {
@@ -164,10 +156,11 @@ export function createConnector(options: ConnectorOptions, deps: ConnectorDeps):
           signal: probe,
         })
         if (res.statusCode !== 200) {
-          await drain(res.body)
+          await drainBody(res.body, DRAIN_LIMIT_BYTES)
           return { status: 'down', detail: \`ping answered HTTP \${res.statusCode}\` }
         }
-        const envelope = parseEnvelope(await readText(res.body, res.headers['content-type'], DRAIN_LIMIT_BYTES))
+        const text = await readBodyText(res.body, res.headers['content-type'], { limit: DRAIN_LIMIT_BYTES })
+        const envelope = parseEnvelope(text)
         if (envelope.code !== ENVELOPE_CODES.ok) {
           return { status: 'down', detail: \`ping answered envelope code \${printableCode(envelope.code)}\` }
         }
@@ -184,16 +177,12 @@ export function createConnector(options: ConnectorOptions, deps: ConnectorDeps):
   }
 }
 
+/** The caller's trace-context headers, then the connector's own (which propagation may not replace). */
 function requestHeaders(
   propagation: Readonly<Record<string, string>> | undefined,
   contentType?: string,
 ): Record<string, string> {
-  const headers: Record<string, string> = {}
-  if (propagation) {
-    for (const [name, value] of Object.entries(propagation)) {
-      if (!RESERVED_HEADERS.has(name.toLowerCase())) headers[name.toLowerCase()] = value
-    }
-  }
+  const headers = propagatedHeaders(propagation)
   headers.accept = 'application/json'
   if (contentType) headers['content-type'] = contentType
   return headers
@@ -222,15 +211,10 @@ function mapRows(data: readonly unknown[], service: string, recordNo: string): C
   return result
 }
 
-function statusError(status: number): ConnectorError {
-  return status >= 500
-    ? new ConnectorError('unavailable', \`upstream answered HTTP \${status}\`, { upstreamStatus: status })
-    : new ConnectorError('rejected', \`upstream answered HTTP \${status}\`, { upstreamStatus: status })
-}
-
 function envelopeError(envelope: WireEnvelope, sent: readonly string[]): ConnectorError {
   const code = printableCode(envelope.code)
-  const reason = safeMsg(envelope.msg, sent) ?? ENVELOPE_CODE_MEANINGS[envelope.code]
+  // The upstream msg only when it cannot carry a value (kit/upstream-http.ts), else the code's standard meaning.
+  const reason = safeUpstreamMessage(envelope.msg, sent) ?? ENVELOPE_CODE_MEANINGS[envelope.code]
   return new ConnectorError('rejected', reason ? \`envelope code \${code} (\${reason})\` : \`envelope code \${code}\`, {
     upstreamCode: code,
   })
@@ -239,17 +223,6 @@ function envelopeError(envelope: WireEnvelope, sent: readonly string[]): Connect
 /** Envelope codes are short tokens; anything else is not repeated. */
 function printableCode(code: string): string {
   return /^[0-9A-Za-z_-]{1,16}$/.test(code) ? code : '(unrecognised)'
-}
-
-/**
- * The upstream msg, if it cannot carry a parameter value, credential or identifier: no value we sent, no run of
- * four or more digits; control characters removed; at most 40 characters.
- */
-function safeMsg(msg: string, sent: readonly string[]): string | undefined {
-  const text = msg.replace(/\p{Cc}/gu, ' ').trim()
-  if (text === '' || /\d{4,}/.test(text)) return undefined
-  if (sent.some((value) => value !== '' && text.includes(value))) return undefined
-  return Array.from(text).slice(0, MAX_MSG_CHARS).join('')
 }
 
 function parseEnvelope(text: string): WireEnvelope {
@@ -269,48 +242,14 @@ function parseEnvelope(text: string): WireEnvelope {
   if (!Object.hasOwn(json, 'data')) throw new ConnectorError('bad-response', 'envelope has no data')
   return { code: String(code), msg: typeof msg === 'string' ? msg : '', data }
 }
-
-/** Reads the whole body (at most \`limit\` bytes) and decodes it: UTF-8 unless the charset names a GB encoding. */
-async function readText(
-  body: Dispatcher.ResponseData['body'],
-  contentType: string | string[] | undefined,
-  limit: number,
-): Promise<string> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of body) {
-    const buf = chunk as Buffer
-    size += buf.length
-    if (size > limit) {
-      body.destroy()
-      throw new ConnectorError('bad-response', \`response body exceeds \${limit} bytes\`)
-    }
-    chunks.push(buf)
-  }
-  const type = Array.isArray(contentType) ? contentType.join(';') : (contentType ?? '')
-  // GBK and GB2312 are subsets of GB18030: decode every GB charset as GB18030.
-  const encoding = /charset\s*=\s*"?(gbk|gb2312|gb18030)/i.test(type) ? 'gb18030' : 'utf-8'
-  try {
-    return new TextDecoder(encoding, { fatal: true }).decode(Buffer.concat(chunks))
-  } catch (err) {
-    throw new ConnectorError('bad-response', \`response body is not valid \${encoding}\`, { cause: err })
-  }
-}
-
-/** Consumes an answer we will not use, so the socket can be reused; gives the socket up on failure. */
-async function drain(body: Dispatcher.ResponseData['body']): Promise<void> {
-  try {
-    await body.dump({ limit: DRAIN_LIMIT_BYTES })
-  } catch {
-    body.destroy()
-  }
-}
 `
 }
 
 /** `connectors/<id>/mapping.ts`: legacy row → canonical record. */
 export function mappingTs(n: ScaffoldNames): string {
-  return code`import type { CanonicalRecord } from '../kit/types.js'
+  return code`import { type ColumnRule as KitColumnRule, MappingError, mapColumns } from '../kit/column-mapping.js'
+import { isRealDate, isRealTimeOfDay } from '../kit/legacy-values.js'
+import type { CanonicalRecord } from '../kit/types.js'
 import { STATUS_CODES, type WireRow } from './wire.js'
 
 /**
@@ -326,22 +265,12 @@ import { STATUS_CODES, type WireRow } from './wire.js'
  * TODO(integrator): replace RECORD_COLUMNS and the conversions with the real columns of the legacy system.
  */
 
-export class MappingError extends Error {
-  readonly column: string
-  constructor(column: string, problem: string) {
-    super(\`column \${column} \${problem}\`)
-    this.name = 'MappingError'
-    this.column = column
-  }
-}
+/** A value that does not parse, named by its column (kit/column-mapping.ts). */
+export { MappingError }
 
 type ColumnKind = 'text' | 'uscc' | 'status' | 'date-time'
 
-interface ColumnRule {
-  readonly column: string
-  readonly field: string
-  readonly kind: ColumnKind
-}
+type ColumnRule = KitColumnRule<ColumnKind>
 
 const rule = (column: string, field: string, kind: ColumnKind = 'text'): ColumnRule => ({ column, field, kind })
 
@@ -356,13 +285,7 @@ export const RECORD_COLUMNS: readonly ColumnRule[] = Object.freeze([
 
 export function mapRecordRow(row: unknown): CanonicalRecord {
   if (!isWireRow(row)) throw new MappingError('(row)', 'is not a JSON object')
-  const record: CanonicalRecord = {}
-  for (const { column, field, kind } of RECORD_COLUMNS) {
-    if (!Object.hasOwn(row, column)) continue
-    const value = convert(row[column], column, kind)
-    if (value !== undefined) record[field] = value
-  }
-  return record
+  return mapColumns(row, RECORD_COLUMNS, convert)
 }
 
 /** True for a JSON object that can be a row (not null, not an array). */
@@ -418,18 +341,9 @@ const DASHED_TIME = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})$/
 export function parseLegacyDateTime(value: string): string | undefined {
   const m = COMPACT_TIME.exec(value) ?? DASHED_TIME.exec(value)
   if (!m) return undefined
-  const [year, month, day, hour, minute, second] = m.slice(1).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ]
-  if (year < 1900 || year > 2199 || hour > 23 || minute > 59 || second > 59) return undefined
-  const d = new Date(Date.UTC(year, month - 1, day))
-  if (d.getUTCFullYear() !== year || d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day) return undefined
-  return \`\${m[1]}-\${m[2]}-\${m[3]}T\${m[4]}:\${m[5]}:\${m[6]}+08:00\`
+  const [, y, mo, d, h, mi, sec] = m as unknown as [string, string, string, string, string, string, string]
+  if (!isRealDate(y, mo, d) || !isRealTimeOfDay(h, mi, sec)) return undefined
+  return \`\${y}-\${mo}-\${d}T\${h}:\${mi}:\${sec}+08:00\`
 }
 `
 }
@@ -531,7 +445,8 @@ export type WireRow = Readonly<Record<string, unknown>>
 
 /** `connectors/<id>/options.ts`: options type, JSON Schema and checks. */
 export function optionsTs(n: ScaffoldNames): string {
-  return code`import type { JsonSchema } from '../kit/types.js'
+  return code`import { joinEndpoint, optionChecks } from '../kit/options-checks.js'
+import type { JsonSchema } from '../kit/types.js'
 import { DEFAULT_PATH } from './wire.js'
 
 /** \`options:\` of a \`type: ${n.id}\` connector in catalog.yaml. */
@@ -582,35 +497,19 @@ export interface ResolvedOptions {
   readonly appSecret: string
 }
 
-const fail = (message: string) => new TypeError(\`${n.id}: \${message}\`)
+const check = optionChecks('${n.id}')
 
 /**
  * Checks the options once, when the connector is created (they were schema-validated at catalog load; this guards
- * direct use). Messages name the option and what was expected, never the secret.
+ * direct use). Messages name the option and what was expected, never the secret (kit/options-checks.ts).
  */
 export function resolveOptions(options: ConnectorOptions): ResolvedOptions {
-  if (typeof options !== 'object' || options === null) throw fail('options must be an object')
-  const { baseUrl, appKey, appSecret } = options
-  const path = options.path ?? DEFAULT_PATH
-  if (typeof baseUrl !== 'string') throw fail('options.baseUrl must be a string URL')
-  let url: URL
-  try {
-    url = new URL(baseUrl)
-  } catch {
-    throw fail('options.baseUrl must be an absolute http(s) URL')
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw fail(\`options.baseUrl must use http or https (got \${url.protocol})\`)
-  }
-  if (url.username !== '' || url.password !== '') {
-    throw fail('options.baseUrl must not carry credentials; use appKey and appSecret')
-  }
-  if (url.search !== '' || url.hash !== '') throw fail('options.baseUrl must not have a query or fragment')
-  if (typeof appKey !== 'string' || appKey === '') throw fail('options.appKey must be a non-empty string')
-  if (typeof appSecret !== 'string' || appSecret === '') throw fail('options.appSecret must be a non-empty string')
-  if (typeof path !== 'string' || !path.startsWith('/')) throw fail('options.path must be a string starting with "/"')
-  const endpoint = \`\${url.origin}\${url.pathname.replace(/\/+$/, '')}\${path.replace(/\/+$/, '')}\`
-  return { endpoint, appKey, appSecret }
+  check.object(options)
+  const url = check.httpBaseUrl(options.baseUrl, 'use appKey and appSecret')
+  const appKey = check.nonEmptyString('appKey', options.appKey)
+  const appSecret = check.nonEmptyString('appSecret', options.appSecret)
+  const path = check.path(options.path ?? DEFAULT_PATH)
+  return { endpoint: joinEndpoint(url, path), appKey, appSecret }
 }
 `
 }

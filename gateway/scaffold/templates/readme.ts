@@ -140,7 +140,8 @@ ${mdTable([
 ## Limits and quotas
 
 - One HTTP request per operation call; no paging.
-- Answers larger than 8 MiB are refused as \`bad-response\` (\`MAX_RESPONSE_BYTES\`); error bodies are drained up to 64 KiB.
+- Answers larger than 8 MiB are refused as \`bad-response\` (\`MAX_RESPONSE_BYTES\`); error bodies are drained up to 64 KiB
+  (\`readBodyText\` and \`drainBody\` of \`connectors/kit/http-body.ts\`).
 - The gateway's deadline (\`timeoutMs\`, default 5 s) bounds every call; \`health()\` is additionally capped at 5 s.
 - The connector never retries (reads may be retried by the gateway's own policy).
 - TODO: the interface owner's quota (calls per second or per day) and freshness of the data.
@@ -220,7 +221,8 @@ await sim.close()
 
 Options: \`host\`, \`port\`, \`appKey\`, \`appSecret\`, \`path\`, \`now\` (server clock for the timestamp check), \`seed\`, \`knobs\`.
 
-Knobs (also \`GET /__sim/knobs\`, and \`POST /__sim/knobs\` with a JSON object such as \`{"fault":"hang"}\`):
+Knobs (\`connectors/kit/simulator-knobs.ts\`; also \`GET /__sim/knobs\`, and \`POST /__sim/knobs\` with a JSON object
+such as \`{"fault":"hang"}\`):
 
 ${mdTable([
   ['Knob', 'Values', 'Effect'],
@@ -231,9 +233,17 @@ ${mdTable([
   ['', '`malformed`', 'HTTP 200 with a truncated JSON body'],
   ['', '`envelope-99`', '`{"code":"99","msg":"系统繁忙，请稍后再试","data":""}`'],
   ['', '`hang`', 'Never answers (until the client gives up or the simulator closes)'],
+  ['`faultRate`', '0..1, default 1', 'Share of API requests that get the fault, spread evenly (0.5: every second one)'],
+  [
+    '`faultCount`',
+    'integer ≥ 0, default 0',
+    'When > 0: exactly the next this-many requests get the fault, then it clears',
+  ],
 ])}
 
-A fault applies to every API request (ping included) until it is set back to \`none\`.
+A fault set on its own (rate 1, count 0) applies to every API request (ping included) until it is set back to \`none\`.
+The server's plumbing (listening, latency, request log, bodies, JSON and HTML answers, close with open sockets) is
+\`connectors/kit/simulator-http.ts\`; the seed draws from \`SeedRng\` and the generators of \`connectors/kit/seed-tools.ts\`.
 
 ## Fixtures
 

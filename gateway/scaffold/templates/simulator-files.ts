@@ -42,9 +42,20 @@ export const ${n.camel}Simulator: SimulatorDefinition = {
 
 /** `connectors/<id>/simulator/server.ts`: the node:http envelope-JSON server with knobs. */
 export function simulatorServerTs(n: ScaffoldNames): string {
-  return code`import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
-import type { RunningSimulator } from '../../kit/simulator.js'
+  return code`import type { IncomingMessage, ServerResponse } from 'node:http'
+import {
+  flattenHeaders,
+  type HttpSimulatorOptions,
+  readRequestBody,
+  sendHtmlPage,
+  sendJson,
+} from '../../kit/simulator-http.js'
+import {
+  checkSimulatorKnobs,
+  type SimulatorKnobs as KitKnobs,
+  type RunningHttpSimulator,
+  startKnobbedServer,
+} from '../../kit/simulator-knobs.js'
 import { requestTimeProblem, verifySign } from '../signing.js'
 import {
   DEFAULT_PATH,
@@ -62,42 +73,30 @@ import { DEFAULT_SEED, seedRows } from './seed.js'
 /**
  * A stand-in for the ${n.system} data-sharing interface: a real node:http server speaking the envelope-JSON
  * protocol (form field \`data=<JSON>\`, MD5 sign, \`{"code","msg","data"}\` envelopes with HTTP 200 even on errors),
- * serving deterministic seed rows, with knobs for latency and faults.
+ * serving deterministic seed rows, with knobs for latency and faults (connectors/kit/simulator-knobs.ts).
  */
 
 export const SIMULATOR_FAULTS = ['none', 'http-503', 'reset', 'malformed', 'envelope-99', 'hang'] as const
 
 export type SimulatorFault = (typeof SIMULATOR_FAULTS)[number]
 
-export interface SimulatorKnobs {
-  /** Delay before answering, ms. */
-  readonly latencyMs: number
-  /**
-   * Applies to every API request (ping included) until set back to \`none\`:
-   * - \`http-503\`: an HTML error page with status 503;
-   * - \`reset\`: the socket is reset without an answer;
-   * - \`malformed\`: HTTP 200 with a truncated JSON body;
-   * - \`envelope-99\`: HTTP 200 with \`{"code":"99",…,"data":""}\`;
-   * - \`hang\`: the request is never answered (until the client gives up or the simulator closes).
-   */
-  readonly fault: SimulatorFault
-}
+/**
+ * \`latencyMs\`, \`fault\`, \`faultRate\` and \`faultCount\` (connectors/kit/simulator-knobs.ts); a fault set without a rate or
+ * count applies to every API request (ping included) until set back to \`none\`:
+ * - \`http-503\`: an HTML error page with status 503;
+ * - \`reset\`: the socket is reset without an answer;
+ * - \`malformed\`: HTTP 200 with a truncated JSON body;
+ * - \`envelope-99\`: HTTP 200 with \`{"code":"99",…,"data":""}\`;
+ * - \`hang\`: the request is never answered (until the client gives up or the simulator closes).
+ */
+export type SimulatorKnobs = KitKnobs<SimulatorFault>
 
-export interface SimulatorOptions {
-  /** @default '127.0.0.1' */
-  readonly host?: string
-  /** 0 picks a free port. @default 0 */
-  readonly port?: number
+/** HttpSimulatorOptions (\`path\` default DEFAULT_PATH, \`now\` for the requestTime check), credentials and knobs. */
+export interface SimulatorOptions extends HttpSimulatorOptions {
   /** @default 'qiao-gateway' */
   readonly appKey?: string
   /** @default 'demo-secret-change-me' */
   readonly appSecret?: string
-  /** @default DEFAULT_PATH */
-  readonly path?: string
-  /** Server clock for the requestTime check, epoch ms. @default Date.now */
-  readonly now?: () => number
-  /** PRNG seed of the rows. @default DEFAULT_SEED */
-  readonly seed?: number
   /** Initial knobs. */
   readonly knobs?: Partial<SimulatorKnobs>
 }
@@ -111,22 +110,13 @@ export interface RecordedRequest {
   readonly params: Readonly<Record<string, unknown>>
 }
 
-export interface RunningSimulatorServer extends RunningSimulator {
-  /** Merges knobs; returns the knobs now in force. Throws a TypeError naming a bad knob. */
-  setKnobs(knobs: Partial<SimulatorKnobs>): SimulatorKnobs
-  readonly knobs: SimulatorKnobs
-  readonly requests: readonly RecordedRequest[]
+export interface RunningSimulatorServer extends RunningHttpSimulator<SimulatorFault, RecordedRequest> {
   readonly rows: readonly RecordWireRow[]
 }
 
 export const DEFAULT_APP_KEY = 'qiao-gateway'
 export const DEFAULT_APP_SECRET = 'demo-secret-change-me'
-const MAX_RECORDED = 100
-const MAX_BODY_BYTES = 1024 * 1024
-const MAX_LATENCY_MS = 120_000
-const KNOBS_PATH = '/__sim/knobs'
 const RECORD_NO_SHAPE = /^[0-9A-Za-z-]{1,64}$/
-const NO_KNOBS: SimulatorKnobs = Object.freeze({ latencyMs: 0, fault: 'none' })
 
 type Outcome = { rows: readonly RecordWireRow[] } | { code: string; msg: string }
 
@@ -140,7 +130,6 @@ type Outcome = { rows: readonly RecordWireRow[] } | { code: string; msg: string 
  * await sim.close()
  */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulatorServer> {
-  const host = options.host ?? '127.0.0.1'
   const appKey = options.appKey ?? DEFAULT_APP_KEY
   const appSecret = options.appSecret ?? DEFAULT_APP_SECRET
   const path = (options.path ?? DEFAULT_PATH).replace(/\/+$/, '')
@@ -148,42 +137,18 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const rows = seedRows(options.seed ?? DEFAULT_SEED)
   const byRecordNo = new Map(rows.map((row) => [row.JLBH, row]))
 
-  let knobs = checkKnobs(NO_KNOBS, options.knobs ?? {})
-  const requests: RecordedRequest[] = []
-  const timers = new Set<NodeJS.Timeout>()
-  const sockets = new Set<Socket>()
-
-  const setKnobs = (patch: Partial<SimulatorKnobs>): SimulatorKnobs => {
-    knobs = checkKnobs(knobs, patch)
-    return knobs
-  }
-
-  const sleep = (ms: number, req: IncomingMessage): Promise<void> =>
-    new Promise((resolve) => {
-      const timer = setTimeout(done, ms)
-      timers.add(timer)
-      req.socket.once('close', done)
-      function done() {
-        clearTimeout(timer)
-        timers.delete(timer)
-        req.socket.off('close', done)
-        resolve()
-      }
-    })
-
   async function handleApi(req: IncomingMessage, res: ServerResponse, service: string): Promise<void> {
-    const body = await readBody(req)
-    if (body === undefined) return sendJson(res, 413, { code: ENVELOPE_CODES.failure, msg: '请求体过大', data: '' })
-    const parsed = parseRequest(req, body)
-    requests.push({ service, headers: flattenHeaders(req), params: parsed.params })
-    if (requests.length > MAX_RECORDED) requests.splice(0, requests.length - MAX_RECORDED)
+    const body = await readRequestBody(req)
+    if (body === undefined) return sendEnvelope(res, { code: ENVELOPE_CODES.failure, msg: '请求体过大', data: '' }, 413)
+    const parsed = parseRequest(req, body.toString('utf8'))
+    sim.record({ service, headers: flattenHeaders(req), params: parsed.params })
 
-    if (knobs.latencyMs > 0) await sleep(knobs.latencyMs, req)
-    if (req.socket.destroyed) return
-    switch (knobs.fault) {
+    const turn = await sim.applyKnobs(req)
+    if (!turn) return
+    switch (turn.fault) {
       case 'http-503':
         res.setHeader('retry-after', '30')
-        return sendHtml(res, 503, 'Service Unavailable')
+        return sendHtmlPage(res, 503, 'Service Unavailable')
       case 'reset':
         req.socket.resetAndDestroy()
         return
@@ -195,18 +160,18 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
         return
       case 'envelope-99':
         return sendEnvelope(res, { code: ENVELOPE_CODES.failure, msg: '系统繁忙，请稍后再试', data: '' })
-      case 'none':
+      default:
         break
     }
 
     if (service === PING) {
-      if (req.method !== 'GET') return sendHtml(res, 405, 'Method Not Allowed')
+      if (req.method !== 'GET') return sendHtmlPage(res, 405, 'Method Not Allowed')
       return sendEnvelope(res, { code: ENVELOPE_CODES.ok, msg: '成功', data: 'pong' })
     }
     if (service !== SERVICES.records) {
-      return sendJson(res, 404, { code: ENVELOPE_CODES.failure, msg: '服务不存在', data: '' })
+      return sendEnvelope(res, { code: ENVELOPE_CODES.failure, msg: '服务不存在', data: '' }, 404)
     }
-    if (req.method !== 'POST') return sendHtml(res, 405, 'Method Not Allowed')
+    if (req.method !== 'POST') return sendHtmlPage(res, 405, 'Method Not Allowed')
 
     const outcome = answer(parsed, { appKey, appSecret, now: now(), byRecordNo })
     if ('code' in outcome) return sendEnvelope(res, { code: outcome.code, msg: outcome.msg, data: '' })
@@ -217,96 +182,24 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     return sendEnvelope(res, { code: ENVELOPE_CODES.ok, msg: '成功', data: outcome.rows })
   }
 
-  async function handleKnobs(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.method === 'GET') return sendJson(res, 200, knobs)
-    if (req.method !== 'POST') return sendJson(res, 405, { error: 'use GET or POST' })
-    const body = await readBody(req)
-    let patch: unknown
-    try {
-      patch = JSON.parse(body ?? '')
-    } catch {
-      return sendJson(res, 400, { error: 'body must be a JSON object of knobs' })
-    }
-    try {
-      return sendJson(res, 200, setKnobs(patch as Partial<SimulatorKnobs>))
-    } catch (err) {
-      return sendJson(res, 400, { error: (err as Error).message })
-    }
-  }
-
-  const server = createServer((req, res) => {
-    const pathname = new URL(req.url ?? '/', 'http://simulator').pathname
-    let work: Promise<void>
-    if (pathname === KNOBS_PATH) work = handleKnobs(req, res)
-    else if (pathname.startsWith(\`\${path}/\`)) work = handleApi(req, res, pathname.slice(path.length + 1))
-    else work = Promise.resolve(sendHtml(res, 404, 'Not Found'))
-    work.catch(() => {
-      if (!res.headersSent) sendHtml(res, 500, 'Internal Server Error')
-      else res.destroy()
-    })
-  })
-  server.on('connection', (socket) => {
-    sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
-  })
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  const address = server.address() as AddressInfo
-  const urlHost = address.family === 'IPv6' ? \`[\${address.address}]\` : address.address
-  let closing: Promise<void> | undefined
-
-  return {
-    url: \`http://\${urlHost}:\${address.port}\`,
-    rows,
-    setKnobs,
-    get knobs() {
-      return knobs
+  const sim = await startKnobbedServer<SimulatorFault, RecordedRequest>({
+    host: options.host,
+    port: options.port,
+    faults: SIMULATOR_FAULTS,
+    initialKnobs: options.knobs,
+    knobsContentType: JSON_CONTENT_TYPE,
+    handle(req, res, pathname) {
+      if (pathname.startsWith(\`\${path}/\`)) return handleApi(req, res, pathname.slice(path.length + 1))
+      return sendHtmlPage(res, 404, 'Not Found')
     },
-    get requests() {
-      return requests
-    },
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        for (const timer of timers) clearTimeout(timer)
-        timers.clear()
-        server.close(() => resolve())
-        for (const socket of sockets) socket.destroy()
-        server.closeAllConnections()
-      })
-      return closing
-    },
-  }
+    internalError: (res) => sendHtmlPage(res, 500, 'Internal Server Error'),
+  })
+  return sim.expose({ rows })
 }
 
 /** Validates a knob patch against the current knobs; throws a TypeError naming the knob. */
 export function checkKnobs(current: SimulatorKnobs, patch: Partial<SimulatorKnobs>): SimulatorKnobs {
-  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
-    throw new TypeError('knobs must be an object')
-  }
-  for (const key of Object.keys(patch)) {
-    if (key !== 'latencyMs' && key !== 'fault') throw new TypeError(\`unknown knob \${key}\`)
-  }
-  const next = { ...current }
-  if (patch.latencyMs !== undefined) {
-    const ms = patch.latencyMs
-    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0 || ms > MAX_LATENCY_MS) {
-      throw new TypeError(\`latencyMs must be a number of milliseconds in 0..\${MAX_LATENCY_MS}\`)
-    }
-    next.latencyMs = ms
-  }
-  if (patch.fault !== undefined) {
-    if (!(SIMULATOR_FAULTS as readonly unknown[]).includes(patch.fault)) {
-      throw new TypeError(\`fault must be one of \${SIMULATOR_FAULTS.join(', ')}\`)
-    }
-    next.fault = patch.fault
-  }
-  return Object.freeze(next)
+  return checkSimulatorKnobs(SIMULATOR_FAULTS, current, patch)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -369,44 +262,9 @@ function answer(parsed: ParsedRequest, ctx: AnswerContext): Outcome {
 const missing = (name: string) => ({ code: ENVELOPE_CODES.missingParameter, msg: \`参数缺失：\${name}\` })
 const wrongType = (name: string) => ({ code: ENVELOPE_CODES.wrongParameterType, msg: \`参数类型错误：\${name}\` })
 
-// ---------------------------------------------------------------------------------------------------------------
-// HTTP helpers
-
-/** The body as UTF-8 text, or undefined when it exceeds MAX_BODY_BYTES. */
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > MAX_BODY_BYTES) return undefined
-    chunks.push(chunk as Buffer)
-  }
-  return Buffer.concat(chunks).toString('utf8')
-}
-
-function flattenHeaders(req: IncomingMessage): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value
-  }
-  return out
-}
-
-function sendEnvelope(res: ServerResponse, envelope: WireEnvelope): void {
-  // Provincial gateways answer HTTP 200 whatever the envelope code.
-  sendJson(res, 200, envelope)
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body)
-  res.writeHead(status, { 'content-type': JSON_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) })
-  res.end(text)
-}
-
-function sendHtml(res: ServerResponse, status: number, title: string): void {
-  const text = \`<html><head><title>\${status} \${title}</title></head><body><h1>\${status} \${title}</h1></body></html>\`
-  res.writeHead(status, { 'content-type': 'text/html;charset=UTF-8', 'content-length': Buffer.byteLength(text) })
-  res.end(text)
+/** Provincial gateways answer HTTP 200 whatever the envelope code (a few errors come with another status). */
+function sendEnvelope(res: ServerResponse, envelope: WireEnvelope, status = 200): void {
+  sendJson(res, status, envelope, JSON_CONTENT_TYPE)
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -417,14 +275,22 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /** `connectors/<id>/simulator/seed.ts`: deterministic seed rows. */
 export function simulatorSeedTs(n: ScaffoldNames): string {
-  return code`import { orgCodeCheckChar, usccCheckChar } from '../../kit/identifiers.js'
+  return code`import {
+  companyName,
+  drawUnique,
+  frozenPerSeed,
+  SeedRng,
+  USCC_BODY_CHARS,
+  usccFromParts,
+} from '../../kit/seed-tools.js'
 import { formatRequestTime } from '../signing.js'
 import { type RecordWireRow, STATUS_CODES } from '../wire.js'
 
 /**
  * Deterministic seed data for the simulator: a small set of records as legacy wire rows. Everything comes from one
- * mulberry32 stream, so the same seed always gives the same rows; nothing reads the clock. Names are synthetic;
- * USCCs are valid (组织机构代码 body with its own check character + GB 32100 check character).
+ * mulberry32 stream (\`SeedRng\`, connectors/kit/seed-tools.ts), so the same seed always gives the same rows; nothing
+ * reads the clock. Names are synthetic; USCCs are valid (组织机构代码 body with its own check character + GB 32100
+ * check character). The kit also generates resident ids, person names, mobile numbers and street addresses.
  *
  * TODO(integrator): replace with rows shaped like the real system's (columns, code values, quirks seen in samples).
  */
@@ -448,17 +314,8 @@ export interface SeedSample {
   readonly unknownRecordNo: string
 }
 
-const cache = new Map<number, readonly RecordWireRow[]>()
-
 /** The rows for a seed (cached and frozen). */
-export function seedRows(seed: number = DEFAULT_SEED): readonly RecordWireRow[] {
-  let rows = cache.get(seed)
-  if (!rows) {
-    rows = Object.freeze(generateRows(seed).map((row) => Object.freeze(row)))
-    cache.set(seed, rows)
-  }
-  return rows
-}
+export const seedRows: (seed?: number) => readonly RecordWireRow[] = frozenPerSeed(generateRows, DEFAULT_SEED)
 
 export function seedSample(rows: readonly RecordWireRow[] = seedRows()): SeedSample {
   const active = rows.find((r) => r.ZT === STATUS_CODES.active)
@@ -470,54 +327,30 @@ export function seedSample(rows: readonly RecordWireRow[] = seedRows()): SeedSam
   return { recordNo: active.JLBH, inactiveRecordNo: inactive.JLBH, unknownRecordNo: recordNo(2099, serial) }
 }
 
-/** mulberry32: a small, fast, well-distributed 32-bit PRNG. */
-export function mulberry32(seed: number): () => number {
-  let a = seed | 0
-  return () => {
-    a = (a + 0x6d2b79f5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
-
 const TRADE_NAMES = ['鸿泰', '嘉禾', '锦程', '盛景', '汇智', '君和', '瑞通', '华信', '恒远', '德誉', '宏图', '金鼎']
 const KINDS = ['实业有限公司', '建设工程有限公司', '环境科技有限公司', '物业管理有限公司', '餐饮管理有限公司']
-/** Characters usable in a 组织机构代码 body (digits and letters without I O Z S V). */
-const BODY_CHARS = '0123456789ABCDEFGHJKLMNPQRTUWXY'
 const FIRST_UPDATE = Date.parse('2019-01-01T00:00:00Z')
 
 function recordNo(year: number, serial: number): string {
   return \`\${RECORD_NO_PREFIX}\${year}\${String(serial).padStart(6, '0')}\`
 }
 
+/** Keep the order of the draws: it is what makes a seed give the same rows. */
 function generateRows(seed: number): RecordWireRow[] {
-  const next = mulberry32(seed)
-  const int = (min: number, max: number) => min + Math.floor(next() * (max - min + 1))
-  const pick = <T>(items: readonly T[]): T => items[int(0, items.length - 1)] as T
+  const rng = new SeedRng(seed)
   const names = new Set<string>()
   const usccs = new Set<string>()
   const rows: RecordWireRow[] = []
   for (let i = 0; i < SEED_RECORD_COUNT; i++) {
-    let name: string
-    do name = \`\${pick(TRADE_NAMES)}\${pick(KINDS)}\`
-    while (names.has(name))
-    names.add(name)
-    let uscc: string
-    do {
-      let body = ''
-      for (let j = 0; j < 8; j++) body += BODY_CHARS.charAt(int(0, BODY_CHARS.length - 1))
-      const first17 = \`91\${SEED_DIVISION_CODE}\${body}\${orgCodeCheckChar(body)}\`
-      uscc = first17 + usccCheckChar(first17)
-    } while (usccs.has(uscc))
-    usccs.add(uscc)
-    const updated = FIRST_UPDATE + Math.floor(next() * (SEED_REFERENCE_TIME - FIRST_UPDATE))
+    const name = drawUnique(names, () => companyName(rng, '', TRADE_NAMES, KINDS))
+    const uscc = drawUnique(usccs, () => usccFromParts('91', SEED_DIVISION_CODE, rng.chars(USCC_BODY_CHARS, 8)))
+    const updated = FIRST_UPDATE + Math.floor(rng.float() * (SEED_REFERENCE_TIME - FIRST_UPDATE))
     rows.push({
-      JLBH: recordNo(int(2019, 2026), i + 1),
+      JLBH: recordNo(rng.int(2019, 2026), i + 1),
       // CHAR columns come space-padded from the legacy database.
-      MC: next() < 0.2 ? \`\${name}  \` : name,
+      MC: rng.chance(0.2) ? \`\${name}  \` : name,
       TYSHXYDM: uscc,
-      ZT: next() < 0.85 ? STATUS_CODES.active : STATUS_CODES.inactive,
+      ZT: rng.chance(0.85) ? STATUS_CODES.active : STATUS_CODES.inactive,
       GXSJ: formatRequestTime(updated),
     })
   }

@@ -5,14 +5,13 @@ import type { ScaffoldNames } from '../names.js'
 
 /** `connectors/<id>/conformance.test.ts`: the connector kit against the simulator. */
 export function conformanceTestTs(n: ScaffoldNames): string {
-  return code`import { closedPort } from '../kit/conformance/ports.js'
+  return code`import { knobbedSimulatorFixture } from '../kit/conformance/simulator-fixture.js'
 import { testConnectorConformance } from '../kit/conformance/suite.js'
 import { ${n.camel} } from './index.js'
 import type { ConnectorOptions } from './options.js'
 import { DEFAULT_APP_KEY, DEFAULT_APP_SECRET, seedSample, startSimulator } from './simulator/index.js'
 
 const sample = seedSample()
-const noop = async () => {}
 
 testConnectorConformance<ConnectorOptions>({
   definition: ${n.camel},
@@ -24,24 +23,8 @@ testConnectorConformance<ConnectorOptions>({
   async fixture() {
     const sim = await startSimulator({ port: 0 })
     const options = { baseUrl: sim.url, appKey: DEFAULT_APP_KEY, appSecret: DEFAULT_APP_SECRET }
-    return {
-      options,
-      async inject(fault) {
-        switch (fault) {
-          case 'stall':
-            sim.setKnobs({ fault: 'hang' })
-            return { undo: async () => void sim.setKnobs({ fault: 'none' }) }
-          case 'malformed':
-            sim.setKnobs({ fault: 'malformed' })
-            return { undo: async () => void sim.setKnobs({ fault: 'none' }) }
-          case 'down':
-            return { options: { ...options, baseUrl: \`http://127.0.0.1:\${await closedPort()}\` }, undo: noop }
-          case 'refuse':
-            return { options: { ...options, appSecret: 'not-the-secret' }, undo: noop }
-        }
-      },
-      close: () => sim.close(),
-    }
+    // stall → fault hang, malformed → fault malformed, down → a closed port, refuse → a wrong appSecret.
+    return knobbedSimulatorFixture(sim, options, { ...options, appSecret: 'not-the-secret' })
   },
 })
 `
