@@ -1,0 +1,123 @@
+// The frozen model. Only called when every check passed, so the raw data has the schema's shape.
+
+import type { ConnectorDefinition } from '../../../connectors/kit/types.js'
+import {
+  type Catalog,
+  type ConnectorInstance,
+  DEFAULT_HTTP_POOL,
+  DEFAULT_RESILIENCE,
+  type Department,
+  type Field,
+  type Grant,
+  grantKey,
+  type LoadedSchema,
+  type MaskRule,
+  type Matter,
+  type Quota,
+  type Resource,
+} from '../types.js'
+import type { Checker } from './checks.js'
+import { quotaWindowSeconds } from './quota-window.js'
+import type { RawCatalog, RawField, RawGrant, RawQuota } from './raw.js'
+
+export const DEFAULT_TIMEOUT_MS = 5000
+
+const SHANGHAI_OFFSET_MS = 8 * 60 * 60 * 1000
+
+/** Epoch ms of 00:00 Asia/Shanghai (UTC+8, no DST) on `date` plus `days`. */
+function shanghaiMidnight(date: string, days = 0): number {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number]
+  return Date.UTC(y, m - 1, d + days) - SHANGHAI_OFFSET_MS
+}
+
+export function buildCatalog(raw: RawCatalog, checker: Checker, meta: { file: string; digest: string }): Catalog {
+  const definitions = new Map<string, ConnectorDefinition<never>>()
+  const departments = new Map<string, Department>(raw.departments.map((d) => [d.code, { ...d }]))
+  const connectors = new Map<string, ConnectorInstance>()
+  for (const [id, c] of Object.entries(raw.connectors ?? {})) {
+    const definition = checker.definition(c.type)
+    definitions.set(c.type, definition)
+    connectors.set(id, {
+      id,
+      type: c.type,
+      department: c.department,
+      options: checker.connectorOptions.get(id) ?? {},
+      http: { ...DEFAULT_HTTP_POOL, ...c.http },
+      resilience: { ...DEFAULT_RESILIENCE, ...c.resilience },
+      definition,
+    })
+  }
+  const loaded = (written: string): LoadedSchema => {
+    const schema = checker.schemas.get(written)
+    if (!schema?.ok) throw new Error(`internal: schema ${written} was not loaded`)
+    return { path: written, schema: schema.schema, validate: schema.validate }
+  }
+  const resources = new Map<string, Resource>()
+  for (const r of raw.resources ?? []) {
+    const fields = r.fields.map(toField)
+    resources.set(r.id, {
+      ...r,
+      timeoutMs: r.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      read: r.read && {
+        operation: r.read.operation,
+        request: loaded(r.read.request),
+        response: loaded(r.read.response),
+        cardinality: r.read.cardinality,
+      },
+      write: r.write && { operation: r.write.operation, request: loaded(r.write.request) },
+      fields,
+      fieldsByKey: new Map(fields.map((f) => [f.key, f])),
+    })
+  }
+  const matters = new Map<string, Matter>()
+  const grants = new Map<string, Grant>()
+  for (const m of raw.matters ?? []) {
+    const matterGrants = m.grants.map((g) => toGrant(m.code, g))
+    for (const g of matterGrants) grants.set(grantKey(g.matter, g.resource, g.action, g.consumer), g)
+    matters.set(m.code, { ...m, grants: matterGrants })
+  }
+  const catalog: Catalog = {
+    version: raw.version,
+    digest: meta.digest,
+    file: meta.file,
+    departments,
+    connectors,
+    resources,
+    matters,
+    grants,
+    usccExceptions: new Set(raw.identifiers?.usccExceptions ?? []),
+    quotas: (raw.quotas ?? []).map(toQuota),
+  }
+  // Connector definitions belong to their modules and compiled validators keep `errors` on themselves: not frozen.
+  return deepFreeze(catalog, new Set<unknown>(definitions.values()))
+}
+
+function toField(f: RawField): Field {
+  const mask: MaskRule | undefined = typeof f.mask === 'string' ? { rule: f.mask } : f.mask && { ...f.mask }
+  return { ...f, mask }
+}
+
+function toQuota(q: RawQuota): Quota {
+  const windowSeconds = quotaWindowSeconds(q.per)
+  if (windowSeconds === undefined) throw new Error(`internal: quota ${q.id} has per ${q.per}`)
+  return { ...q, windowSeconds, burst: q.burst ?? q.limit }
+}
+
+function toGrant(matter: string, g: RawGrant): Grant {
+  return {
+    matter,
+    ...g,
+    fields: g.fields ?? [],
+    masked: g.masked ?? [],
+    validFromMs: g.approval && shanghaiMidnight(g.approval.validFrom),
+    // Exclusive bound: the approval covers all of validTo, so it ends at the next midnight.
+    validUntilMs: g.approval && shanghaiMidnight(g.approval.validTo, 1),
+  }
+}
+
+function deepFreeze<T>(value: T, skip: ReadonlySet<unknown>): T {
+  if (typeof value !== 'object' || value === null || skip.has(value) || Object.isFrozen(value)) return value
+  if (value instanceof Map) for (const item of value.values()) deepFreeze(item, skip)
+  else if (!(value instanceof Set)) for (const item of Object.values(value)) deepFreeze(item, skip)
+  return Object.freeze(value)
+}
