@@ -2,7 +2,7 @@ import type { JSONWebKeySet } from 'jose'
 import type { Clock } from '../../connectors/kit/types.js'
 import type { AuditBackend, AuditCursor, AuditFilter, RecoveredLog } from './backend.js'
 import { type AuditSigningKey, type CheckpointBody, type SignedCheckpoint, signCheckpoint } from './checkpoint.js'
-import { entryLineFrom, type LogEntry, leafInput, leafText, nextChain } from './entry.js'
+import { entryLineLength, type LogEntry, leafInput, leafText, nextChainBytes, writeEntryLine } from './entry.js'
 import { createHasher, type HashAlgorithm, type Hasher, MerkleTree } from './merkle.js'
 import type { AuditRecord } from './record.js'
 import { type AuditStore, AuditUnavailableError } from './store.js'
@@ -127,11 +127,12 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
     queue = []
     if (batch.length === 0) return
     // Compute the entries against the committed state; commit only once the backend made them durable.
-    const entries: LogEntry[] = []
-    const lines: string[] = []
-    const leaves: Buffer[] = []
+    const entries: LogEntry[] = new Array(batch.length)
+    const inputs: Buffer[] = new Array(batch.length)
+    const leaves: Buffer[] = new Array(batch.length)
     let bytes = 0
-    let c = chain
+    let c: Buffer = Buffer.from(chain, 'hex')
+    let cHex = chain
     lastLoggedAt = Math.max(lastLoggedAt, clock.now())
     const loggedAt = new Date(lastLoggedAt).toISOString()
     for (let i = 0; i < batch.length; i++) {
@@ -143,16 +144,21 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
         loggedAt,
         record: (batch[i] as Pending).record,
       }
-      // One canonical serialisation per record: hashed as the leaf, and (with the chain value) stored as the line.
-      const text = leafText(base)
-      const leaf = hasher.leaf(Buffer.from(text, 'utf8'))
-      c = nextChain(hasher, c, leaf)
-      leaves.push(leaf)
-      entries.push({ ...base, chain: c })
-      const line = entryLineFrom(text, c)
-      lines.push(line)
-      bytes += line.length
+      // One canonical serialisation and one UTF-8 encoding per record: hashed as the leaf, and (with the chain
+      // value spliced in) stored as the line.
+      const input = Buffer.from(leafText(base), 'utf8')
+      const leaf = hasher.leaf(input)
+      c = nextChainBytes(hasher, c, leaf)
+      cHex = c.toString('hex')
+      inputs[i] = input
+      leaves[i] = leaf
+      entries[i] = { ...base, chain: cHex }
+      bytes += entryLineLength(input, hasher.size)
     }
+    const lines = Buffer.allocUnsafe(bytes)
+    let at = 0
+    for (let i = 0; i < batch.length; i++)
+      at = writeEntryLine(lines, at, inputs[i] as Buffer, (entries[i] as LogEntry).chain)
     try {
       await backend.append(entries, lines)
       lastWriteError = undefined
@@ -169,7 +175,7 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
       return
     }
     for (const leaf of leaves) tree.appendLeaf(leaf)
-    chain = c
+    chain = cHex
     nextSeq += batch.length
     // Files rotate by bytes (the line lengths), other stores by entries.
     segmentSize += backendCountsEntries ? entries.length : bytes

@@ -67,10 +67,10 @@ export interface AuditBackend {
   /** Opens (creating if needed) the log `logId`, reads its open segment back and repairs a torn tail. */
   open(logId: string, hasher: Hasher): Promise<RecoveredLog>
   /**
-   * Appends entries durably, in order. `lines` are the same entries already serialised (canonical JSON with a
-   * trailing newline), for stores that keep them as text.
+   * Appends entries durably, in order. `lines` are the same entries already serialised (canonical JSON lines,
+   * UTF-8), for stores that keep them as text.
    */
-  append(entries: readonly LogEntry[], lines?: readonly string[]): Promise<void>
+  append(entries: readonly LogEntry[], lines?: Uint8Array): Promise<void>
   appendCheckpoint(checkpoint: SignedCheckpoint): Promise<void>
   /** Starts a new segment after the previous one was sealed. */
   startSegment(segment: number, firstSeq: number, now: number): Promise<void>

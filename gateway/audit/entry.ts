@@ -21,13 +21,14 @@ export interface LogEntry {
 
 /** The text a leaf hashes: RFC 8785 canonical JSON of everything but the derived chain value. */
 export function leafText(entry: Omit<LogEntry, 'chain'>): string {
+  // Keys in canonical order, so canonicalJson takes its one-JSON.stringify path.
   return canonicalJson({
-    logId: entry.logId,
-    seq: entry.seq,
-    segment: entry.segment,
     index: entry.index,
+    logId: entry.logId,
     loggedAt: entry.loggedAt,
     record: entry.record,
+    segment: entry.segment,
+    seq: entry.seq,
   })
 }
 
@@ -37,11 +38,31 @@ export function leafInput(entry: Omit<LogEntry, 'chain'>): Buffer {
 }
 
 /**
- * The stored line: the canonical entry with its chain value. `chain` sorts before every other key, so the line is
- * the leaf text with the chain spliced in first — itself canonical JSON, without serialising twice.
+ * The stored line: the canonical entry with its chain value, `{"chain":"<hex>",<leaf text after its "{">}\n`. `chain`
+ * sorts before every other key, so the line is itself canonical JSON, built from the leaf's bytes without
+ * serialising twice.
  */
-export function entryLineFrom(leafTextOfEntry: string, chain: string): string {
-  return `{"chain":"${chain}",${leafTextOfEntry.slice(1)}\n`
+const LINE_HEAD = Buffer.from('{"chain":"', 'latin1')
+const LINE_AFTER_CHAIN = Buffer.from('",', 'latin1')
+const NEWLINE = 0x0a
+
+/** Bytes of the stored line for a leaf input already encoded (UTF-8) and a chain of `hashSize` bytes. */
+export function entryLineLength(leafBytes: Uint8Array, hashSize: number): number {
+  return LINE_HEAD.length + hashSize * 2 + LINE_AFTER_CHAIN.length + leafBytes.length - 1 + 1
+}
+
+/**
+ * Writes the stored line into `out` at `offset` from the encoded leaf input and the chain value's hex text, so a
+ * batch is encoded to UTF-8 once (for the leaf hash) and stored from the same bytes; returns the next offset.
+ */
+export function writeEntryLine(out: Buffer, offset: number, leafBytes: Uint8Array, chainHex: string): number {
+  let at = offset + LINE_HEAD.copy(out, offset)
+  at += out.write(chainHex, at, 'latin1')
+  at += LINE_AFTER_CHAIN.copy(out, at)
+  out.set(leafBytes.subarray(1), at)
+  at += leafBytes.length - 1
+  out[at] = NEWLINE
+  return at + 1
 }
 
 /** Chain value before the first entry of a log. */
@@ -51,4 +72,9 @@ export function genesisChain(hasher: Hasher, logId: string): string {
 
 export function nextChain(hasher: Hasher, previous: string, leafHash: Uint8Array): string {
   return hasher.digest(Buffer.from(previous, 'hex'), leafHash).toString('hex')
+}
+
+/** nextChain on raw bytes, for the append path (no hex round trip per record). */
+export function nextChainBytes(hasher: Hasher, previous: Uint8Array, leafHash: Uint8Array): Buffer {
+  return hasher.digest(previous, leafHash)
 }

@@ -1,6 +1,11 @@
 import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { openAuditLog } from './audit-log.js'
+import { canonicalJson } from './canonical-json.js'
+import { loadOrCreateAuditSigningKey } from './checkpoint.js'
+import { exchangeRecord } from './conformance/records.js'
 import { type Tampering, testAuditBackend } from './conformance/suite.js'
 import { createFileAuditBackend } from './file-backend.js'
 
@@ -46,4 +51,38 @@ testAuditBackend({
       cleanup: () => rm(dir, { recursive: true, force: true }),
     }
   },
+})
+
+describe('file audit segments', () => {
+  it('store each entry as one line of RFC 8785 canonical JSON, byte for byte, including non-ASCII text', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'qiao-auditlines-'))
+    try {
+      const log = await openAuditLog({
+        backend: createFileAuditBackend({ dir, now: () => Date.now() }),
+        logId: 'gw-lines',
+        hashAlgorithm: 'sha256',
+        signingKey: await loadOrCreateAuditSigningKey(join(dir, 'key.jwk.json')),
+        clock: { now: () => Date.parse('2026-11-26T02:00:00Z') },
+        checkpointEvery: 1000,
+        checkpointIntervalMs: 60_000,
+        segmentMaxSize: 64 * 1024 * 1024,
+        segmentMaxAgeMs: 24 * 3_600_000,
+      })
+      // Concurrent appends: one batch, so the lines are laid out back to back in one buffer.
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          log.append(exchangeRecord(i, { approvalRef: `宁住建共享〔2026〕${i}号 𠮷`, case: `办件-${i}` })),
+        ),
+      )
+      await log.close()
+      const text = await readFile(join(dir, 'gw-lines', 'segment-000001.jsonl'), 'utf8')
+      const lines = text.split('\n')
+      expect(lines.pop()).toBe('')
+      expect(lines).toHaveLength(20)
+      for (const line of lines) expect(line).toBe(canonicalJson(JSON.parse(line)))
+      expect(JSON.parse(lines[19] as string).record.approvalRef).toBe('宁住建共享〔2026〕19号 𠮷')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
 })

@@ -182,7 +182,7 @@ export function createFileAuditBackend(options: FileAuditBackendOptions): AuditB
 
     async append(entries, lines) {
       if (!segmentHandle) throw new Error('audit log not open')
-      await segmentHandle.write(lines ? lines.join('') : entries.map((e) => `${JSON.stringify(e)}\n`).join(''))
+      await segmentHandle.write(lines ?? Buffer.from(entries.map((e) => `${JSON.stringify(e)}\n`).join(''), 'utf8'))
       await segmentHandle.datasync()
       for (const e of entries) if (e.segment === openSegment) openIndex.set(e.record.id, e.seq)
     },

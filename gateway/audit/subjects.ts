@@ -30,11 +30,14 @@ export function subjectsOf(
   recordFields: readonly string[],
   records: readonly CanonicalRecord[] | undefined,
 ): string[] {
-  const out = new Set<string>()
+  // Repeats are dropped before hashing: a list of permits names the same builder on many rows.
+  const identifiers = new Set<string>()
   const add = (v: unknown) => {
-    if (typeof v === 'string' && v.length > 0) out.add(subjectDigest(digest, v))
+    if (typeof v === 'string' && v.length > 0) identifiers.add(normaliseSubject(v))
   }
   if (params) for (const f of paramFields) add(params[f])
   if (records) for (const r of records) for (const f of recordFields) add(r[f])
-  return [...out]
+  const out: string[] = []
+  for (const identifier of identifiers) out.push(subjectDigest(digest, identifier))
+  return out
 }

@@ -5,7 +5,11 @@ import { subjectsOf } from '../audit/subjects.js'
 import { GatewayError } from '../errors/gateway-error.js'
 import type { Exchange } from './exchange.js'
 
-/** Builds the audit record of a finished (or failed) call. Holds no parameter values: only their keyed digest. */
+/**
+ * Builds the audit record of a finished (or failed) call. Holds no parameter values: only their keyed digest.
+ * Keys are written in canonical (code-unit) order, the order the log stores them in, so the log serialises the
+ * record with one JSON.stringify instead of sorting every object.
+ */
 export function auditRecordOf(
   exchange: Exchange,
   status: number,
@@ -16,36 +20,31 @@ export function auditRecordOf(
   const released = error === undefined && grant !== undefined && exchange.action === 'read'
   const written = error === undefined && receipt !== undefined && exchange.params !== undefined
   return {
+    action: exchange.action,
+    approvalRef: grant?.grant.approval?.ref,
+    case: purpose?.caseId,
+    catalogVersion: exchange.snapshot.catalog.version,
+    decision: grant === undefined ? 'deny' : 'allow',
+    fields: released ? grant.fields : written ? Object.keys(exchange.params ?? {}) : [],
     id: exchange.auditId,
-    time: new Date(exchange.startedAt).toISOString(),
+    idempotencyKeyDigest: exchange.idempotencyKey === undefined ? undefined : digest(exchange.idempotencyKey),
     kind: 'exchange',
+    masked: released ? grant.masked : [],
+    matter: purpose?.matter,
+    paramsDigest: exchange.params === undefined ? undefined : digest(exchange.params),
+    provider: resource?.provider,
+    reason: error?.code ?? 'ok',
+    recordCount: released ? (exchange.released?.length ?? 0) : written ? 1 : 0,
+    replayOf: replay?.auditId,
     requestId: exchange.requestId,
     requester: {
+      clientId: principal?.clientId,
       dept: principal?.dept,
       sub: principal?.sub,
-      clientId: principal?.clientId,
       tokenId: principal?.tokenId,
     },
-    matter: purpose?.matter,
-    case: purpose?.caseId,
     resource: exchange.resourceId || undefined,
-    provider: resource?.provider,
-    action: exchange.action,
-    decision: grant === undefined ? 'deny' : 'allow',
-    reason: error?.code ?? 'ok',
     status,
-    approvalRef: grant?.grant.approval?.ref,
-    fields: released ? grant.fields : written ? Object.keys(exchange.params ?? {}) : [],
-    masked: released ? grant.masked : [],
-    recordCount: released ? (exchange.released?.length ?? 0) : written ? 1 : 0,
-    upstreamMs: exchange.upstreamMs,
-    totalMs: finishedAt - exchange.startedAt,
-    paramsDigest: exchange.params === undefined ? undefined : digest(exchange.params),
-    idempotencyKeyDigest: exchange.idempotencyKey === undefined ? undefined : digest(exchange.idempotencyKey),
-    replayOf: replay?.auditId,
-    upstreamCode: exchange.upstreamCode,
-    catalogVersion: exchange.snapshot.catalog.version,
-    traceId: exchange.traceId,
     subjects:
       grant === undefined
         ? undefined
@@ -56,6 +55,11 @@ export function auditRecordOf(
             grant.subjectFields,
             released ? exchange.records : undefined,
           ),
+    time: new Date(exchange.startedAt).toISOString(),
+    totalMs: finishedAt - exchange.startedAt,
+    traceId: exchange.traceId,
+    upstreamCode: exchange.upstreamCode,
+    upstreamMs: exchange.upstreamMs,
   }
 }
 
