@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
-import { LineCounter, parseDocument } from 'yaml'
 import { USCC_KNOWN_EXCEPTIONS } from '../../connectors/kit/identifiers.js'
 import type { ConnectorDefinition } from '../../connectors/kit/types.js'
 import { createAjv } from '../validation/ajv.js'
 import { buildCatalog } from './loader/build.js'
 import { catalogSchema } from './loader/catalog-schema.js'
 import { Checker } from './loader/checks.js'
+import { detachFromSource, readYamlQuickly } from './loader/quick-yaml.js'
 import type { Loose, RawCatalog } from './loader/raw.js'
-import { Reporter, yamlErrorText } from './loader/report.js'
+import { parseLocated, Reporter, yamlErrorText } from './loader/report.js'
 import { reportSchemaErrors } from './loader/schema-errors.js'
 import { getIn, isRecord, stringList } from './loader/values.js'
 import type { Catalog, CatalogIssue } from './types.js'
@@ -55,28 +55,34 @@ export function loadCatalogText(
   text: string,
   options: LoadCatalogOptions & { file: string; baseDir: string },
 ): LoadCatalogResult {
-  const lines = new LineCounter()
-  // The YAML 1.2 core schema, even under a `%YAML 1.1` directive: 2025-01-01 stays a string for the JSON Schema.
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, schema: 'core' })
-  const report = new Reporter(options.displayName ?? options.file, doc, lines)
+  const displayName = options.displayName ?? options.file
+  // Positions are only needed for issues: the exact YAML document is parsed then (see quick-yaml.ts).
+  let data = readYamlQuickly(text)
+  let report: Reporter
+  if (data !== undefined) {
+    report = new Reporter(displayName, text)
+  } else {
+    const located = parseLocated(text)
+    const { doc } = located
+    report = new Reporter(displayName, located)
+    for (const e of doc.errors) report.errorAtOffset(e.pos[0], `YAML: ${yamlErrorText(e, doc)}`)
+    for (const w of doc.warnings) report.warnAtOffset(w.pos[0], `YAML: ${w.message}`)
+    // A duplicate key leaves a usable tree; any other YAML error does not.
+    if (doc.errors.some((e) => e.code !== 'DUPLICATE_KEY')) return report.result()
 
-  for (const e of doc.errors) report.errorAtOffset(e.pos[0], `YAML: ${yamlErrorText(e, doc)}`)
-  for (const w of doc.warnings) report.warnAtOffset(w.pos[0], `YAML: ${w.message}`)
-  // A duplicate key leaves a usable tree; any other YAML error does not.
-  if (doc.errors.some((e) => e.code !== 'DUPLICATE_KEY')) return report.result()
-
-  if (doc.contents === null) {
-    report.errorAtOffset(0, 'the catalog is empty')
-    return report.result()
+    if (doc.contents === null) {
+      report.errorAtOffset(0, 'the catalog is empty')
+      return report.result()
+    }
+    try {
+      data = doc.toJS()
+    } catch (err) {
+      // yaml refuses alias bombs ("Excessive alias count …") here.
+      report.errorAtOffset(0, `YAML: ${(err as Error).message}`)
+      return report.result()
+    }
   }
-  let data: unknown
-  try {
-    data = doc.toJS()
-  } catch (err) {
-    // yaml refuses alias bombs ("Excessive alias count …") here.
-    report.errorAtOffset(0, `YAML: ${(err as Error).message}`)
-    return report.result()
-  }
+  data = detachFromSource(data)
   const usccExceptions = stringList(getIn(data, ['identifiers', 'usccExceptions']))
   const ajv = createAjv({ usccExceptions })
   const validateCatalog = ajv.compile(catalogSchema())

@@ -89,7 +89,7 @@ export function buildCatalog(raw: RawCatalog, checker: Checker, meta: { file: st
     quotas: (raw.quotas ?? []).map(toQuota),
   }
   // Connector definitions belong to their modules and compiled validators keep `errors` on themselves: not frozen.
-  return deepFreeze(catalog, new Set<unknown>(definitions.values()))
+  return frozenCopy(catalog, new Set<unknown>(definitions.values()), new Map())
 }
 
 function toField(f: RawField): Field {
@@ -115,9 +115,41 @@ function toGrant(matter: string, g: RawGrant): Grant {
   }
 }
 
-function deepFreeze<T>(value: T, skip: ReadonlySet<unknown>): T {
-  if (typeof value !== 'object' || value === null || skip.has(value) || Object.isFrozen(value)) return value
-  if (value instanceof Map) for (const item of value.values()) deepFreeze(item, skip)
-  else if (!(value instanceof Set)) for (const item of Object.values(value)) deepFreeze(item, skip)
-  return Object.freeze(value)
+/**
+ * A deeply frozen copy, sharing what the original shared (a field in `fields` and in `fieldsByKey` stays one object).
+ * Copied rather than frozen in place because V8 gives each frozen object made by spread syntax a hidden class of its
+ * own: ~50 per resource, 16 MB per 3,000 resources. Objects built key by key share their hidden classes, frozen too.
+ */
+function frozenCopy<T>(value: T, skip: ReadonlySet<unknown>, copies: Map<object, object>): T {
+  if (typeof value !== 'object' || value === null || skip.has(value)) return value
+  const known = copies.get(value)
+  if (known) return known as T
+  let copy: object
+  if (value instanceof Map) {
+    const map = new Map<unknown, unknown>()
+    copies.set(value, map)
+    for (const [key, item] of value) map.set(key, frozenCopy(item, skip, copies))
+    copy = map
+  } else if (value instanceof Set) {
+    copy = new Set(value)
+  } else if (Array.isArray(value)) {
+    const array: unknown[] = []
+    copies.set(value, array)
+    for (const item of value) array.push(frozenCopy(item, skip, copies))
+    copy = array
+  } else if (Object.getPrototypeOf(value) === Object.prototype) {
+    const object: Record<string, unknown> = {}
+    copies.set(value, object)
+    for (const [key, item] of Object.entries(value)) {
+      const frozen = frozenCopy(item, skip, copies)
+      // A catalog key named __proto__ stays data, never a prototype.
+      if (key === '__proto__') Object.defineProperty(object, key, { value: frozen, enumerable: true })
+      else object[key] = frozen
+    }
+    copy = object
+  } else {
+    copy = value
+  }
+  copies.set(value, copy)
+  return Object.freeze(copy) as T
 }

@@ -1,6 +1,6 @@
 // Issues and their positions.
 
-import { type Document, isAlias, isMap, isScalar, isSeq, type LineCounter, visit, type YAMLError } from 'yaml'
+import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type YAMLError } from 'yaml'
 import type { LoadCatalogResult } from '../load.js'
 import type { CatalogIssue } from '../types.js'
 import type { Path } from './raw.js'
@@ -10,11 +10,26 @@ export class Reporter {
   private readonly warnings: CatalogIssue[] = []
   private readonly errorPaths: string[] = []
 
+  private located: LocatedYaml | undefined
+
+  /** `source` is the parsed document, or the text to parse when the first position is needed. */
   constructor(
     private readonly file: string,
-    private readonly doc: Document,
-    private readonly lines: LineCounter,
+    private readonly source: LocatedYaml | string,
   ) {}
+
+  private get doc(): Document {
+    return this.locate().doc
+  }
+
+  private get lines(): LineCounter {
+    return this.locate().lines
+  }
+
+  private locate(): LocatedYaml {
+    this.located ??= typeof this.source === 'string' ? parseLocated(this.source) : this.source
+    return this.located
+  }
 
   /** `at: 'key'` points at the key of a mapping entry (e.g. an unknown property) instead of its value. */
   error(path: Path, message: string, at: 'value' | 'key' = 'value'): void {
@@ -84,6 +99,18 @@ export class Reporter {
     }
     return offset
   }
+}
+
+export interface LocatedYaml {
+  readonly doc: Document
+  readonly lines: LineCounter
+}
+
+/** The exact parse: YAML 1.2 core schema even under a `%YAML 1.1` directive (2025-01-01 stays a string). */
+export function parseLocated(text: string): LocatedYaml {
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, schema: 'core' })
+  return { doc, lines }
 }
 
 function rangeStart(node: unknown): number | undefined {
