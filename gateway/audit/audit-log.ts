@@ -102,7 +102,9 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
   let lastCheckpoint = recovered.lastCheckpoint
   let lastSeal = recovered.lastSeal
   let lastLoggedAt = recovered.lastLoggedAt
-  const sealedTrees = new Map<number, MerkleTree>() // small cache for proofs in older segments
+  // The last sealed segment's tree, for proofs just after a roll (about 64 bytes per record once compacted); trees
+  // of older segments are rebuilt from disk when asked for. Keeping more grew the heap by one tree per segment.
+  let lastSealed: { segment: number; tree: MerkleTree } | undefined
 
   let queue: Pending[] = []
   let lastWriteError: string | undefined
@@ -232,8 +234,8 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
     const seal = await makeCheckpoint(true)
     if (!seal) return
     lastSeal = seal
-    sealedTrees.set(segment, tree)
-    if (sealedTrees.size > 4) sealedTrees.delete(sealedTrees.keys().next().value as number)
+    tree.compact()
+    lastSealed = { segment, tree }
     segment++
     segmentFirstSeq = nextSeq
     segmentOpenedAt = clock.now()
@@ -253,8 +255,7 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
 
   async function treeOf(entrySegment: number, entryLogId: string): Promise<MerkleTree | undefined> {
     if (entryLogId === logId && entrySegment === segment) return tree
-    const cached = entryLogId === logId ? sealedTrees.get(entrySegment) : undefined
-    if (cached) return cached
+    if (entryLogId === logId && entrySegment === lastSealed?.segment) return lastSealed.tree
     const rebuilt = new MerkleTree(hasher)
     for await (const e of backend.segmentEntries(entryLogId, entrySegment))
       rebuilt.appendLeaf(hasher.leaf(leafInput(e)))

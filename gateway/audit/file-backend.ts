@@ -45,8 +45,6 @@ export function createFileAuditBackend(options: FileAuditBackendOptions): AuditB
   let manifest: Manifest | undefined
   let segmentHandle: FileHandle | undefined
   let checkpointHandle: FileHandle | undefined
-  /** Record id → entry position, for the open segment (older segments are scanned on demand). */
-  const openIndex = new Map<string, number>()
   let openSegment = 0
 
   async function writeManifest(next: Manifest): Promise<void> {
@@ -132,7 +130,6 @@ export function createFileAuditBackend(options: FileAuditBackendOptions): AuditB
         }
         chain = expected
         leaves.push(leaf)
-        openIndex.set(entry.record.id, entry.seq)
         lastLoggedAt = Date.parse(entry.loggedAt)
         nextSeq++
       }
@@ -184,7 +181,6 @@ export function createFileAuditBackend(options: FileAuditBackendOptions): AuditB
       if (!segmentHandle) throw new Error('audit log not open')
       await segmentHandle.write(lines ?? Buffer.from(entries.map((e) => `${JSON.stringify(e)}\n`).join(''), 'utf8'))
       await segmentHandle.datasync()
-      for (const e of entries) if (e.segment === openSegment) openIndex.set(e.record.id, e.seq)
     },
 
     async appendCheckpoint(checkpoint) {
@@ -200,7 +196,6 @@ export function createFileAuditBackend(options: FileAuditBackendOptions): AuditB
       segmentHandle = await open(join(logDir, segmentFile(segment)), 'a', 0o600)
       await syncDir(logDir)
       openSegment = segment
-      openIndex.clear()
     },
 
     async findRecord(id) {

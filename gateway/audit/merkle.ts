@@ -55,6 +55,14 @@ class HashArray {
   at(i: number): Buffer {
     return this.buf.subarray(i * this.width, (i + 1) * this.width)
   }
+  /** Gives back the spare capacity (up to half the buffer, since it grows by doubling). */
+  compact(): void {
+    const used = this.length * this.width
+    if (used === this.buf.length) return
+    const exact = Buffer.allocUnsafe(used)
+    this.buf.copy(exact, 0, 0, used)
+    this.buf = exact
+  }
 }
 
 /** Largest power of two strictly smaller than n (n > 1). */
@@ -74,6 +82,11 @@ export class MerkleTree {
 
   get size(): number {
     return this.levels[0]?.length ?? 0
+  }
+
+  /** For a tree that will not grow again (a sealed segment's): frees the buffers' spare capacity. */
+  compact(): void {
+    for (const row of this.levels) row.compact()
   }
 
   /** Appends an entry's leaf hash (already computed with hasher.leaf). */
