@@ -32,6 +32,8 @@ export interface AuditStoreResult {
   /** CPU of the process per record. */
   readonly cpuUsPerRecord: number
   readonly recordBytes: number
+  /** The measured window in ms since the process started (to cut a --cpu-prof profile to it). */
+  readonly measuredMs: { readonly from: number; readonly to: number }
 }
 
 /** A record like the gateway's (pipeline/70-audit.ts): same fields, keys in the same canonical order. */
@@ -133,7 +135,8 @@ async function main(): Promise<void> {
   const latencies: number[] = []
   const started = performance.now()
   await run(seconds * 1000, latencies)
-  const elapsed = (performance.now() - started) / 1000
+  const finished = performance.now()
+  const elapsed = (finished - started) / 1000
   const cpu = process.cpuUsage(cpuBefore)
   const after = log.stats
   await log.seal()
@@ -157,6 +160,7 @@ async function main(): Promise<void> {
     },
     cpuUsPerRecord: records > 0 ? (cpu.user + cpu.system) / records : 0,
     recordBytes: Buffer.byteLength(JSON.stringify(record(ids, 1, Date.now()))),
+    measuredMs: { from: started, to: finished },
   }
   console.log(`AUDIT_RESULT ${JSON.stringify(result)}`)
 }

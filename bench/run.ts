@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { AuditStoreResult } from './audit-store.js'
@@ -13,6 +13,7 @@ import {
   type PeerHandle,
   type PeerId,
   QUERY_PATH,
+  startFloor,
   startHaproxy,
   startNginx,
   startQiao,
@@ -21,9 +22,11 @@ import {
 import { type ProbeTokens, probePeer, requestHeaders } from './lib/probe.js'
 import { killAllSync, run, sleep, startProcess, stopAll } from './lib/proc.js'
 import { coreProcessSeconds, coreTimes, currentRss, loadAverage } from './lib/procfs.js'
+import { summarizeProfile } from './lib/profile.js'
 import {
   type AuditCell,
   type BenchResults,
+  type CpuProfileResult,
   evaluateTargets,
   type Profile,
   type SoakResult,
@@ -40,7 +43,7 @@ import { PAYLOADS, type Payload, type UpstreamInfo } from './upstream.js'
  *   --quick            one short round of everything (checks the harness; < 2 minutes); writes results/quick.*
  *   --rounds N         rounds (default 3)
  *   --only P0,P3       peers of the side-by-side comparison (curves need P3)
- *   --sections a,b     main, catalog, tokens, payload, audit (default: all); soak with --soak
+ *   --sections a,b     main, catalog, tokens, payload, audit, profile (default: all); soak with --soak
  *   --soak             also: Qiao at saturation for 5 minutes, RSS every 10 s
  *   --soak-seconds N   soak length (default 300)
  *   --out NAME         results file name (default latest; quick for --quick; dev when peers/sections are limited)
@@ -50,7 +53,7 @@ import { PAYLOADS, type Payload, type UpstreamInfo } from './upstream.js'
 const ROOT = resolve(import.meta.dirname, '..')
 const WORK = join(ROOT, 'bench/.work')
 const RESULTS = join(ROOT, 'bench/results')
-const SECTIONS = ['main', 'catalog', 'tokens', 'payload', 'audit', 'soak'] as const
+const SECTIONS = ['main', 'catalog', 'tokens', 'payload', 'audit', 'profile', 'soak'] as const
 type Section = (typeof SECTIONS)[number]
 
 /** Cores: the peer under test alone on one; upstream, load generator (and the audit bench's disk) on the other. */
@@ -115,7 +118,7 @@ function options() {
   })
   if (values.help) {
     console.error(
-      'usage: npm run bench -- [--quick] [--rounds N] [--only P0,P1,P2,P3] [--sections main,catalog,tokens,payload,audit] [--soak [--soak-seconds N]] [--out NAME] [--render NAME]',
+      'usage: npm run bench -- [--quick] [--rounds N] [--only P0,P1,P2,P3] [--sections main,catalog,tokens,payload,audit,profile] [--soak [--soak-seconds N]] [--out NAME] [--render NAME]',
     )
     process.exit(0)
   }
@@ -515,28 +518,7 @@ async function main(): Promise<void> {
       for (const appenders of profile.auditAppenders) {
         log(`audit store round ${round}/${profile.rounds}: ${appenders} appenders`)
         await attempt(`audit round ${round} ${appenders}`, async (stage) => {
-          let line: string | undefined
-          const proc = startProcess({
-            name: 'audit-store',
-            cores: PEER_CORES,
-            command: process.execPath,
-            args: [
-              '--import',
-              'tsx',
-              join(ROOT, 'bench/audit-store.ts'),
-              join(runDir, 'audit-store'),
-              String(appenders),
-              String(profile.auditSeconds),
-            ],
-            cwd: ROOT,
-            env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production' },
-            onLine: (l) => {
-              if (l.startsWith('AUDIT_RESULT ')) line = l.slice('AUDIT_RESULT '.length)
-            },
-          })
-          const code = await proc.exited
-          if (code !== '0' || !line) throw new Error(`audit store bench failed (${code}):\n${proc.tail()}`)
-          const r = JSON.parse(line) as AuditStoreResult
+          const r = await runAuditStore(runDir, appenders, profile.auditSeconds)
           stage(() => append(raw, appenders, r))
           log(
             `  ${r.recordsPerSecond.toFixed(0)} records/s, ${r.syncsPerSecond.toFixed(0)} fsyncs/s, ${r.recordsPerSync.toFixed(0)} records/fsync, ${r.cpuUsPerRecord.toFixed(0)} µs CPU/record`,
@@ -559,6 +541,68 @@ async function main(): Promise<void> {
         raw: rs,
       }
     })
+  }
+
+  // --- Where the time goes: CPU profiles of Qiao at saturation and of the audit store, beside the stack's floor ------
+  if (p3 && opts.sections.has('profile')) {
+    const floorSamples: Sample[] = []
+    for (let round = 1; round <= profile.rounds; round++) {
+      log(`profile round ${round}/${profile.rounds}: the stack's floor (Hono + node-server + undici, no pipeline)`)
+      await attempt(`profile floor round ${round}`, async (stage) => {
+        const floor = await startFloor(ctx)
+        try {
+          await measure(mo(round, floor), spec(floor, { seconds: profile.warmupSeconds }))
+          const s = check('floor saturation', await measure({ ...mo(round, floor), calibrate: true }, spec(floor, {})))
+          stage(() => floorSamples.push(s))
+          log(`  floor ${s.load.rps.toFixed(0)} req/s, ${s.cpuUsPerRequest.toFixed(0)} µs CPU/req`)
+        } finally {
+          await floor.stop()
+        }
+      })
+    }
+    const profDir = join(runDir, 'cpu-profiles')
+    let gateway: CpuProfileResult['gateway']
+    log('profile: Qiao at saturation under --cpu-prof')
+    await attempt('profile qiao', async (stage) => {
+      const spawnedAt = performance.now()
+      const peer = await startQiao(ctx, mainCatalog.file, ['--cpu-prof', `--cpu-prof-dir=${join(profDir, 'qiao')}`])
+      let s: Sample
+      let window: { fromMs: number; toMs: number }
+      try {
+        await measure(mo(1, peer), spec(peer, { seconds: profile.warmupSeconds }))
+        const fromMs = performance.now() - spawnedAt
+        s = check('profiled saturation', await measure(mo(1, peer), spec(peer, {})))
+        window = { fromMs, toMs: performance.now() - spawnedAt }
+      } finally {
+        await peer.stop() // the profile is written on exit
+      }
+      const file = newestProfile(join(profDir, 'qiao'))
+      const summary = summarizeProfile(file, { ...window, requests: s.load.requests })
+      stage(() => {
+        gateway = { summary, rps: s.load.rps, cpuUsPerRequest: s.cpuUsPerRequest }
+        copyFileSync(file, join(RESULTS, `${opts.out}-qiao.cpuprofile`))
+      })
+      log(`  profiled: ${s.load.rps.toFixed(0)} req/s, ${s.cpuUsPerRequest.toFixed(0)} µs CPU/req`)
+    })
+    let auditStore: CpuProfileResult['auditStore']
+    log('profile: the audit store alone (256 appenders) under --cpu-prof')
+    await attempt('profile audit store', async (stage) => {
+      const r = await runAuditStore(runDir, 256, profile.auditSeconds, [
+        '--cpu-prof',
+        `--cpu-prof-dir=${join(profDir, 'audit')}`,
+      ])
+      const file = newestProfile(join(profDir, 'audit'))
+      const summary = summarizeProfile(file, { fromMs: r.measuredMs.from, toMs: r.measuredMs.to, requests: r.records })
+      stage(() => {
+        auditStore = { summary, recordsPerSecond: r.recordsPerSecond, cpuUsPerRecord: r.cpuUsPerRecord }
+        copyFileSync(file, join(RESULTS, `${opts.out}-audit-store.cpuprofile`))
+      })
+    })
+    results.cpuProfile = {
+      floor: cell(floorSamples),
+      gateway,
+      auditStore,
+    }
   }
 
   // --- Soak: RSS of Qiao across a long saturation run ----------------------------------------------------------------
@@ -630,6 +674,45 @@ const retried: string[] = []
  * Runs one cell; its results are kept (the staged functions run) only if the whole cell succeeds. A failed cell is
  * tried once more after 5 s (a peer killed from outside, a port taken in between), and the retry is noted.
  */
+/** One run of bench/audit-store.ts on the peer core; `nodeArgs` e.g. to profile it. */
+async function runAuditStore(
+  runDir: string,
+  appenders: number,
+  seconds: number,
+  nodeArgs: readonly string[] = [],
+): Promise<AuditStoreResult> {
+  let line: string | undefined
+  const proc = startProcess({
+    name: 'audit-store',
+    cores: PEER_CORES,
+    command: process.execPath,
+    args: [
+      ...nodeArgs,
+      '--import',
+      'tsx',
+      join(ROOT, 'bench/audit-store.ts'),
+      join(runDir, 'audit-store'),
+      String(appenders),
+      String(seconds),
+    ],
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production' },
+    onLine: (l) => {
+      if (l.startsWith('AUDIT_RESULT ')) line = l.slice('AUDIT_RESULT '.length)
+    },
+  })
+  const code = await proc.exited
+  if (code !== '0' || !line) throw new Error(`audit store bench failed (${code}):\n${proc.tail()}`)
+  return JSON.parse(line) as AuditStoreResult
+}
+
+function newestProfile(dir: string): string {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))
+  const newest = files.map((f) => join(dir, f)).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]
+  if (!newest) throw new Error(`no .cpuprofile in ${dir}`)
+  return newest
+}
+
 async function attempt(what: string, body: (stage: (fn: () => void) => void) => Promise<void>): Promise<void> {
   for (let i = 1; ; i++) {
     const staged: Array<() => void> = []

@@ -31,7 +31,8 @@ export const QUERY_PATH = '/v1/resources/housing.construction-permit/query'
 export const MATTER = 'QT00301001'
 
 export interface PeerHandle {
-  readonly id: PeerId
+  /** `floor`: Qiao's stack without the pipeline (bench/floor.ts), for the profile section. */
+  readonly id: PeerId | 'floor'
   readonly baseUrl: string
   /** Processes whose CPU and memory count for this peer (nginx: master + worker). */
   pids(): number[]
@@ -187,7 +188,11 @@ export async function startHaproxy(ctx: PeerContext): Promise<PeerHandle> {
  * P3: `node dist/gateway/cli.js serve` with a clean environment (no OTEL_*: tracing off; metrics are always on).
  * BENCH_QIAO_NODE_ARGS adds node options, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the gateway.
  */
-export async function startQiao(ctx: PeerContext, catalogFile: string): Promise<PeerHandle> {
+export async function startQiao(
+  ctx: PeerContext,
+  catalogFile: string,
+  nodeArgs: readonly string[] = [],
+): Promise<PeerHandle> {
   const dir = join(ctx.runDir, `qiao-${++serial}`)
   mkdirSync(dir, { recursive: true })
   const port = await freePort()
@@ -216,6 +221,7 @@ export async function startQiao(ctx: PeerContext, catalogFile: string): Promise<
     command: process.execPath,
     args: [
       ...(process.env.BENCH_QIAO_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      ...nodeArgs,
       join(ctx.root, 'dist/gateway/cli.js'),
       'serve',
     ],
@@ -236,5 +242,34 @@ export async function startQiao(ctx: PeerContext, catalogFile: string): Promise<
       await proc.stop('SIGTERM', 20_000)
       rmSync(dir, { recursive: true, force: true })
     },
+  }
+}
+
+/** The floor of Qiao's stack (bench/floor.ts): Hono on @hono/node-server passing the call on with undici. */
+export async function startFloor(ctx: PeerContext): Promise<PeerHandle> {
+  const port = await freePort()
+  const started = performance.now()
+  const proc = startProcess({
+    name: 'floor',
+    cores: ctx.peerCores,
+    command: process.execPath,
+    args: [
+      '--import',
+      'tsx',
+      join(ctx.root, 'bench/floor.ts'),
+      String(port),
+      `http://127.0.0.1:${ctx.upstream.payloads['1k'].port}`,
+    ],
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production' },
+    cwd: ctx.root,
+    logFile: join(ctx.runDir, `floor-${++serial}.log`),
+  })
+  await waitForPort(proc, port, 30_000)
+  return {
+    id: 'floor',
+    baseUrl: `http://127.0.0.1:${port}`,
+    pids: () => [proc.pid],
+    startupSeconds: (performance.now() - started) / 1000,
+    stop: () => proc.stop('SIGTERM', 5_000),
   }
 }
