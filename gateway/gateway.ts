@@ -147,6 +147,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       })),
     audit: () => audit.stats,
     tokenCache: () => verifier.stats,
+    quotaFallbacks: () => quotaStore.stats.fallbacks,
     connectorUp: () =>
       [...snapshot().connectors.keys()].map((connector) => ({
         connector,

@@ -189,8 +189,11 @@ describe('quotas in Redis', () => {
       .filter((l) => l.msg.startsWith('quota store unreachable'))
     expect(warnings).toHaveLength(1)
     expect(warnings[0]?.level).toBe(40)
-    // Each call was counted by the fallback for each of its two quotas.
+    // Each call was counted by the fallback for each of its two quotas, and /metrics says so.
     expect(h.gateway.deps.snapshot().quotas.store.stats.fallbacks).toBeGreaterThanOrEqual(22)
+    const metrics = (await h.get('/metrics')).text
+    const fallbacks = /^qiao_quota_store_fallbacks_total (\d+)$/m.exec(metrics)?.[1]
+    expect(Number(fallbacks)).toBeGreaterThanOrEqual(22)
   })
 })
 

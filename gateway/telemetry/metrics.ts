@@ -21,6 +21,8 @@ export interface MetricsSources {
   audit(): { appended: number; syncs: number; queueDepth: number; checkpoints: number }
   tokenCache(): { hits: number; misses: number }
   connectorUp(): Array<{ connector: string; up: number }>
+  /** Quota checks answered from this instance's memory because the shared store (Redis) failed. */
+  quotaFallbacks(): number
 }
 
 export function createMetrics(sources: MetricsSources): Metrics {
@@ -132,6 +134,15 @@ export function createMetrics(sources: MetricsSources): Metrics {
     collect() {
       this.reset()
       this.inc(sources.audit().checkpoints)
+    },
+  })
+  new Counter({
+    name: 'qiao_quota_store_fallbacks_total',
+    help: "Quota checks counted in this instance's memory because the shared quota store (Redis) failed; while it rises, each instance enforces its own budget.",
+    registers: [registry],
+    collect() {
+      this.reset()
+      this.inc(sources.quotaFallbacks())
     },
   })
   return { registry, requests, requestSeconds, upstreamSeconds, upstreamErrors, auditWriteSeconds, tokenCache }
