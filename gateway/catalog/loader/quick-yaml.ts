@@ -43,10 +43,11 @@ const YAML_12_CORE = FAILSAFE_SCHEMA.extend({ implicit: [coreNull, coreBool, cor
 
 /**
  * Constructs the quick reader might read differently from `yaml` (or not at all): directives, aliases (which `yaml`
- * also bounds against alias bombs), explicit `?` keys and collections used as keys (js-yaml turns `[1, 2]` into the
- * key "1,2", `yaml` into "[ 1, 2 ]"). A false match only costs speed: the exact parser then reads the file.
+ * also bounds against alias bombs), explicit `?` keys, collections used as keys (js-yaml turns `[1, 2]` into the
+ * key "1,2", `yaml` into "[ 1, 2 ]") and null keys (js-yaml "null", `yaml` ""). A false match only costs speed: the
+ * exact parser then reads the file.
  */
-const NEEDS_EXACT_PARSER = /^%|(?:^|[\s[{,])[?*]|[\]}]\s*:(?:\s|$)/m
+const NEEDS_EXACT_PARSER = /^%|(?:^|[\s[{,])[?*]|[\]}]\s*:(?:\s|$)|(?:^|[\s{,])(?:~|null|Null|NULL)?\s*:(?:\s|$)/m
 
 /** The catalog as plain data, or undefined when the exact parser must read it (including every invalid YAML). */
 export function readYamlQuickly(text: string): unknown {
