@@ -624,6 +624,13 @@ export function renderMarkdown(r: BenchResults, name: string): string {
   return out.join('\n')
 }
 
+/** Interior local minima of a series (lower than the value before, not higher than the one after). */
+function troughs(values: readonly number[]): number[] {
+  return values.filter(
+    (v, i) => i > 0 && i < values.length - 1 && v < (values[i - 1] as number) && v <= (values[i + 1] as number),
+  )
+}
+
 function stageTable(summary: ProfileSummary, unit: string): string {
   return table(
     ['Stage', 'Share of busy CPU', `CPU µs per ${unit} (main thread)`],
@@ -684,8 +691,14 @@ function renderCpuProfile(r: BenchResults, p: CpuProfileResult, name: string): s
   out.push('### What the misses come from, and what would close them')
   out.push('')
   const floorRps = p.floor.rps.median
+  // The stages the floor does not have: what the pipeline itself costs per call.
+  const stackStages = /^(Node HTTP server|HTTP client|framework|HTTP server adapter|garbage|other)/
+  const pipelineStages = p.gateway?.summary.stages
+    .filter((st) => !stackStages.test(st.stage) && st.usPerRequest !== undefined)
+    .map((st) => `${st.stage.split(' (')[0]} ${fmt(st.usPerRequest)} µs`)
+    .join('; ')
   out.push(
-    `- **CPU per call (target 100 µs) and throughput (target 0.6 × P2).** The floor alone costs ${fmt(floorCpu)} µs per call on this core, ${fmt(floorCpu / 100, 1)}× the CPU target, and reaches ${fmt(floorRps)} req/s${haproxy ? `, ${fmt(floorRps / haproxy.rps.median, 2)} × P2` : ''}: with this server, framework and client in one Node process, the targets cannot be met even with an empty pipeline. Closing the gap needs (1) one gateway process per core (node:cluster or SO_REUSEPORT; the audit log then needs one log id per process, which it supports), which multiplies throughput but not CPU per call; (2) a leaner HTTP layer on both sides (a native server such as uWebSockets.js, undici's \`Pool\` with pipelining to the legacy system), the largest rows in the table above besides audit; (3) the audit work (canonical JSON, SHA-256 leaf, chain and Merkle hashing, write and fdatasync) off the request thread, in a worker on another core. Within the pipeline no single stage dominates: every stage in the table is needed by the product, and the remaining costs are spread over many functions of a few per cent each.`,
+    `- **CPU per call (target 100 µs) and throughput (target 0.6 × P2).** The floor alone costs ${fmt(floorCpu)} µs per call on this core, ${fmt(floorCpu / 100, 1)}× the CPU target, and reaches ${fmt(floorRps)} req/s${haproxy ? `, ${fmt(floorRps / haproxy.rps.median, 2)} × P2` : ''}: with this server, framework and client in one Node process, the targets cannot be met even with an empty pipeline. Closing the gap needs (1) one gateway process per core (node:cluster or SO_REUSEPORT; the audit log then needs one log id per process, which it supports), which multiplies throughput but not CPU per call; (2) a leaner HTTP layer on both sides (a native server such as uWebSockets.js, undici's \`Pool\` with pipelining to the legacy system), the largest rows in the table above besides audit; (3) the audit work (canonical JSON, SHA-256 leaf, chain and Merkle hashing, write and fdatasync) off the request thread, in a worker on another core. Within the pipeline no single stage dominates${pipelineStages ? ` (per call, profiled: ${pipelineStages})` : ''}: each is product work (the audit record before the answer, the legacy format, validation, masking), and its cost is spread over many functions of a few per cent each.`,
   )
   out.push(
     `- **Added p99 at 1,000 req/s (target 2 ms).** One Qiao process saturates near ${fmt(qiao?.rps.median)} req/s here, so a fixed 1,000 req/s is at or beyond capacity and the added latency is queueing, not processing. With capacity to spare (several processes, or a faster core) the added latency is about the CPU per call plus GC pauses, i.e. around 1 ms at p50.`,
@@ -694,7 +707,7 @@ function renderCpuProfile(r: BenchResults, p: CpuProfileResult, name: string): s
   const sideBySideRss = qiao?.peakRssMB.median
   if (soak)
     out.push(
-      `- **Peak RSS (target 200 MB).** Side by side (10 s at saturation) Qiao peaks at ${fmt(sideBySideRss)} MB; over the ${fmt(soak.seconds)} s soak RSS rises and falls in a sawtooth (${fmt(Math.min(...soak.series.map((p) => p.rssMB)))}–${fmt(soak.peakRssMB)} MB, trend ${fmt(soakSlope(soak), 1)} MB/min): the V8 old generation fills with request objects that outlived two scavenges — with 64 connections a call lives tens of milliseconds, part of it waiting for its audit group's fdatasync — until a major GC empties it. It is not retained memory: in a separate run with heap snapshots, the heap after a forced GC stayed at ~40 MB from the first to the fifth minute. Closing it means allocating less per call (the same work as CPU per call) or capping the heap (\`--max-old-space-size\`), which trades memory for more frequent major GCs.`,
+      `- **Peak RSS (target 200 MB).** Side by side (10 s at saturation) Qiao peaks at ${fmt(sideBySideRss)} MB; over the ${fmt(soak.seconds)} s soak RSS rises and falls in a sawtooth (${fmt(Math.min(...soak.series.map((p) => p.rssMB)))}–${fmt(soak.peakRssMB)} MB, trend ${fmt(soakSlope(soak), 1)} MB/min): the V8 old generation fills with request objects that outlived two scavenges — with 64 connections a call lives tens of milliseconds, part of it waiting for its audit group's fdatasync — until a major GC empties it. It is not retained memory: after each drop RSS is back near ${fmt(Math.min(...soak.series.filter((p) => p.seconds >= 60).map((p) => p.rssMB)))}–${fmt(Math.max(...troughs(soak.series.filter((p) => p.seconds >= 60).map((p) => p.rssMB))))} MB, and the trend is flat (in a separate run with heap snapshots, the heap after a forced GC stayed at ~40 MB from the first to the fifth minute). Closing it means allocating less per call (the same work as CPU per call) or capping the heap (\`--max-old-space-size\`), which trades memory for more frequent major GCs.`,
     )
   out.push(
     `- **Audit store (target 50,000 records/s).** The profile above shows serialising the record and hashing it (leaf, chain, Merkle nodes) as the bulk of the per-record CPU, ahead of the file writes: ${p.auditStore ? `${fmt(p.auditStore.cpuUsPerRecord)} µs per record, i.e. at most ${fmt(1e6 / p.auditStore.cpuUsPerRecord)} records/s on one core` : 'see the audit table'}. Leaf hashes are independent of each other (only the chain is a sequential fold of 32-byte values), so hashing batches in worker threads would scale with cores; on this two-core machine one core is taken by the load generator.`,
