@@ -1,17 +1,6 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { dirname } from 'node:path'
 import canonicalize from 'canonicalize'
-import {
-  CompactSign,
-  calculateJwkThumbprint,
-  compactVerify,
-  createLocalJWKSet,
-  exportJWK,
-  generateKeyPair,
-  importJWK,
-  type JSONWebKeySet,
-  type JWK,
-} from 'jose'
+import { CompactSign, compactVerify, createLocalJWKSet, importJWK, type JSONWebKeySet, type JWK } from 'jose'
+import { loadOrCreateSigningJwk, publicJwkOf } from '../keys/signing-key-file.js'
 import type { HashAlgorithm } from './merkle.js'
 
 /**
@@ -55,19 +44,8 @@ export interface AuditSigningKey {
 
 /** The audit signing key (Ed25519) in the data directory, created on first start; mode 0600. */
 export async function loadOrCreateAuditSigningKey(path: string): Promise<AuditSigningKey> {
-  let privateJwk: JWK
-  try {
-    privateJwk = JSON.parse(await readFile(path, 'utf8')) as JWK
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })
-    privateJwk = { ...(await exportJWK(privateKey)), alg: 'EdDSA', use: 'sig' }
-    privateJwk.kid = await calculateJwkThumbprint(privateJwk)
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 })
-    await writeFile(path, `${JSON.stringify(privateJwk)}\n`, { mode: 0o600 })
-  }
-  const { d: _secret, ...publicJwk } = privateJwk
-  return { kid: privateJwk.kid as string, privateJwk, publicJwk }
+  const privateJwk = await loadOrCreateSigningJwk(path)
+  return { kid: privateJwk.kid as string, privateJwk, publicJwk: publicJwkOf(privateJwk) }
 }
 
 export async function signCheckpoint(key: AuditSigningKey, body: CheckpointBody): Promise<SignedCheckpoint> {

@@ -1,14 +1,6 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import {
-  calculateJwkThumbprint,
-  exportJWK,
-  generateKeyPair,
-  importJWK,
-  type JSONWebKeySet,
-  type JWK,
-  SignJWT,
-} from 'jose'
+import { importJWK, type JSONWebKeySet, type JWK, SignJWT } from 'jose'
+import { loadOrCreateSigningJwk, publicJwkOf } from '../keys/signing-key-file.js'
 
 /**
  * Demo mode: with no issuer configured, the gateway signs its own tokens with an Ed25519 key kept in the data
@@ -23,26 +15,8 @@ export interface DevKey {
 }
 
 export async function loadOrCreateDevKey(dataDir: string): Promise<DevKey> {
-  const path = join(dataDir, DEV_KEY_FILE)
-  let privateJwk: JWK
-  try {
-    privateJwk = JSON.parse(await readFile(path, 'utf8')) as JWK
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })
-    privateJwk = await exportJWK(privateKey)
-    privateJwk.kid = await calculateJwkThumbprint(privateJwk)
-    privateJwk.alg = 'EdDSA'
-    privateJwk.use = 'sig'
-    await mkdir(dataDir, { recursive: true, mode: 0o700 })
-    await writeFile(path, `${JSON.stringify(privateJwk)}\n`, { mode: 0o600, flag: 'wx' }).catch(async (e) => {
-      // Another process created it first: use theirs.
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
-      privateJwk = JSON.parse(await readFile(path, 'utf8')) as JWK
-    })
-  }
-  const { d: _private, ...publicJwk } = privateJwk
-  return { privateJwk, publicJwks: { keys: [publicJwk] }, kid: privateJwk.kid as string }
+  const privateJwk = await loadOrCreateSigningJwk(join(dataDir, DEV_KEY_FILE))
+  return { privateJwk, publicJwks: { keys: [publicJwkOf(privateJwk)] }, kid: privateJwk.kid as string }
 }
 
 export interface MintOptions {

@@ -1,0 +1,33 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose'
+
+/**
+ * An Ed25519 private JWK kept in a file (mode 0600, directory 0700): read it, or create it on first start with
+ * `kid` = its RFC 7638 thumbprint, `alg: EdDSA`, `use: sig`. When two processes start together, the one that loses
+ * the race uses the other's key.
+ */
+export async function loadOrCreateSigningJwk(path: string): Promise<JWK> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as JWK
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+  const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true })
+  const privateJwk: JWK = { ...(await exportJWK(privateKey)), alg: 'EdDSA', use: 'sig' }
+  privateJwk.kid = await calculateJwkThumbprint(privateJwk)
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 })
+  try {
+    await writeFile(path, `${JSON.stringify(privateJwk)}\n`, { mode: 0o600, flag: 'wx' })
+    return privateJwk
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    return JSON.parse(await readFile(path, 'utf8')) as JWK
+  }
+}
+
+/** The public half of a private JWK (without `d`). */
+export function publicJwkOf(privateJwk: JWK): JWK {
+  const { d: _private, ...publicJwk } = privateJwk
+  return publicJwk
+}
