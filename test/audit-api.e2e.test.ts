@@ -10,6 +10,7 @@ import { type LogEntry, leafInput } from '../gateway/audit/entry.js'
 import { CSV_COLUMNS } from '../gateway/audit/export.js'
 import { createHasher, type HashAlgorithm, verifyInclusion } from '../gateway/audit/merkle.js'
 import type { ExchangeAuditRecord } from '../gateway/audit/record.js'
+import { parseCsv } from './support/csv.js'
 import { type Harness, type HttpResult, startHarness } from './support/gateway.js'
 
 /**
@@ -55,35 +56,6 @@ async function call(name: string, res: HttpResult): Promise<HttpResult> {
   expect(id, `${name}: ${res.status} ${res.text}`).toBeTruthy()
   calls[name] = id as string
   return res
-}
-
-/** RFC 4180, as a spreadsheet reads it. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = []
-  let row: string[] = []
-  let cell = ''
-  let quoted = false
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i] as string
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        cell += '"'
-        i++
-      } else if (ch === '"') quoted = false
-      else cell += ch
-    } else if (ch === '"') quoted = true
-    else if (ch === ',') {
-      row.push(cell)
-      cell = ''
-    } else if (ch === '\r' && text[i + 1] === '\n') {
-      row.push(cell)
-      rows.push(row)
-      row = []
-      cell = ''
-      i++
-    } else cell += ch
-  }
-  return rows
 }
 
 async function download(path: string, token: string) {

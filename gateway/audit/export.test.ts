@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { parseCsv } from '../../test/support/csv.js'
 import { adminRecord } from './admin.js'
 import type { LogEntry } from './entry.js'
 import { CSV_COLUMNS, chunkStream, csvCell, csvHeader, csvRow, exportChunks, jsonlLine, UTF8_BOM } from './export.js'
@@ -42,35 +43,6 @@ function entry(record: AuditRecord, seq = 0): LogEntry {
     chain: 'ab'.repeat(32),
     record,
   }
-}
-
-/** A minimal RFC 4180 parser, to read back what the serialiser wrote. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = []
-  let row: string[] = []
-  let cell = ''
-  let quoted = false
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i] as string
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        cell += '"'
-        i++
-      } else if (ch === '"') quoted = false
-      else cell += ch
-    } else if (ch === '"') quoted = true
-    else if (ch === ',') {
-      row.push(cell)
-      cell = ''
-    } else if (ch === '\r' && text[i + 1] === '\n') {
-      row.push(cell)
-      rows.push(row)
-      row = []
-      cell = ''
-      i++
-    } else cell += ch
-  }
-  return rows
 }
 
 async function collect(iterable: AsyncIterable<string>): Promise<string> {
