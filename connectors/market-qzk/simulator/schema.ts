@@ -1,5 +1,5 @@
 import pg from 'pg'
-import { COLUMNS, qualifiedTable, ROW_INVALID, ROW_VALID } from '../sql.js'
+import { COLUMNS, MAPPED_COLUMNS, qualifiedTable, ROW_INVALID, ROW_VALID } from '../sql.js'
 
 /**
  * DDL of the seeded front-end database: one schema holding the 法人登记信息 table in 前置库 style (upper-case
@@ -9,17 +9,7 @@ import { COLUMNS, qualifiedTable, ROW_INVALID, ROW_VALID } from '../sql.js'
 
 /** The columns the seed writes, in INSERT order (everything but the `LSH` serial). */
 export const SEED_COLUMNS: readonly string[] = Object.freeze([
-  COLUMNS.uscc,
-  COLUMNS.name,
-  COLUMNS.legalRepresentative,
-  COLUMNS.enterpriseType,
-  COLUMNS.status,
-  COLUMNS.address,
-  COLUMNS.divisionCode,
-  COLUMNS.registeredCapital,
-  COLUMNS.establishedDate,
-  COLUMNS.registrationAuthority,
-  COLUMNS.businessScope,
+  ...MAPPED_COLUMNS,
   COLUMNS.validity,
   COLUMNS.invalidReason,
   COLUMNS.updatedAt,
