@@ -1,6 +1,12 @@
 import type { JSONWebKeySet } from 'jose'
 import type { Clock } from '../../connectors/kit/types.js'
-import type { AuditBackend, AuditCursor, AuditFilter, RecoveredLog } from './backend.js'
+import {
+  type AuditBackend,
+  AuditBackendBrokenError,
+  type AuditCursor,
+  type AuditFilter,
+  type RecoveredLog,
+} from './backend.js'
 import { type AuditSigningKey, type CheckpointBody, type SignedCheckpoint, signCheckpoint } from './checkpoint.js'
 import { entryLineLength, type LogEntry, leafInput, leafText, nextChainBytes, writeEntryLine } from './entry.js'
 import { createHasher, type HashAlgorithm, type Hasher, MerkleTree } from './merkle.js'
@@ -22,6 +28,8 @@ export interface AuditLogOptions {
   readonly segmentMaxSize: number
   /** …or this age, ms. */
   readonly segmentMaxAgeMs: number
+  /** Readiness fails when the store's file system has less free space than this (file stores); default 0. */
+  readonly minFreeBytes?: number
   /** Reports repairs and failures (never record contents). */
   readonly onEvent?: (event: { level: 'info' | 'warn' | 'error'; msg: string; detail?: object }) => void
 }
@@ -46,6 +54,19 @@ export interface AuditLogStats {
   /** Records waiting for the next batch. */
   readonly queueDepth: number
   readonly segment: number
+  /** Times the log broke (a failed fsync, a write that could not be cut back) and times it was recovered. */
+  readonly brokenEvents: number
+  readonly recoveries: number
+}
+
+/** What readiness reports about the log. */
+export interface AuditHealth {
+  /** Why records cannot be made durable now; empty when they can. */
+  readonly problems: readonly string[]
+  /** Every append is refused until the store is reopened and re-checked (done in the background). */
+  readonly broken: boolean
+  /** Free bytes on the store's file system (file stores only), at most about a second old. */
+  readonly freeBytes?: number
 }
 
 export interface AuditLog extends AuditStore {
@@ -65,9 +86,18 @@ export interface AuditLog extends AuditStore {
   readonly repairs: readonly string[]
   /** undefined when records can be made durable now; else why not (the last write failed, the store refuses). */
   probe(): Promise<string | undefined>
+  /** Readiness: broken, free space below the minimum, the backend's own probe. */
+  health(): Promise<AuditHealth>
+  /** Free bytes on the store's file system (file stores; undefined otherwise), at most about a second old. */
+  freeBytes(): Promise<number | undefined>
   /** Flushes, then seals the open segment (a final checkpoint) and closes: a clean shutdown. */
   seal(): Promise<void>
 }
+
+const RECOVERY_FIRST_DELAY_MS = 50
+const RECOVERY_MAX_DELAY_MS = 2_000
+const FREE_SPACE_CACHE_MS = 1_000
+const codeOf = (err: unknown) => (err as NodeJS.ErrnoException).code ?? 'error'
 
 interface Pending {
   readonly record: AuditRecord
@@ -111,7 +141,13 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
   let lane: Promise<void> = Promise.resolve()
   let flushScheduled = false
   let closed = false
-  const stats = { appended: 0, syncs: 0, checkpoints: 0 }
+  const stats = { appended: 0, syncs: 0, checkpoints: 0, brokenEvents: 0, recoveries: 0 }
+  /** Set while the backend must be reopened and re-checked before anything is written again. */
+  let broken: string | undefined
+  let recoveryTimer: NodeJS.Timeout | undefined
+  let recoveryDelayMs = RECOVERY_FIRST_DELAY_MS
+  /** The open segment was sealed but the next one is not started yet: it is retried before the next batch. */
+  let startPending = false
 
   /** Runs tasks one after another. */
   function serial<T>(task: () => Promise<T>): Promise<T> {
@@ -128,6 +164,19 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
     const batch = queue
     queue = []
     if (batch.length === 0) return
+    if (broken) {
+      rejectBatch(batch, new AuditUnavailableError(`audit log broken: ${broken}`))
+      return
+    }
+    if (startPending) {
+      try {
+        await rotate()
+      } catch (err) {
+        noteFailure(err)
+        rejectBatch(batch, new AuditUnavailableError(`audit segment start failed: ${codeOf(err)}`, { cause: err }))
+        return
+      }
+    }
     // Compute the entries against the committed state; commit only once the backend made them durable.
     const entries: LogEntry[] = new Array(batch.length)
     const inputs: Buffer[] = new Array(batch.length)
@@ -165,14 +214,9 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
       await backend.append(entries, lines)
       lastWriteError = undefined
     } catch (err) {
-      lastWriteError = `the last audit write failed (${(err as NodeJS.ErrnoException).code ?? 'error'})`
-      const failure = new AuditUnavailableError(
-        `audit write failed: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
-        {
-          cause: err,
-        },
-      )
-      for (const p of batch) p.reject(failure)
+      // Nothing of the batch counts: seq, chain and tree stay as they were (the backend cut its bytes back).
+      noteFailure(err)
+      rejectBatch(batch, new AuditUnavailableError(`audit write failed: ${codeOf(err)}`, { cause: err }))
       options.onEvent?.({ level: 'error', msg: 'audit batch not written', detail: { records: batch.length } })
       return
     }
@@ -198,7 +242,84 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
 
   const backendCountsEntries = (backend as { countsEntries?: boolean }).countsEntries === true
 
+  function rejectBatch(batch: readonly Pending[], failure: Error): void {
+    for (const p of batch) p.reject(failure)
+  }
+
+  /** Remembers a failed write; a broken backend stops every write until it is recovered. */
+  function noteFailure(err: unknown): void {
+    lastWriteError = `the last audit write failed (${codeOf(err)})`
+    if (err instanceof AuditBackendBrokenError && broken === undefined) {
+      broken = err.message.replace(/^audit store broken: /, '')
+      stats.brokenEvents++
+      options.onEvent?.({
+        level: 'error',
+        msg: 'audit log broken: writes refused until it is recovered',
+        detail: { error: err.message },
+      })
+      scheduleRecovery()
+    }
+  }
+
+  function scheduleRecovery(): void {
+    if (closed || recoveryTimer || !backend.recover) return
+    recoveryTimer = setTimeout(() => {
+      recoveryTimer = undefined
+      void serial(recover)
+    }, recoveryDelayMs)
+    recoveryTimer.unref()
+    recoveryDelayMs = Math.min(recoveryDelayMs * 2, RECOVERY_MAX_DELAY_MS)
+  }
+
+  /**
+   * Reopens the backend (which cuts whatever was never acknowledged and re-reads the open segment) and goes on
+   * only if it holds exactly what this log acknowledged; else tries again later.
+   */
+  async function recover(): Promise<void> {
+    if (broken === undefined || !backend.recover) return
+    let reopened: RecoveredLog
+    try {
+      reopened = await backend.recover()
+    } catch (err) {
+      if (closed) return
+      options.onEvent?.({
+        level: 'warn',
+        msg: 'audit log recovery failed; retrying',
+        detail: { error: (err as Error).message },
+      })
+      scheduleRecovery()
+      return
+    }
+    if (reopened.nextSeq !== nextSeq || reopened.chain !== chain) {
+      // Acknowledged records are not in the store as acknowledged: nothing more can honestly be added to it.
+      broken = `the store does not hold what was acknowledged (seq ${nextSeq} expected next, found ${reopened.nextSeq})`
+      options.onEvent?.({ level: 'error', msg: 'audit log cannot be recovered in process', detail: { error: broken } })
+      return
+    }
+    if (reopened.segment !== segment) {
+      // The reopen started the segment whose start had failed.
+      tree.compact()
+      lastSealed = { segment, tree }
+      tree = new MerkleTree(hasher)
+      for (const leaf of reopened.segmentLeaves) tree.appendLeaf(leaf)
+    }
+    segment = reopened.segment
+    segmentFirstSeq = reopened.segmentFirstSeq
+    segmentOpenedAt = reopened.segmentOpenedAt
+    segmentSize = reopened.segmentSize
+    lastCheckpoint = reopened.lastCheckpoint
+    lastSeal = reopened.lastSeal
+    startPending = false
+    broken = undefined
+    lastWriteError = undefined
+    recoveryDelayMs = RECOVERY_FIRST_DELAY_MS
+    stats.recoveries++
+    for (const repair of reopened.repairs) options.onEvent?.({ level: 'warn', msg: repair })
+    options.onEvent?.({ level: 'info', msg: 'audit log recovered', detail: { nextSeq, segment } })
+  }
+
   function reportCheckpointFailure(err: unknown): void {
+    noteFailure(err)
     options.onEvent?.({ level: 'error', msg: 'audit checkpoint failed', detail: { error: (err as Error).message } })
   }
 
@@ -225,33 +346,63 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
     return signed
   }
 
-  /** Seals the open segment (a final checkpoint) and starts the next one. */
+  /**
+   * Seals the open segment (a final checkpoint) and starts the next one. The state moves to the new segment only
+   * once the backend started it; if that fails after the seal is durable, the start is retried before the next
+   * batch (nothing is ever appended to a sealed segment).
+   */
   async function rotate(): Promise<void> {
-    if (tree.size === 0) {
-      segmentOpenedAt = clock.now()
-      return
+    if (!startPending) {
+      if (tree.size === 0) {
+        segmentOpenedAt = clock.now()
+        return
+      }
+      const seal = await makeCheckpoint(true)
+      if (!seal) return
+      lastSeal = seal
+      startPending = true
     }
-    const seal = await makeCheckpoint(true)
-    if (!seal) return
-    lastSeal = seal
+    const openedAt = clock.now()
+    await backend.startSegment(segment + 1, nextSeq, openedAt)
+    startPending = false
     tree.compact()
     lastSealed = { segment, tree }
     segment++
     segmentFirstSeq = nextSeq
-    segmentOpenedAt = clock.now()
+    segmentOpenedAt = openedAt
     segmentSize = 0
     tree = new MerkleTree(hasher)
-    await backend.startSegment(segment, segmentFirstSeq, segmentOpenedAt)
     options.onEvent?.({ level: 'info', msg: 'audit segment sealed', detail: { segment: segment - 1 } })
   }
 
   const timer = setInterval(() => {
     void serial(async () => {
+      if (broken) return
       await makeCheckpoint(false)
       if (clock.now() - segmentOpenedAt >= options.segmentMaxAgeMs) await rotate()
     }).catch(reportCheckpointFailure)
   }, options.checkpointIntervalMs)
   timer.unref()
+
+  const minFreeBytes = options.minFreeBytes ?? 0
+  let freeCache: { at: number; value: Promise<number | undefined> } | undefined
+  /** Free bytes, from one statfs a second at most (readiness and metrics may ask often). */
+  function free(): Promise<number | undefined> {
+    if (!backend.freeBytes) return Promise.resolve(undefined)
+    const at = performance.now()
+    if (!freeCache || at - freeCache.at >= FREE_SPACE_CACHE_MS) {
+      freeCache = { at, value: backend.freeBytes().catch(() => undefined) }
+    }
+    return freeCache.value
+  }
+
+  async function probe(): Promise<string | undefined> {
+    if (closed) return 'audit log closed'
+    if (broken) return `audit log broken: ${broken}`
+    // An active check when the backend has one (so readiness comes back once the store is fixed, even with no
+    // traffic); otherwise the outcome of the last write.
+    return backend.probe ? await backend.probe() : lastWriteError
+  }
 
   async function treeOf(entrySegment: number, entryLogId: string): Promise<MerkleTree | undefined> {
     if (entryLogId === logId && entrySegment === segment) return tree
@@ -271,6 +422,7 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
     },
     append(record) {
       if (closed) return Promise.reject(new AuditUnavailableError('audit log closed'))
+      if (broken) return Promise.reject(new AuditUnavailableError(`audit log broken: ${broken}`))
       return new Promise<void>((resolve, reject) => {
         queue.push({ record, resolve, reject })
         if (!flushScheduled) {
@@ -315,19 +467,28 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
         signingKey = next
         return previous
       }),
-    async probe() {
-      if (closed) return 'audit log closed'
-      // An active check when the backend has one (so readiness comes back once the store is fixed, even with no
-      // traffic); otherwise the outcome of the last write.
-      return backend.probe ? await backend.probe() : lastWriteError
+    probe,
+    freeBytes: free,
+    async health() {
+      const problems: string[] = []
+      const problem = await probe()
+      if (problem !== undefined) problems.push(problem)
+      const freeBytes = await free()
+      if (freeBytes !== undefined && freeBytes < minFreeBytes) {
+        problems.push('free space on the audit file system is below QIAO_AUDIT_MIN_FREE')
+      }
+      return { problems, broken: broken !== undefined, ...(freeBytes === undefined ? {} : { freeBytes }) }
     },
     async seal() {
       if (closed) return
       closed = true
       clearInterval(timer)
+      clearTimeout(recoveryTimer)
       await serial(async () => {
+        // One last recovery attempt, so that a log broken a moment ago still ends sealed.
+        await recover()
         await flushBatch()
-        if (tree.size > 0) await makeCheckpoint(true).catch(reportCheckpointFailure)
+        if (tree.size > 0 && !startPending && !broken) await makeCheckpoint(true).catch(reportCheckpointFailure)
       })
       await backend.close()
     },
@@ -335,9 +496,11 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
       if (closed) return
       closed = true
       clearInterval(timer)
+      clearTimeout(recoveryTimer)
       await serial(async () => {
+        await recover()
         await flushBatch()
-        await makeCheckpoint(false).catch(reportCheckpointFailure)
+        if (!broken) await makeCheckpoint(false).catch(reportCheckpointFailure)
       })
       await backend.close()
     },

@@ -33,6 +33,37 @@ export interface SegmentListing {
   readonly segment: number
   readonly firstSeq: number
   readonly purged: boolean
+  /** Set when `qiao audit set-aside` moved the segment's damaged file aside (file store only). */
+  readonly setAside?: SetAsideInfo
+}
+
+/**
+ * A damaged open segment moved aside: its file was renamed (kept, never deleted), its first `records` lines —
+ * the ones that verified — were sealed with a signed checkpoint, and the log went on in the next segment from
+ * that seal's chain head. The lines from `line` on are not part of the verified log.
+ */
+export interface SetAsideInfo {
+  /** The renamed file, in the log's directory. */
+  readonly file: string
+  /** ISO 8601 time it was set aside. */
+  readonly at: string
+  /** Lines that verified and were sealed. */
+  readonly records: number
+  /** 1-based line where the damage starts. */
+  readonly line: number
+  /** What was wrong there. */
+  readonly reason: string
+}
+
+/**
+ * The store can no longer be trusted to hold what it acknowledged until it is reopened and re-checked (a failed
+ * fsync, or a failed write that could not be cut back): every write is refused until `recover()` succeeds.
+ */
+export class AuditBackendBrokenError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'AuditBackendBrokenError'
+  }
 }
 
 /** Filters of the auditor's queries; all optional, combined with AND. */
@@ -93,6 +124,13 @@ export interface AuditBackend {
   keys(): Promise<JSONWebKeySet>
   /** Whether the store can take writes now; a short problem description when not (readiness checks). */
   probe?(): Promise<string | undefined>
+  /**
+   * After an AuditBackendBrokenError: closes what is open, cuts everything never acknowledged, reopens the log and
+   * reads it back as `open` does. The caller checks the result against what it knows was acknowledged.
+   */
+  recover?(): Promise<RecoveredLog>
+  /** Free bytes on the file system holding the store (file stores only). */
+  freeBytes?(): Promise<number>
   /** Deletes sealed segments whose records are all older than `before` (epoch ms); returns the segments removed. */
   purge(logId: string, before: number): Promise<number[]>
   close(): Promise<void>

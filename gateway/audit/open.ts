@@ -39,6 +39,7 @@ export async function openConfiguredAuditLog(
     checkpointIntervalMs: config.auditCheckpointIntervalMs,
     segmentMaxSize: config.auditUrl !== undefined ? config.auditSegmentMaxRecords : config.auditSegmentMaxSize,
     segmentMaxAgeMs: config.auditSegmentMaxAgeMs,
+    minFreeBytes: config.auditMinFreeBytes,
     onEvent: ({ level, msg, detail }) => log[level]({ audit: config.auditLogId, ...detail }, msg),
   })
 }

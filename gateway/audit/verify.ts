@@ -1,5 +1,5 @@
 import type { JSONWebKeySet } from 'jose'
-import type { AuditBackend } from './backend.js'
+import type { AuditBackend, SetAsideInfo } from './backend.js'
 import { type CheckpointBody, type SignedCheckpoint, verifyCheckpoint } from './checkpoint.js'
 import { genesisChain, leafInput, nextChain } from './entry.js'
 import { createHasher, type HashAlgorithm, MerkleTree } from './merkle.js'
@@ -28,9 +28,17 @@ export interface LogSummary {
   readonly uncovered: number
 }
 
+/** A segment moved aside by `qiao audit set-aside`: verified up to its seal; the rest of its file is not the log. */
+export interface SetAsideSegment extends SetAsideInfo {
+  readonly logId: string
+  readonly segment: number
+}
+
 export interface VerifyResult {
   readonly ok: boolean
   readonly logs: LogSummary[]
+  /** Damaged segments set aside: the log verifies around them, and this says where and why. */
+  readonly setAside: SetAsideSegment[]
   /** In log order; the first one is the first broken record. */
   readonly problems: VerifyProblem[]
   readonly warnings: string[]
@@ -48,6 +56,7 @@ export async function verifyAuditLogs(backend: AuditBackend, options: VerifyOpti
   const problems: VerifyProblem[] = []
   const warnings: string[] = []
   const logs: LogSummary[] = []
+  const setAside: SetAsideSegment[] = []
   let total = 0
   const every = options.progressEvery ?? 10_000
 
@@ -134,6 +143,13 @@ export async function verifyAuditLogs(backend: AuditBackend, options: VerifyOpti
         if (options.onProgress && total % every === 0) options.onProgress(total)
       }
       for (const cp of ofSegment) checkCheckpoint(cp.body, tree, chainAt, problem)
+      if (info.setAside) {
+        if (!seal) problem({ segment: info.segment, message: `segment ${info.segment} was set aside without a seal` })
+        setAside.push({ logId, segment: info.segment, ...info.setAside })
+        warnings.push(
+          `${logId}: segment ${info.segment} was set aside (${info.setAside.file}, ${info.setAside.at}): its first ${info.setAside.records} record(s) verify and are sealed; from line ${info.setAside.line} (${info.setAside.reason}) the file is not part of the verified log`,
+        )
+      }
       if (seal && seal.body.size !== tree.size) {
         problem({
           segment: info.segment,
@@ -167,7 +183,7 @@ export async function verifyAuditLogs(backend: AuditBackend, options: VerifyOpti
     }
     if (segments.length === 0) logs.push({ logId, records: 0, segments: 0, checkpoints: trusted.length, uncovered: 0 })
   }
-  return { ok: problems.length === 0, logs, problems, warnings }
+  return { ok: problems.length === 0, logs, setAside, problems, warnings }
 }
 
 function checkCheckpoint(

@@ -4,8 +4,10 @@ import { resolve } from 'node:path'
 import type { Command, CommanderError } from 'commander'
 import type { JSONWebKeySet } from 'jose'
 import type { AuditBackend, AuditFilter } from '../audit/backend.js'
+import { loadOrCreateAuditSigningKey } from '../audit/checkpoint.js'
 import { createKeyedDigest } from '../audit/digest.js'
 import { EXPORT_FORMATS, type ExportFormat, exportChunks } from '../audit/export.js'
+import { createFileAuditBackend, setAsideOpenSegment } from '../audit/file-backend.js'
 import { configuredAuditBackend } from '../audit/open.js'
 import { parseFilter } from '../audit/query.js'
 import { subjectDigest } from '../audit/subjects.js'
@@ -15,6 +17,7 @@ import { type Config, readConfig, SETTINGS } from '../config/settings.js'
 /**
  * `qiao audit verify` and `qiao audit export`: offline, for auditors. Both open the audit store for reading only
  * (no gateway needs to run, nothing is written). Exit codes: 0 OK, 1 problems found in the log, 2 usage or I/O.
+ * `qiao audit set-aside`: for operators, with the gateway stopped, when it refuses to start on a damaged segment.
  */
 
 /** A usage or I/O problem: exit 2. */
@@ -122,6 +125,13 @@ export function verifyReport(result: VerifyResult, store: string): string {
         : `log ${logId}: verification stopped: ${verdict}`,
     )
   }
+  for (const a of result.setAside) {
+    out.push(
+      '',
+      `SET ASIDE: log ${a.logId} segment ${a.segment} (${a.file}, set aside ${a.at}): damaged from line ${a.line} (${a.reason});`,
+      `  its first ${a.records} record(s) verify and are sealed by a signed checkpoint; the log goes on from that seal in segment ${a.segment + 1}`,
+    )
+  }
   if (!result.ok) {
     // The first record-level problem is where the log stopped being what was signed.
     const first = result.problems.find((p) => p.seq !== undefined || p.recordId !== undefined) ?? result.problems[0]
@@ -137,7 +147,7 @@ export function verifyReport(result: VerifyResult, store: string): string {
   out.push(
     '',
     result.ok
-      ? `VERIFIED: ${records} records in ${result.logs.length} log(s); every leaf, chain link, Merkle root and checkpoint signature checks`
+      ? `VERIFIED: ${records} records in ${result.logs.length} log(s); every leaf, chain link, Merkle root and checkpoint signature checks${result.setAside.length > 0 ? ` — ${result.setAside.length} damaged segment(s) SET ASIDE (above)` : ''}`
       : `FAILED: ${result.problems.length} problem(s); the log was altered after it was written (or the keys are wrong)`,
   )
   return `${out.join('\n')}\n`
@@ -166,6 +176,32 @@ async function verifyCommand(options: StoreOptions & { keys?: string; json?: boo
   } finally {
     await backend.close()
   }
+}
+
+async function setAsideCommand(options: { dir?: string; url?: string; log: string }): Promise<number> {
+  if (options.url !== undefined) {
+    throw new UsageError('set-aside applies to the file store (--dir); a PostgreSQL log is repaired in the database')
+  }
+  const config = environmentConfig(options.dir === undefined)
+  if (config.auditUrl !== undefined && options.dir === undefined) {
+    throw new UsageError('QIAO_AUDIT_URL is set: set-aside applies to the file store; give --dir')
+  }
+  const dir = options.dir === undefined ? config.auditDir : resolve(options.dir)
+  // The seal over the verified records is signed with the gateway's audit key, published with the others.
+  const signingKey = await loadOrCreateAuditSigningKey(config.auditSigningKeyFile)
+  await createFileAuditBackend({ dir, now: Date.now }).publishKey(signingKey.publicJwk)
+  const report = await setAsideOpenSegment({ dir, logId: options.log, signingKey, now: Date.now() })
+  process.stdout.write(
+    [
+      `log ${report.logId}: segment ${report.segment} set aside as ${report.file} (kept, never deleted)`,
+      `  damaged from line ${report.line}: ${report.reason}`,
+      `  its first ${report.records} record(s) verify and are now sealed by a signed checkpoint`,
+      `  the log goes on in segment ${report.nextSegment} from seq ${report.nextSeq}, chained from that seal`,
+      `  \`qiao audit verify\` reports the set-aside segment; the gateway can start again`,
+      '',
+    ].join('\n'),
+  )
+  return 0
 }
 
 interface ExportOptions extends StoreOptions {
@@ -262,7 +298,9 @@ async function exportCommand(options: ExportOptions): Promise<number> {
 }
 
 export function registerAuditCommands(program: Command): void {
-  const audit = program.command('audit').description('auditors: verify and export the audit log (offline)')
+  const audit = program
+    .command('audit')
+    .description('auditors: verify and export the audit log (offline); operators: set a damaged segment aside')
   audit
     .command('verify')
     .description(
@@ -274,6 +312,17 @@ export function registerAuditCommands(program: Command): void {
     .option('--json', 'print the full result as JSON')
     .exitOverride(exitOnUsage)
     .action((options: StoreOptions & { keys?: string; json?: boolean }) => run('verify', () => verifyCommand(options)))
+
+  audit
+    .command('set-aside')
+    .description(
+      'gateway stopped: move a damaged open segment aside (renamed, kept), seal its verified records, start a new segment',
+    )
+    .requiredOption('--log <id>', 'the log id named in the refusal (QIAO_AUDIT_LOG_ID)')
+    .option('--dir <dir>', 'audit directory (default: QIAO_AUDIT_DIR, else <data dir>/audit)')
+    .option('--url <url>', 'not supported: PostgreSQL logs are not set aside')
+    .exitOverride(exitOnUsage)
+    .action((options: { dir?: string; url?: string; log: string }) => run('set-aside', () => setAsideCommand(options)))
 
   audit
     .command('export')
