@@ -1,8 +1,18 @@
+import { existsSync } from 'node:fs'
+import { isAbsolute, relative } from 'node:path'
 import type { Command } from 'commander'
 import type { RunningSimulator, SimulatorDefinition } from '../../connectors/kit/simulator.js'
 import { exchangeScope } from '../auth/principal.js'
 import type { Config } from '../config/settings.js'
 import type { RunningGateway } from '../gateway.js'
+import {
+  auditLockOptions,
+  auditWriterLockFile,
+  inspectWriterLock,
+  type LockHolder,
+  refusal,
+  WriterLockHeldError,
+} from '../storage/writer-lock.js'
 import { configOrExit } from './config.js'
 import { printableUrl } from './redact.js'
 import { reloadOnSighup, startOrExit, stopOnSignals } from './serve.js'
@@ -83,16 +93,52 @@ function unavailableResources(gateway: RunningGateway): string[] {
   return lines
 }
 
+/** `./.qiao` for a directory under the working directory, else the absolute path. */
+function shownPath(dir: string): string {
+  const rel = relative(process.cwd(), dir)
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? dir : `./${rel}`
+}
+
+/** Another demo holds this data directory: who, where, and the command for a second one beside it. */
+function anotherDemo(config: Config, holder: LockHolder): string {
+  let n = 2
+  while (existsSync(`${config.dataDir}-${n}`)) n++
+  const since = new Date(holder.since)
+  const at = Number.isNaN(since.getTime())
+    ? holder.since
+    : `${String(since.getHours()).padStart(2, '0')}:${String(since.getMinutes()).padStart(2, '0')}`
+  const port = config.port === 0 ? '' : ` QIAO_PORT=${(holder.port ?? config.port) + 1}`
+  return [
+    `qiao: another Qiao gateway (pid ${holder.pid}, since ${at}) is running with data directory ${shownPath(config.dataDir)}${holder.url ? ` on ${holder.url}` : ''}.`,
+    'Two gateways must not write one audit log. Stop it (Ctrl-C in its terminal), or start a second one with its own directory:',
+    `  QIAO_DATA_DIR=${shownPath(`${config.dataDir}-${n}`)}${port} npm start`,
+  ].join('\n')
+}
+
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
     .description('run the gateway with catalog.yaml and every legacy-system simulator, on 127.0.0.1')
     .action(async () => {
-      const config = configOrExit()
+      const config = configOrExit(process.env, { demo: true })
       const [{ simulatorDefinitions }, { startGateway }] = await Promise.all([
         import('../../connectors/registry.js'),
         import('../gateway.js'),
       ])
+      // Before any simulator takes a port: a data directory in use by another demo is never shared.
+      if (config.auditUrl === undefined) {
+        const lockFile = auditWriterLockFile(config)
+        const verdict = await inspectWriterLock(lockFile)
+        if (verdict.state === 'held') {
+          console.error(anotherDemo(config, verdict.holder))
+          process.exit(1)
+        }
+        const refused = refusal(lockFile, verdict, auditLockOptions(config))
+        if (refused) {
+          console.error(`qiao: ${refused.message}`)
+          process.exit(1)
+        }
+      }
       const simulators: Array<{ definition: SimulatorDefinition; running: RunningSimulator }> = []
       const notStarted: string[] = []
       const vars: Record<string, string | undefined> = { ...process.env }
@@ -108,7 +154,19 @@ export function registerDemoCommand(program: Command): void {
           )
         }
       }
-      const gateway = await startOrExit(() => startGateway({ config, vars }))
+      const gateway = await startOrExit(async () => {
+        try {
+          return await startGateway({ config, vars })
+        } catch (err) {
+          // Nothing may be left behind: the simulators go before the message (another demo may have won a race).
+          await Promise.allSettled(simulators.map(({ running }) => running.close()))
+          if (err instanceof WriterLockHeldError && err.reason === 'held' && err.holder) {
+            console.error(anotherDemo(config, err.holder))
+            process.exit(1)
+          }
+          throw err
+        }
+      })
       const catalog = gateway.deps.snapshot().catalog
       const lines = [
         '',
@@ -127,7 +185,7 @@ export function registerDemoCommand(program: Command): void {
         '',
       ]
       console.log(lines.join('\n'))
-      reloadOnSighup(gateway)
+      reloadOnSighup(Promise.resolve(gateway))
       stopOnSignals(async () => {
         await gateway.close({ drainMs: config.drainTimeoutMs })
         await Promise.allSettled(simulators.map(({ running }) => running.close()))
