@@ -7,6 +7,8 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 # ---------------------------------------------------------------------------------------------------------------
 # Build: TypeScript → dist/ with every dependency (tsc is a devDependency).
 FROM ${NODE_IMAGE} AS build
+# better-sqlite3 (the embedded state store) is a native addon, compiled when no prebuilt binary can be fetched.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -31,7 +33,10 @@ LABEL org.opencontainers.image.title="qiao" \
 
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# The toolchain for better-sqlite3 lives only within this one layer: installed, used, removed.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
+ && npm ci --omit=dev --no-audit --no-fund && npm cache clean --force \
+ && apt-get purge -y --auto-remove python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/dist ./dist
 # The catalog's schema is found by walking up from dist/gateway/catalog/ to schemas/catalog.schema.json; the
 # resource schemas are read relative to the catalog file.

@@ -144,9 +144,16 @@ describe('docker-compose.yml', () => {
     )
     expect(dataVolumes.every((v) => v !== undefined)).toBe(true)
     expect(new Set(dataVolumes).size).toBe(2)
-    // Everything else is shared: the same audit database, quota Redis, key set and catalog.
+    // Everything else is shared: the same audit database, state store, quota Redis, key set and catalog.
     const [a, b] = gateways.map(([, s]) => environmentOf(s))
-    for (const name of ['QIAO_AUDIT_URL', 'QIAO_QUOTA_REDIS_URL', 'QIAO_JWKS_FILE', 'QIAO_ISSUER', 'QIAO_CATALOG']) {
+    for (const name of [
+      'QIAO_AUDIT_URL',
+      'QIAO_STATE_URL',
+      'QIAO_QUOTA_REDIS_URL',
+      'QIAO_JWKS_FILE',
+      'QIAO_ISSUER',
+      'QIAO_CATALOG',
+    ]) {
       expect(a?.[name], name).toBeDefined()
       expect(a?.[name], name).toBe(b?.[name])
     }
@@ -204,12 +211,14 @@ describe('docker-compose.yml', () => {
     for (const [name, service] of gateways) {
       it(`${name}: the settings parse (readConfig accepts them)`, () => {
         const env = Object.fromEntries(Object.entries(environmentOf(service)).map(([k, v]) => [k, interpolate(v)]))
-        const result = readConfig(env, '/app')
+        const result = readConfig(env, '/app', { requireKeySource: true })
         expect(result.ok ? [] : result.errors).toEqual([])
         if (!result.ok) return
         expect(result.config.demoMode).toBe(false)
         expect(result.config.host).toBe('0.0.0.0')
         expect(result.config.auditLogId).toBe(env.QIAO_AUDIT_LOG_ID)
+        // Replicas share one state store (idempotency keys): PostgreSQL, never each its own embedded file.
+        expect(new URL(result.config.stateUrl ?? 'file:').protocol).toBe('postgres:')
       })
     }
 
@@ -253,6 +262,20 @@ describe('docker-compose.yml', () => {
     for (const [name, s] of simulators.filter(([, s]) => commandOf(s)[1] !== 'market')) {
       const args = commandOf(s)
       expect(args[args.indexOf('--host') + 1], name).toBe('0.0.0.0')
+    }
+  })
+
+  it('keeps the gateways’ metrics listener internal: its own port, published by no service', () => {
+    for (const [name, gateway] of gateways) {
+      const env = environmentOf(gateway)
+      const metricsPort = env.QIAO_METRICS_PORT
+      expect(metricsPort, `${name}: QIAO_METRICS_PORT`).toMatch(/^\d+$/)
+      expect(metricsPort, `${name}: metrics on the public port`).not.toBe(env.QIAO_PORT)
+      for (const [service, s] of Object.entries(services)) {
+        const published = (s.ports ?? []).map((p) => String(p).split(':').at(-1)?.split('/')[0])
+        if (service === name) expect(published, `${name} publishes ports`).toEqual([])
+        expect(published, `${service} publishes the metrics port`).not.toContain(metricsPort)
+      }
     }
   })
 
@@ -581,6 +604,24 @@ describe('deploy/nginx.conf', () => {
     expect(conf).toContain(`proxy_pass http://${name};`)
     expect(conf).toMatch(/proxy_http_version\s+1\.1;/)
     expect(conf).toMatch(/proxy_set_header\s+Connection\s+"";/)
+  })
+
+  it('routes only to the gateways’ public port, never to their metrics listener', () => {
+    const targets = [
+      ...[...conf.matchAll(/upstream\s+\S+\s*\{([^}]*)\}/g)].flatMap((m) =>
+        [...(m[1] as string).matchAll(/server\s+([^\s;]+)/g)].map((s) => s[1] as string),
+      ),
+      ...[...conf.matchAll(/(?:proxy_pass|fastcgi_pass|grpc_pass|uwsgi_pass)\s+([^\s;]+)/g)].map((m) => m[1] as string),
+    ]
+    expect(targets.length).toBeGreaterThan(0)
+    for (const [name, gateway] of gateways) {
+      const { QIAO_PORT: port, QIAO_METRICS_PORT: metricsPort } = environmentOf(gateway)
+      for (const target of targets) {
+        const host = target.replace(/^[a-z]+:\/\//, '').split('/')[0] as string
+        if (host.split(':')[0] === name) expect(host, target).toBe(`${name}:${port}`)
+      }
+      expect(conf, `nginx.conf names the metrics port ${metricsPort}`).not.toMatch(new RegExp(`:${metricsPort}\\b`))
+    }
   })
 
   it('passes X-Request-Id and the W3C traceparent to the gateways', () => {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import canonicalize from 'canonicalize'
 import { ConnectorError } from '../../connectors/kit/connector-error.js'
 import { GatewayError } from '../errors/gateway-error.js'
-import type { IdempotencyStore, StoredAnswer } from '../idempotency/store.js'
+import type { BeginOutcome, IdempotencyScope, IdempotencyStore, StoredAnswer } from '../idempotency/store.js'
 import type { Purpose } from '../policy/decide.js'
 
 // RFC 9110 field value, kept to visible ASCII so it is safe to store and compare.
@@ -28,25 +28,39 @@ export function fingerprintOf(purpose: Purpose, body: Record<string, unknown>): 
     .digest('hex')
 }
 
+/**
+ * How long past its call deadline an in-flight claim is still trusted to finish: the audit record and the stored
+ * answer come after the delivery, and instances' clocks differ a little. A claim older than deadline + margin
+ * belongs to an instance that died mid-delivery; its outcome is unknown (never re-delivered), see
+ * idempotency/state-store.ts.
+ */
+export const IN_FLIGHT_MARGIN_MS = 30_000
+
 /** Claims the key; returns the stored answer for a replay, undefined for a first delivery, or throws 409. */
 export async function claimKey(
   store: IdempotencyStore,
-  key: string,
+  scope: IdempotencyScope,
   fingerprint: string,
   now: number,
+  deadlineMs: number,
 ): Promise<StoredAnswer | undefined> {
-  let outcome: Awaited<ReturnType<IdempotencyStore['begin']>>
+  let outcome: BeginOutcome
   try {
-    outcome = await store.begin(key, fingerprint, now)
+    outcome = await store.begin(scope, fingerprint, now, now + deadlineMs + IN_FLIGHT_MARGIN_MS)
   } catch (err) {
     // Without a durable claim a retry could deliver twice, so nothing is delivered.
-    throw new GatewayError('internal', { internal: 'idempotency journal write failed', cause: err })
+    throw new GatewayError('internal', { internal: 'idempotency claim failed', cause: err })
   }
   switch (outcome.kind) {
     case 'new':
       return undefined
     case 'replay':
       return outcome.answer
+    case 'answer-not-kept':
+      throw new GatewayError('idempotency-answer-not-kept', {
+        detail: `the first request with this Idempotency-Key was answered with status ${outcome.status}; that answer was too large to keep`,
+        extensions: { firstStatus: outcome.status, firstAuditId: outcome.auditId },
+      })
     case 'conflict':
       throw new GatewayError('idempotency-conflict', {
         detail: 'this Idempotency-Key was used for a different request (matter, case or body)',

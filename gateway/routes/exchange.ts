@@ -2,7 +2,8 @@ import type { HttpBindings } from '@hono/node-server'
 import type { Context } from 'hono'
 import { GatewayError, toGatewayError } from '../errors/gateway-error.js'
 import type { GatewayDeps } from '../gateway-deps.js'
-import { beginExchange, requestIdFrom, routeExchange } from '../pipeline/10-request.js'
+import type { IdempotencyScope } from '../idempotency/store.js'
+import { beginExchange, type ExchangeRoute, rawPathOf, requestIdFrom, routeExchange } from '../pipeline/10-request.js'
 import { authenticate } from '../pipeline/20-authenticate.js'
 import { authorize, findResource, readPurpose } from '../pipeline/30-authorize.js'
 import { chargeQuota, quotaHeaders } from '../pipeline/32-quota.js'
@@ -42,7 +43,8 @@ async function handle(deps: GatewayDeps, c: Context, span: Span | undefined): Pr
   const started = performance.now()
   const now = deps.clock.now()
   const requestId = requestIdFrom(c.req.header('x-request-id'), now)
-  const route = routeExchange(c.req.method, c.req.path)
+  // The path as sent: Hono's c.req.path is already partly decoded, and an id must be decoded exactly once.
+  const route = routeExchange(c.req.method, rawPathOf(c.req.url))
   const snapshot = deps.acquireSnapshot()
   try {
     return await run(
@@ -64,7 +66,7 @@ async function run(
   c: Context,
   span: Span | undefined,
   ex: Exchange,
-  route: ReturnType<typeof routeExchange>,
+  route: ExchangeRoute,
   started: number,
 ): Promise<Response> {
   const now = ex.startedAt
@@ -72,6 +74,7 @@ async function run(
   ex.traceId = currentTraceId()
   try {
     if (route.error) throw route.error
+    if (deps.lifecycle.draining()) throw drainingError()
     ex.principal = await authenticate(c.req.header('authorization'), deps.verifier)
     ex.purpose = readPurpose(c.req.header('qiao-matter'), c.req.header('qiao-case'))
     ex.resource = findResource(ex.snapshot, ex.resourceId)
@@ -102,6 +105,14 @@ async function run(
   observe(deps, ex, response.status, started, span)
   response.headers['x-request-id'] = ex.requestId
   return c.body(response.body, response.status as 200, response.headers)
+}
+
+/** Shutting down: new calls are refused cleanly (and audited) so the caller retries on another instance. */
+function drainingError(): GatewayError {
+  return new GatewayError('gateway-draining', {
+    detail: 'this gateway instance is shutting down; retry the call',
+    headers: { 'retry-after': '1', connection: 'close' },
+  })
 }
 
 /** Metric labels only take values the catalog knows; anything a caller made up is `_other`. */
@@ -201,8 +212,8 @@ async function read(deps: GatewayDeps, c: Context, ex: Exchange): Promise<void> 
 }
 
 /** Key of an Idempotency-Key: scoped to the calling department and the resource. */
-function idempotencyScope(ex: Exchange): string {
-  return `${ex.principal?.dept}\u0000${ex.resourceId}\u0000${ex.idempotencyKey}`
+function idempotencyScope(ex: Exchange): IdempotencyScope {
+  return { dept: ex.principal?.dept ?? '', resource: ex.resourceId, key: ex.idempotencyKey ?? '' }
 }
 
 async function write(deps: GatewayDeps, c: Context, ex: Exchange): Promise<void> {
@@ -212,8 +223,9 @@ async function write(deps: GatewayDeps, c: Context, ex: Exchange): Promise<void>
   const body = await readJsonBody(bodySource(c), deps.config.bodyLimit)
   ex.params = validateParameters(binding.request, body)
   const call = upstreamCall(deps, c, ex)
-  const key = idempotencyScope(ex)
-  ex.replay = await claimKey(deps.idempotency, key, fingerprintOf(ex.purpose, ex.params), deps.clock.now())
+  const scope = idempotencyScope(ex)
+  const fingerprint = fingerprintOf(ex.purpose, ex.params)
+  ex.replay = await claimKey(deps.idempotency, scope, fingerprint, deps.clock.now(), call.resource.timeoutMs)
   if (ex.replay) return
   const started = deps.clock.now()
   try {
@@ -227,8 +239,13 @@ async function write(deps: GatewayDeps, c: Context, ex: Exchange): Promise<void>
     const problem = toGatewayError(err)
     const outcome = deliveryOutcome(problem)
     // Refusals are answered again on retry (rememberAnswer); the others decide the key's fate now.
-    if (outcome === 'not-delivered') await deps.idempotency.release(key)
-    else if (outcome === 'unknown') await deps.idempotency.markUnknown(key)
+    // If the store fails here the claim stays in flight, and turns unknown after its window: never re-delivered.
+    try {
+      if (outcome === 'not-delivered') await deps.idempotency.release(scope)
+      else if (outcome === 'unknown') await deps.idempotency.markUnknown(scope)
+    } catch (storeErr) {
+      deps.log.error({ requestId: ex.requestId, err: (storeErr as Error).message }, 'idempotency key not updated')
+    }
     throw problem
   }
 }

@@ -1,0 +1,5 @@
+import { idempotencyState } from '../idempotency/state-store.js'
+import type { StateModule } from './store.js'
+
+/** Every module that keeps state in the store; each brings its own migrations. */
+export const STATE_MODULES: readonly StateModule[] = [idempotencyState]

@@ -1,0 +1,46 @@
+import type { Kysely, Transaction } from 'kysely'
+import type { Migration } from 'kysely/migration'
+import type { IdempotencyKeysTable } from '../idempotency/state-store.js'
+
+/**
+ * What gateway instances must share (idempotency keys today; the sharing workflow's applications, live grants and
+ * notices next), in one database: embedded SQLite for a single instance, PostgreSQL for several. Queries are
+ * written once with Kysely for both dialects.
+ *
+ * A module that keeps state adds its tables here and registers its migrations as a StateModule (./modules.ts).
+ */
+export interface StateDatabase {
+  idempotency_keys: IdempotencyKeysTable
+}
+
+export type StateDialect = 'sqlite' | 'postgres'
+
+/** One module's tables, created and changed by its own versioned migrations. */
+export interface StateModule {
+  /** Prefix of the module's migration names (`<name>/<version>`), e.g. `idempotency`. */
+  readonly name: string
+  /**
+   * Migrations by version (`0001-keys`), applied in version order, each once. A released migration is never
+   * edited: a change is a new version. Written with Kysely's schema builder so they run on both dialects.
+   */
+  readonly migrations: Readonly<Record<string, Migration>>
+}
+
+export interface StateStore {
+  readonly dialect: StateDialect
+  readonly db: Kysely<StateDatabase>
+  /** Runs `work` in one transaction (SQLite: BEGIN IMMEDIATE, so it holds the write lock from its start). */
+  transaction<T>(work: (trx: Transaction<StateDatabase>) => Promise<T>): Promise<T>
+  /** Migration names applied by this open (empty when the schema was already current). */
+  readonly applied: readonly string[]
+  close(): Promise<void>
+}
+
+export class StateMigrationError extends Error {
+  constructor(migration: string | undefined, cause: unknown) {
+    super(`state store migration ${migration ?? '(setup)'} failed: ${(cause as Error)?.message ?? String(cause)}`, {
+      cause,
+    })
+    this.name = 'StateMigrationError'
+  }
+}
