@@ -3,7 +3,8 @@ import type { CatalogSnapshot } from './snapshot.js'
 /**
  * The catalog version new calls run under, swapped atomically on reload. A call acquires the snapshot when it
  * starts and releases it when it ends, so it finishes under the rules it started with; a replaced snapshot is
- * disposed (connectors closed) only once its last call has ended.
+ * disposed only once its last call has ended. Disposing gives back its references on the connector instances: one
+ * the new snapshot kept stays open, a changed or removed one closes (connector-instances.ts).
  */
 export class SnapshotHolder {
   private current: CatalogSnapshot

@@ -4,6 +4,7 @@ import type { AuditLog } from '../audit/audit-log.js'
 import type { HealthMonitor } from '../health/connector-health.js'
 import type { QuotaStore } from '../quota/store.js'
 import type { Logger } from '../telemetry/logger.js'
+import { instanceChanges } from './connector-instances.js'
 import type { SnapshotHolder } from './holder.js'
 import { loadCatalog } from './load.js'
 import { buildSnapshot } from './snapshot.js'
@@ -28,10 +29,13 @@ export type ReloadResult = { ok: true; catalog: Catalog } | { ok: false; issues:
  * invalid one is rejected with every problem and the running catalog keeps serving. A valid one becomes current
  * atomically — calls in flight finish under the catalog they started with — so a revoked grant stops the very
  * next call. Every attempt, accepted or rejected, is audited; a reload whose record cannot be written is refused.
+ * Connector instances whose configuration did not change are kept with their breaker and pooled connections; the
+ * changed and removed ones are closed once the calls on the snapshots using them have ended.
  */
 export async function reloadCatalog(ctx: ReloadContext, actor: string, requestId?: string): Promise<ReloadResult> {
   const loaded = await loadCatalog(ctx.file, { definitions: ctx.definitions, vars: ctx.vars })
-  const previous = ctx.holder.get().catalog
+  const current = ctx.holder.get()
+  const previous = current.catalog
   if (!loaded.ok) {
     await ctx.audit.append(
       adminRecord(
@@ -49,7 +53,9 @@ export async function reloadCatalog(ctx: ReloadContext, actor: string, requestId
     ctx.log.warn({ problems: loaded.issues.length, kept: previous.version }, 'catalog reload rejected')
     return { ok: false, issues: loaded.issues }
   }
-  const next = buildSnapshot(loaded.catalog, { log: ctx.log, clock: ctx.clock, quotaStore: ctx.quotaStore })
+  const next = buildSnapshot(loaded.catalog, { log: ctx.log, clock: ctx.clock, quotaStore: ctx.quotaStore }, current)
+  // Ids only: the options behind them may hold interpolated secrets.
+  const changes = instanceChanges(current.instances, next.instances)
   try {
     await ctx.audit.append(
       adminRecord(
@@ -63,6 +69,10 @@ export async function reloadCatalog(ctx: ReloadContext, actor: string, requestId
           previousDigest: previous.digest,
           resources: loaded.catalog.resources.size,
           grants: loaded.catalog.grants.size,
+          connectorsKept: changes.kept.join(','),
+          connectorsRebuilt: changes.rebuilt.join(','),
+          connectorsAdded: changes.added.join(','),
+          connectorsRemoved: changes.removed.join(','),
         },
         { actor, outcome: 'ok', requestId },
       ),
@@ -72,7 +82,8 @@ export async function reloadCatalog(ctx: ReloadContext, actor: string, requestId
     throw err
   }
   ctx.holder.swap(next)
-  ctx.log.info({ version: loaded.catalog.version, previous: previous.version }, 'catalog reloaded')
-  void ctx.health.check()
+  ctx.log.info({ version: loaded.catalog.version, previous: previous.version, connectors: changes }, 'catalog reloaded')
+  // Kept instances keep their health status; new ones are probed now.
+  void ctx.health.check([...changes.rebuilt, ...changes.added])
   return { ok: true, catalog: loaded.catalog }
 }

@@ -1,11 +1,11 @@
-import { Agent, type Dispatcher } from 'undici'
 import type { Clock, Connector, ConnectorLogger } from '../../connectors/kit/types.js'
 import { subjectFieldsOf } from '../audit/subjects.js'
 import { compileProjector, type Projector, releasedFields } from '../projection/project.js'
 import { createQuotaEnforcer, type QuotaEnforcer } from '../quota/quotas.js'
 import { memoryQuotaStore, type QuotaStore } from '../quota/store.js'
-import { createUpstreamGuard, type UpstreamGuard } from '../resilience/upstream-guard.js'
-import type { Catalog, Grant, HttpPoolSettings } from './types.js'
+import type { UpstreamGuard } from '../resilience/upstream-guard.js'
+import { type LiveConnector, liveConnectorFor } from './connector-instances.js'
+import type { Catalog, Grant } from './types.js'
 
 /** A grant with what the per-request path needs already built. */
 export interface CompiledGrant {
@@ -22,7 +22,8 @@ export interface CompiledGrant {
 /**
  * Everything a call needs from one catalog version: the catalog itself, compiled grants and live connectors.
  * A call takes the current snapshot when it starts and keeps it to the end, so a reload never changes the rules
- * under a call in flight.
+ * under a call in flight. Grants and quotas are the snapshot's own; connector instances are shared with the
+ * previous snapshot when their configuration did not change (see connector-instances.ts).
  */
 export interface CatalogSnapshot {
   readonly catalog: Catalog
@@ -30,8 +31,11 @@ export interface CatalogSnapshot {
   readonly connectors: ReadonlyMap<string, Connector>
   /** Per connector instance: concurrency limit, circuit breaker, retry policy. */
   readonly guards: ReadonlyMap<string, UpstreamGuard>
+  /** The live instances behind `connectors` and `guards`, each holding a reference for this snapshot. */
+  readonly instances: ReadonlyMap<string, LiveConnector>
   /** The catalog's quotas with their limiters. */
   readonly quotas: QuotaEnforcer
+  /** Gives this snapshot's references back: instances no other snapshot holds are closed. */
   dispose(): Promise<void>
 }
 
@@ -42,18 +46,11 @@ export interface SnapshotDeps {
   readonly quotaStore?: QuotaStore
 }
 
-/** Pool limits and transport timeouts per connector instance; the per-call deadline comes on top of these. */
-function createDispatcher(http: HttpPoolSettings): Dispatcher {
-  return new Agent({
-    connections: http.connections,
-    connect: { timeout: http.connectTimeoutMs },
-    headersTimeout: http.headersTimeoutMs,
-    bodyTimeout: http.bodyTimeoutMs,
-    keepAliveTimeout: http.keepAliveTimeoutMs,
-  })
-}
-
-export function buildSnapshot(catalog: Catalog, deps: SnapshotDeps): CatalogSnapshot {
+/**
+ * Builds the snapshot for `catalog`. With `previous` (the snapshot being replaced), connector instances whose
+ * configuration is unchanged are taken over from it with their state: breaker, bulkhead, pooled connections.
+ */
+export function buildSnapshot(catalog: Catalog, deps: SnapshotDeps, previous?: CatalogSnapshot): CatalogSnapshot {
   const grants = new Map<string, CompiledGrant>()
   for (const [key, grant] of catalog.grants) {
     const resource = catalog.resources.get(grant.resource)
@@ -72,36 +69,34 @@ export function buildSnapshot(catalog: Catalog, deps: SnapshotDeps): CatalogSnap
       }),
     )
   }
-  const dispatchers: Dispatcher[] = []
+  const quotas = createQuotaEnforcer(catalog.quotas, deps.quotaStore ?? memoryQuotaStore())
+  // Connector instances last: once they are retained, nothing below may throw.
+  const instances = new Map<string, LiveConnector>()
+  try {
+    for (const [id, instance] of catalog.connectors) {
+      instances.set(id, liveConnectorFor(instance, previous?.instances.get(id), deps))
+    }
+  } catch (err) {
+    // A connector that cannot be created fails the whole snapshot: give back what it took.
+    for (const live of instances.values()) void live.release()
+    throw err
+  }
   const connectors = new Map<string, Connector>()
   const guards = new Map<string, UpstreamGuard>()
-  for (const [id, instance] of catalog.connectors) {
-    guards.set(id, createUpstreamGuard(id, instance.resilience, deps.clock))
-    const dispatcher = createDispatcher(instance.http)
-    dispatchers.push(dispatcher)
-    connectors.set(
-      id,
-      instance.definition.create(instance.options as never, {
-        dispatcher,
-        log: deps.log.child({ connector: id }),
-        clock: deps.clock,
-      }),
-    )
+  for (const [id, live] of instances) {
+    connectors.set(id, live.connector)
+    guards.set(id, live.guard)
   }
-  const quotas = createQuotaEnforcer(catalog.quotas, deps.quotaStore ?? memoryQuotaStore())
   let disposed: Promise<void> | undefined
   return {
     catalog,
     grants,
     connectors,
     guards,
+    instances,
     quotas,
     dispose() {
-      disposed ??= (async () => {
-        for (const guard of guards.values()) guard.dispose()
-        await Promise.allSettled([...connectors.values()].map((c) => c.dispose()))
-        await Promise.allSettled(dispatchers.map((d) => d.close()))
-      })()
+      disposed ??= Promise.allSettled([...instances.values()].map((live) => live.release())).then(() => {})
       return disposed
     },
   }

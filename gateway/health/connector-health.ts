@@ -8,8 +8,8 @@ export interface ConnectorStatus extends HealthReport {
 }
 
 export interface HealthMonitor {
-  /** Probes every connector of the current catalog now. */
-  check(): Promise<void>
+  /** Probes the given connector instances of the current catalog now (default: every one). */
+  check(instances?: readonly string[]): Promise<void>
   /** Last known status of a connector instance. */
   status(instance: string): ConnectorStatus
   stop(): void
@@ -41,6 +41,8 @@ export function createHealthMonitor(options: {
     } catch {
       report = { status: 'down', detail: 'health check failed' }
     }
+    // A reload may have replaced the instance meanwhile: its replacement's own probe decides its status.
+    if (options.snapshot().connectors.get(instance) !== connector) return
     const previous = statuses.get(instance)
     statuses.set(instance, { ...report, checkedAt: new Date(options.clock.now()).toISOString() })
     if (previous?.status !== report.status) {
@@ -54,9 +56,11 @@ export function createHealthMonitor(options: {
   }
 
   return {
-    async check() {
+    async check(instances) {
       const snapshot = options.snapshot()
-      await Promise.all([...snapshot.connectors.keys()].map((id) => probe(id, snapshot)))
+      // Status is kept per instance id: an instance kept across a reload keeps it, a removed one loses it.
+      for (const id of statuses.keys()) if (!snapshot.connectors.has(id)) statuses.delete(id)
+      await Promise.all((instances ?? [...snapshot.connectors.keys()]).map((id) => probe(id, snapshot)))
       if (!timer && options.intervalMs > 0) {
         timer = setInterval(() => void this.check(), options.intervalMs)
         timer.unref()
