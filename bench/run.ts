@@ -256,7 +256,7 @@ async function main(): Promise<void> {
     peerCore: Number(peer.id === 'P0' ? LOAD_CORES : PEER_CORES),
     loadCorePids: [upstreamProc.pid],
     loadCore: Number(LOAD_CORES),
-    metricsUrl: peer.id === 'P3' ? `${peer.baseUrl}/metrics` : undefined,
+    metricsUrl: peer.metricsUrl,
   })
   const strict = profile.name === 'quick'
   const busy = (s: Sample) =>
@@ -754,7 +754,7 @@ function standardNotes(r: BenchResults): string[] {
     'CPU per request: Δ(utime+stime) of the peer’s processes from /proc/<pid>/stat (10 ms ticks) ÷ requests completed in the same run. Peak RSS: VmHWM of the peer’s processes at the end of the run.',
     'The bench catalog is the demo catalog with the housing connector pointed at the bench upstream and the `quotas:` block removed (发改’s overall quota of 1,200 calls/min would refuse a benchmark).',
     'wrk closes its connections with calls still in flight at the end of every run; Qiao audits those calls as client-gone (499) and does not count them against the housing connector’s circuit breaker, so the bench catalog keeps the default breaker settings.',
-    'Qiao runs the built gateway (node dist/gateway/cli.js serve): RS256 tokens from a JWKS file, log level warn, file audit store with group commit in the run directory (ext4), metrics on (/metrics is scraped between runs), tracing off (no OTEL_* variables), health probe only at start.',
+    'Qiao runs the built gateway (node dist/gateway/cli.js serve): RS256 tokens from a JWKS file, log level warn, file audit store with group commit in the run directory (ext4), metrics on their own loopback listener (QIAO_METRICS_PORT, scraped between runs), tracing off (no OTEL_* variables), health probe only at start.',
     'QIAO_TOKEN_CACHE_MAX defaults to 10,000: the 10,000-token mix fits the cache exactly. The probe and warm-up of that cell use tokens of the mix, because one extra token in a cyclic round-robin over an LRU of the same size makes every lookup miss.',
     'HAProxy (P2) verifies every token (no cache), so its cost does not depend on the token mix; it answers 403 to any refused token.',
   ]

@@ -8,6 +8,7 @@ import { auditRoutes } from './routes/audit.js'
 import { catalogHandler } from './routes/catalog.js'
 import { exchangeHandler } from './routes/exchange.js'
 import { catalogReloadHandler, readinessHandler } from './routes/operations.js'
+import type { Metrics } from './telemetry/metrics.js'
 import { currentTraceId } from './telemetry/tracing.js'
 
 /** The HTTP surface. No I/O happens here at import time; everything comes in through deps. */
@@ -31,7 +32,7 @@ export function createApp(deps: GatewayDeps): Hono {
     const requestId = requestIdFrom(c.req.header('x-request-id'), deps.clock.now())
     await next()
     c.res.headers.set('x-request-id', requestId)
-    const probe = c.req.path === '/healthz' || c.req.path === '/readyz' || c.req.path === '/metrics'
+    const probe = c.req.path === '/healthz' || c.req.path === '/readyz'
     deps.log[probe ? 'debug' : 'info'](
       {
         requestId,
@@ -49,10 +50,8 @@ export function createApp(deps: GatewayDeps): Hono {
   app.get('/readyz', readinessHandler(deps))
   app.post('/v1/admin/catalog/reload', catalogReloadHandler(deps))
 
-  app.get('/metrics', async (c) => {
-    const { registry } = deps.metrics
-    return c.body(await registry.metrics(), 200, { 'content-type': registry.contentType })
-  })
+  // No /metrics here: its labels say which department reads what for which matter, so it is served only by the
+  // metrics listener (createMetricsApp, QIAO_METRICS_HOST:QIAO_METRICS_PORT) and this port answers 404.
 
   // Everything under /v1/resources/ goes through the exchange pipeline, so every call there is audited —
   // including unknown paths and wrong methods.
@@ -60,10 +59,11 @@ export function createApp(deps: GatewayDeps): Hono {
 
   app.get('/v1/catalog', catalogHandler(deps))
 
-  // The auditors' API (scope audit:read): reading the log is not an exchange, so it is not itself audited.
+  // The auditors' API (scope audit:read): each read leaves an `audit.read` admin record in the same log.
   app.route('/v1/audit', auditRoutes(deps))
 
-  if (deps.devKey !== undefined) {
+  // Only `qiao demo` has a dev key; a gateway with an issuer never publishes keys of its own.
+  if (deps.config.demoMode && deps.devKey !== undefined) {
     const jwks = deps.devKey.publicJwks
     app.get('/.well-known/jwks.json', (c) => c.json(jwks))
   }
@@ -86,5 +86,16 @@ export function createApp(deps: GatewayDeps): Hono {
   app.notFound((c) => problemResponse(c, new GatewayError('route-not-found')))
   app.onError((err, c) => problemResponse(c, err))
 
+  return app
+}
+
+/** The metrics listener's surface: GET /metrics (Prometheus text format) and nothing else. */
+export function createMetricsApp(metrics: Metrics): Hono {
+  const app = new Hono()
+  app.get('/metrics', async (c) => {
+    const { registry } = metrics
+    return c.body(await registry.metrics(), 200, { 'content-type': registry.contentType })
+  })
+  app.notFound((c) => c.text('not found', 404))
   return app
 }

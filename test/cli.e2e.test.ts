@@ -116,7 +116,13 @@ describe('qiao serve', () => {
   it('refuses to start on an invalid catalog and prints every problem', () => {
     const run = spawnSync(CLI[0], CLI.slice(1).concat('serve'), {
       cwd: REPO,
-      env: env({ QIAO_CATALOG: 'test/fixtures/catalogs/three-mistakes.yaml', QIAO_PORT: '0' }),
+      // A key source, so that the catalog is what stops it (its key set would be read only after the catalog).
+      env: env({
+        QIAO_CATALOG: 'test/fixtures/catalogs/three-mistakes.yaml',
+        QIAO_PORT: '0',
+        QIAO_JWKS_FILE: '/nonexistent/jwks.json',
+        QIAO_ISSUER: 'https://idp.example/realms/zwfw',
+      }),
       encoding: 'utf8',
       timeout: 15_000,
     })

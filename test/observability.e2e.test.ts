@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http'
 import { SpanKind } from '@opentelemetry/api'
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import parsePrometheusTextFormat from 'parse-prometheus-text-format'
+import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTracing, type Tracing } from '../gateway/telemetry/tracing.js'
 import { type Harness, startHarness } from './support/gateway.js'
@@ -18,7 +19,7 @@ const PERMITS = 'housing.construction-permit'
 
 beforeAll(async () => {
   tracing = await startTracing({}, [new SimpleSpanProcessor(exporter)])
-  h = await startHarness()
+  h = await startHarness({ env: { QIAO_METRICS_PORT: '0' } })
 })
 afterAll(async () => {
   await h?.close()
@@ -43,11 +44,12 @@ interface Sample {
 }
 type Family = { name: string; type: string; metrics: Sample[] }
 
+/** From the metrics listener (QIAO_METRICS_PORT): the public port does not serve /metrics. */
 async function scrape(): Promise<Map<string, Family>> {
-  const res = await h.get('/metrics')
-  expect(res.status).toBe(200)
+  const res = await request(`${h.gateway.metricsUrl}/metrics`)
+  expect(res.statusCode).toBe(200)
   expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/)
-  const families = parsePrometheusTextFormat(res.text) as Family[]
+  const families = parsePrometheusTextFormat(await res.body.text()) as Family[]
   return new Map(families.map((f) => [f.name, f]))
 }
 
@@ -137,6 +139,35 @@ describe('metrics', () => {
     expect(after.get('qiao_upstream_duration_seconds')?.type).toBe('HISTOGRAM')
     expect(after.get('qiao_audit_write_duration_seconds')?.type).toBe('HISTOGRAM')
     expect(after.has('qiao_audit_queue_depth')).toBe(true)
+  })
+
+  it('has process and runtime metrics: CPU, event-loop lag, heap, GC, open handles', async () => {
+    const metrics = await scrape()
+    for (const name of [
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_eventloop_lag_seconds',
+      'nodejs_heap_size_used_bytes',
+      'nodejs_gc_duration_seconds',
+      'nodejs_active_handles_total',
+    ]) {
+      expect(metrics.has(name), name).toBe(true)
+    }
+    expect(Number(metrics.get('process_cpu_seconds_total')?.metrics[0]?.value)).toBeGreaterThan(0)
+  })
+
+  it('the public port does not serve /metrics, and the metrics listener serves nothing else', async () => {
+    const publicPort = await h.get('/metrics')
+    expect(publicPort.status).toBe(404)
+    expect(publicPort.text).not.toContain('qiao_requests_total')
+    expect((await h.get('/healthz')).status).toBe(200)
+    expect((await h.get('/readyz')).status).toBe(200)
+    const metricsUrl = new URL(h.gateway.metricsUrl as string)
+    expect(metricsUrl.hostname).toBe('127.0.0.1')
+    expect(metricsUrl.port).not.toBe(String(h.gateway.port))
+    const other = await request(`${h.gateway.metricsUrl}/v1/catalog`)
+    await other.body.dump()
+    expect(other.statusCode).toBe(404)
   })
 
   it('label values a caller invents are folded into _other', async () => {

@@ -178,7 +178,7 @@ describe('quotas in Redis', () => {
   })
 
   it('with Redis unreachable, the gateway still starts and serves, counting quotas in its own memory, with a warning and a metric', async () => {
-    const h = await start({ QIAO_QUOTA_REDIS_URL: `redis://127.0.0.1:${await closedPort()}` })
+    const h = await start({ QIAO_QUOTA_REDIS_URL: `redis://127.0.0.1:${await closedPort()}`, QIAO_METRICS_PORT: '0' })
     const { results } = await burst(11, (id) => askAs(h, `down-${id}`))
     const { passed, refused } = split(results)
     expect(passed).toHaveLength(10)
@@ -191,7 +191,7 @@ describe('quotas in Redis', () => {
     expect(warnings[0]?.level).toBe(40)
     // Each call was counted by the fallback for each of its two quotas, and /metrics says so.
     expect(h.gateway.deps.snapshot().quotas.store.stats.fallbacks).toBeGreaterThanOrEqual(22)
-    const metrics = (await h.get('/metrics')).text
+    const metrics = await (await fetch(`${h.gateway.metricsUrl}/metrics`)).text()
     const fallbacks = /^qiao_quota_store_fallbacks_total (\d+)$/m.exec(metrics)?.[1]
     expect(Number(fallbacks)).toBeGreaterThanOrEqual(22)
   })

@@ -34,6 +34,8 @@ export interface PeerHandle {
   /** `floor`: Qiao's stack without the pipeline (bench/floor.ts), for the profile section. */
   readonly id: PeerId | 'floor'
   readonly baseUrl: string
+  /** Qiao only: its Prometheus endpoint (a listener of its own, not the public port). */
+  readonly metricsUrl?: string
   /** Processes whose CPU and memory count for this peer (nginx: master + worker). */
   pids(): number[]
   /** Seconds from spawn to accepting requests. */
@@ -185,7 +187,8 @@ export async function startHaproxy(ctx: PeerContext): Promise<PeerHandle> {
 }
 
 /**
- * P3: `node dist/gateway/cli.js serve` with a clean environment (no OTEL_*: tracing off; metrics are always on).
+ * P3: `node dist/gateway/cli.js serve` with a clean environment (no OTEL_*: tracing off), metrics on their own
+ * loopback listener (QIAO_METRICS_PORT) as an operator would run it.
  * BENCH_QIAO_NODE_ARGS adds node options, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the gateway.
  */
 export async function startQiao(
@@ -196,6 +199,7 @@ export async function startQiao(
   const dir = join(ctx.runDir, `qiao-${++serial}`)
   mkdirSync(dir, { recursive: true })
   const port = await freePort()
+  const metricsPort = await freePort()
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -203,6 +207,7 @@ export async function startQiao(
     NODE_ENV: 'production',
     QIAO_HOST: '127.0.0.1',
     QIAO_PORT: String(port),
+    QIAO_METRICS_PORT: String(metricsPort),
     QIAO_CATALOG: catalogFile,
     QIAO_DATA_DIR: join(dir, 'data'),
     QIAO_JWKS_FILE: ctx.keys.jwksFile,
@@ -236,6 +241,7 @@ export async function startQiao(
   return {
     id: 'P3',
     baseUrl,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     pids: () => [proc.pid],
     startupSeconds: (performance.now() - started) / 1000,
     async stop() {

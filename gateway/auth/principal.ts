@@ -2,7 +2,10 @@
 export interface Principal {
   /** The officer (`sub`). */
   readonly sub: string
-  /** Consumer department code (`dept`). */
+  /**
+   * Consumer department (`dept`): the claim when it has the shape of a department code; otherwise a bounded, escaped
+   * label of it that can never equal a code, so the catalog answers 403 department-unknown.
+   */
   readonly dept: string
   /** Calling application (`client_id`), if the issuer sets one. */
   readonly clientId: string | undefined

@@ -3,6 +3,7 @@ import {
   createTestKey,
   hs256WithPublicKeyAsSecret,
   signToken,
+  startJwksServer,
   TEST_AUDIENCE,
   TEST_ISSUER,
   type TestKey,
@@ -30,6 +31,8 @@ function verifier(overrides: Partial<TokenVerifierOptions> = {}, now = NOW) {
     algorithms: ['EdDSA', 'ES256', 'RS256', 'PS256'],
     clockToleranceMs: 30_000,
     cacheMax: 100,
+    cacheTtlMs: 300_000,
+    maxLifetimeMs: 86_400_000,
     clock: { now: () => now },
     ...overrides,
   })
@@ -95,7 +98,7 @@ describe('token verification', () => {
     expect(await check({ aud: 'urn:qiao:other' })).toBe('token-claims-invalid')
     expect(await check({ aud: ['urn:qiao:other', TEST_AUDIENCE] })).toBe('ok')
     expect(await check({ dept: undefined })).toBe('token-claims-invalid')
-    expect(await check({ dept: 'DRC!' })).toBe('token-claims-invalid')
+    expect(await check({ dept: 42 })).toBe('token-claims-invalid')
     expect(await check({ scope: ['a', 'b'] })).toBe('token-claims-invalid')
   })
 
@@ -130,6 +133,8 @@ describe('token verification', () => {
       algorithms: ['EdDSA'],
       clockToleranceMs: 0,
       cacheMax: 10,
+      cacheTtlMs: 300_000,
+      maxLifetimeMs: 86_400_000,
       clock: { now: () => now },
     })
     const token = await signToken(ed, { ...claims, exp: Math.floor(NOW / 1000) + 10 }, { now: NOW })
@@ -162,6 +167,8 @@ describe('HMAC tokens, when explicitly configured', () => {
       algorithms: ['EdDSA', 'HS256'],
       clockToleranceMs: 30_000,
       cacheMax: 10,
+      cacheTtlMs: 300_000,
+      maxLifetimeMs: 86_400_000,
       clock: { now: () => NOW },
     })
     const nowSec = Math.floor(NOW / 1000)
@@ -179,5 +186,120 @@ describe('HMAC tokens, when explicitly configured', () => {
     )
     // The asymmetric keys still verify their own tokens.
     expect(await codeOf(v.verify(await signToken(ed, claims, { now: NOW })))).toBe('ok')
+  })
+})
+
+describe('department claims', () => {
+  it('passes any string dept on (the catalog decides, 403), bounded and escaped when it cannot be a code', async () => {
+    const v = verifier()
+    const deptOf = async (dept: string) => (await v.verify(await signToken(ed, { ...claims, dept }, { now: NOW }))).dept
+    expect(await deptOf('drc')).toBe('drc')
+    expect(await deptOf('DRC')).toBe('DRC')
+    expect(await deptOf('发改')).toBe('发改')
+    expect(await deptOf('drc\n{"forged":1}')).toBe('drc\\u{a}\\u{7b}\\u{22}forged\\u{22}\\u{3a}1\\u{7d}')
+    const long = await deptOf('x'.repeat(500))
+    expect(long).toBe(`${'x'.repeat(32)}…`)
+  })
+})
+
+describe('token lifetime', () => {
+  const nowSec = Math.floor(NOW / 1000)
+
+  it('refuses a token living longer than the maximum (exp − iat), accepts one at the maximum', async () => {
+    const v = verifier()
+    const lifetime = async (extra: Record<string, unknown>) =>
+      codeOf(v.verify(await signToken(ed, { ...claims, ...extra }, { now: NOW })))
+    expect(await lifetime({ iat: nowSec, exp: nowSec + 30 * 86_400 })).toBe('token-lifetime-exceeded')
+    expect(await lifetime({ iat: nowSec, exp: nowSec + 86_400 })).toBe('ok')
+    expect(await lifetime({ iat: nowSec - 86_400, exp: nowSec + 60 })).toBe('token-lifetime-exceeded')
+  })
+
+  it('judges a token without iat by the time it has left (exp − now)', async () => {
+    const v = verifier()
+    const noIat = async (exp: number) =>
+      codeOf(v.verify(await signToken(ed, { ...claims, iat: undefined, exp }, { now: NOW })))
+    expect(await noIat(nowSec + 30 * 86_400)).toBe('token-lifetime-exceeded')
+    expect(await noIat(nowSec + 3600)).toBe('ok')
+  })
+
+  it('says so with its own code, never the claim values', async () => {
+    const v = verifier()
+    const err = await v
+      .verify(await signToken(ed, { ...claims, exp: nowSec + 30 * 86_400 }, { now: NOW }))
+      .catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(GatewayError)
+    expect((err as GatewayError).code).toBe('token-lifetime-exceeded')
+    expect((err as GatewayError).message).not.toContain(String(nowSec + 30 * 86_400))
+  })
+})
+
+describe('verified-token cache', () => {
+  it('verifies a cached token again once the cache TTL has passed (frozen clock)', async () => {
+    let now = NOW
+    const v = verifier({ cacheTtlMs: 60_000, clock: { now: () => now } })
+    const token = await signToken(ed, claims, { now: NOW })
+    await v.verify(token)
+    now = NOW + 59_000
+    await v.verify(token)
+    expect(v.stats).toEqual({ hits: 1, misses: 1 })
+    now = NOW + 60_000
+    await v.verify(token)
+    expect(v.stats).toEqual({ hits: 1, misses: 2 })
+    // …and the fresh verification is cached again for a TTL.
+    now = NOW + 61_000
+    await v.verify(token)
+    expect(v.stats).toEqual({ hits: 2, misses: 2 })
+  })
+
+  it('is off with a TTL of 0', async () => {
+    const v = verifier({ cacheTtlMs: 0 })
+    const token = await signToken(ed, claims, { now: NOW })
+    await v.verify(token)
+    await v.verify(token)
+    expect(v.stats).toEqual({ hits: 0, misses: 2 })
+  })
+
+  it('forgets tokens of a key the refetched key set dropped, and only those', async () => {
+    const jwks = await startJwksServer([ed.publicJwk, rsa.publicJwk])
+    try {
+      const v = verifier({
+        keys: createKeyResolver({ kind: 'remote', url: jwks.url, cooldownMs: 0, maxAgeMs: 600_000 }),
+      })
+      const byRsa = await signToken(rsa, claims, { now: NOW })
+      const byEd = await signToken(ed, claims, { now: NOW })
+      expect(await codeOf(v.verify(byRsa))).toBe('ok')
+      expect(await codeOf(v.verify(byEd))).toBe('ok')
+      expect(await codeOf(v.verify(byRsa))).toBe('ok')
+      expect(v.stats).toEqual({ hits: 1, misses: 2 })
+
+      // Rotation after a compromise: the issuer removes rsa-1; a token with an unknown kid makes the gateway refetch.
+      jwks.setKeys([ed.publicJwk])
+      const fetches = jwks.fetches
+      expect(await codeOf(v.verify(await signToken(ed, claims, { now: NOW, kid: 'ed-2' })))).toBe('token-key-unknown')
+      expect(jwks.fetches).toBe(fetches + 1)
+
+      expect(await codeOf(v.verify(byRsa))).toBe('token-key-unknown')
+      expect(await codeOf(v.verify(byEd))).toBe('ok')
+      expect(v.stats.hits).toBe(2)
+    } finally {
+      await jwks.close()
+    }
+  })
+
+  it('forgets tokens of a kid whose key material changed under the same kid', async () => {
+    const jwks = await startJwksServer([ed.publicJwk])
+    try {
+      const v = verifier({
+        keys: createKeyResolver({ kind: 'remote', url: jwks.url, cooldownMs: 0, maxAgeMs: 600_000 }),
+      })
+      const token = await signToken(ed, claims, { now: NOW })
+      expect(await codeOf(v.verify(token))).toBe('ok')
+      const impostor = await createTestKey('EdDSA', ed.kid)
+      jwks.setKeys([impostor.publicJwk])
+      await v.verify(await signToken(ed, claims, { now: NOW, kid: 'unknown' })).catch(() => {})
+      expect(await codeOf(v.verify(token))).toBe('token-invalid')
+    } finally {
+      await jwks.close()
+    }
   })
 })

@@ -1,8 +1,11 @@
-import { type Config, readConfig } from '../config/settings.js'
+import { type Config, type ReadConfigOptions, readConfig } from '../config/settings.js'
 
-/** Reads the configuration or prints every problem and exits 1. */
-export function configOrExit(env: NodeJS.ProcessEnv = process.env): Config {
-  const result = readConfig(env)
+/**
+ * Reads the configuration or prints every problem and exits 1. `qiao serve` passes `requireKeySource`; only
+ * `qiao demo` (and `qiao token`, which mints for the demo) pass `demo`, so demo mode is never a silent fallback.
+ */
+export function configOrExit(env: NodeJS.ProcessEnv = process.env, options: ReadConfigOptions = {}): Config {
+  const result = readConfig(env, process.cwd(), options)
   if (!result.ok) {
     for (const error of result.errors) console.error(`configuration: ${error}`)
     console.error(`${result.errors.length} configuration problem(s); see README "Configuration"`)

@@ -12,7 +12,7 @@ export function registerTokenCommand(program: Command): void {
     .option('--ttl <duration>', 'lifetime: seconds or 30m, 1h, 1d', '1h')
     .option('--client-id <id>', 'calling application (token `client_id`)')
     .action(async (options: { dept: string; sub: string; scope: string; ttl: string; clientId?: string }) => {
-      const config = configOrExit()
+      const config = configOrExit(process.env, { demo: true })
       if (!config.demoMode) {
         console.error(
           'qiao token: only in demo mode; with QIAO_JWKS_URL/QIAO_JWKS_FILE set, tokens come from your issuer',

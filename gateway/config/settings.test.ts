@@ -3,8 +3,10 @@ import { parseDuration, parseSize } from './parse.js'
 import { DEMO_ISSUER, readConfig } from './settings.js'
 
 describe('configuration', () => {
-  it('defaults to demo mode on 127.0.0.1:8080', () => {
-    const result = readConfig({}, '/srv/qiao')
+  it('defaults to 127.0.0.1:8080; demo mode only when started as the demo', () => {
+    const plain = readConfig({}, '/srv/qiao')
+    expect(plain.ok && plain.config.demoMode).toBe(false)
+    const result = readConfig({}, '/srv/qiao', { demo: true })
     expect(result.ok).toBe(true)
     if (!result.ok) return
     const c = result.config
@@ -38,7 +40,9 @@ describe('configuration', () => {
 
   it('needs an issuer with a key set, one key source only, and a secret for HS*', () => {
     const r1 = readConfig({ QIAO_JWKS_URL: 'https://idp.example/jwks' })
-    expect(r1.ok === false && r1.errors).toEqual(['QIAO_ISSUER: required when QIAO_JWKS_URL or QIAO_JWKS_FILE is set'])
+    expect(r1.ok === false && r1.errors).toEqual([
+      'QIAO_ISSUER: required when QIAO_JWKS_URL, QIAO_JWKS_FILE or QIAO_JWT_HMAC_SECRET_FILE is set',
+    ])
     const r2 = readConfig({ QIAO_JWKS_URL: 'https://idp.example/jwks', QIAO_JWKS_FILE: 'k.json', QIAO_ISSUER: 'i' })
     expect(r2.ok).toBe(false)
     const r3 = readConfig({ QIAO_JWT_ALGORITHMS: 'HS256' })

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 
 /**
  * Prometheus metrics at /metrics (text exposition format). One registry per gateway instance. Label values come
@@ -18,7 +18,16 @@ export interface Metrics {
 export interface MetricsSources {
   /** Circuit state per connector: 0 closed, 1 half-open, 2 open. */
   circuits(): Array<{ connector: string; state: number; inFlight: number }>
-  audit(): { appended: number; syncs: number; queueDepth: number; checkpoints: number }
+  audit(): {
+    appended: number
+    syncs: number
+    queueDepth: number
+    checkpoints: number
+    brokenEvents?: number
+    recoveries?: number
+  }
+  /** Free bytes on the audit store's file system; undefined for stores without one (PostgreSQL). */
+  auditFreeBytes?(): Promise<number | undefined>
   tokenCache(): { hits: number; misses: number }
   connectorUp(): Array<{ connector: string; up: number }>
   /** Quota checks answered from this instance's memory because the shared store (Redis) failed. */
@@ -27,6 +36,8 @@ export interface MetricsSources {
 
 export function createMetrics(sources: MetricsSources): Metrics {
   const registry = new Registry()
+  // Process and runtime: CPU, memory and heap spaces, event-loop lag, GC, open handles and file descriptors.
+  collectDefaultMetrics({ register: registry })
   const requests = new Counter({
     name: 'qiao_requests_total',
     help: 'Exchange calls by resource, matter, consumer department, action, decision and HTTP status.',
@@ -134,6 +145,34 @@ export function createMetrics(sources: MetricsSources): Metrics {
     collect() {
       this.reset()
       this.inc(sources.audit().checkpoints)
+    },
+  })
+  new Gauge({
+    name: 'qiao_audit_free_bytes',
+    help: 'Free bytes on the file system of the audit directory (file store); /readyz fails below QIAO_AUDIT_MIN_FREE.',
+    registers: [registry],
+    async collect() {
+      const free = await sources.auditFreeBytes?.()
+      this.reset()
+      if (free !== undefined) this.set(free)
+    },
+  })
+  new Counter({
+    name: 'qiao_audit_log_broken_total',
+    help: 'Times the audit log broke (a failed fsync, or a failed write that could not be cut back): appends refused until recovered.',
+    registers: [registry],
+    collect() {
+      this.reset()
+      this.inc(sources.audit().brokenEvents ?? 0)
+    },
+  })
+  new Counter({
+    name: 'qiao_audit_log_recovered_total',
+    help: 'Times a broken audit log was reopened, re-checked and taken back into use without a restart.',
+    registers: [registry],
+    collect() {
+      this.reset()
+      this.inc(sources.audit().recoveries ?? 0)
     },
   })
   new Counter({
