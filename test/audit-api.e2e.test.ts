@@ -131,13 +131,20 @@ describe('auditors query the audit log', () => {
       ['from=2026-11-26T10:00:00%2B08:00&to=2026-11-27', (e) => e.record.time >= '2026-11-26T02:00:00.000Z'],
       ['to=2026-11-26T02:00:00Z', () => false],
     ]
+    const inAll = new Set(all.map((e) => e.record.id))
     for (const [query, wanted] of cases) {
       const page = await records(`?${query}&limit=1000`)
       const expected = all.filter(wanted).map((e) => e.record.id)
       expect(
-        page.records.map((e) => e.record.id),
+        page.records.slice(0, expected.length).map((e) => e.record.id),
         query,
       ).toEqual(expected)
+      // Newer than the snapshot: only the auditors' own reads since (each one audited), and they match too.
+      for (const e of page.records.slice(expected.length)) {
+        expect(inAll.has(e.record.id), query).toBe(false)
+        expect(e.record, query).toMatchObject({ kind: 'admin', action: 'audit.read' })
+        expect(wanted(e), query).toBe(true)
+      }
     }
     expect((await records('?case=NJ-2026-000002')).records.map((e) => e.record.id)).toEqual([calls['drc-2']])
     expect((await records('?decision=deny&dept=drc')).records.map((e) => e.record.id)).toContain(calls['drc-denied'])
@@ -145,6 +152,8 @@ describe('auditors query the audit log', () => {
 
   it('cursor pages cover every record exactly once, in order', async () => {
     for (const limit of [1, 3, 7]) {
+      // Every page is audited, so the log grows while it is paged: a page run covers what was there at its start.
+      const before = (await records('?limit=1000')).records.map((e) => e.record.id)
       const seen: string[] = []
       let cursor: string | null = null
       let pages = 0
@@ -155,8 +164,10 @@ describe('auditors query the audit log', () => {
         cursor = page.nextCursor
         pages++
       } while (cursor !== null)
-      expect(seen).toEqual(all.map((e) => e.record.id))
-      expect(pages).toBe(Math.ceil(all.length / limit))
+      // What was there, plus the listing just above's own audit.read record.
+      expect(seen.slice(0, before.length)).toEqual(before)
+      expect(seen).toHaveLength(before.length + 1)
+      expect(pages).toBe(Math.ceil(seen.length / limit))
     }
     const filtered = await records('?dept=drc&limit=2')
     expect(filtered.nextCursor).not.toBeNull()
@@ -188,11 +199,22 @@ describe('auditors query the audit log', () => {
     }
   })
 
-  it('does not write the auditor’s own reads to the audit log, but logs them operationally without values', async () => {
+  it('writes the auditor’s record reads to the audit log (not key copies), and logs them operationally without values', async () => {
     const before = h.gateway.deps.audit.stats.appended
     await records('?dept=drc&matter=QT00301001')
+    expect(h.gateway.deps.audit.stats.appended).toBe(before + 1)
+    const admin: LogEntry[] = []
+    for await (const e of h.gateway.deps.audit.query({ kind: 'admin' })) admin.push(e)
+    const read = admin.at(-1)?.record
+    expect(read).toMatchObject({
+      kind: 'admin',
+      action: 'audit.read',
+      actor: 'drc/auditor-01',
+      details: { route: '/v1/audit/records', filter: '{"dept":"drc","matter":"QT00301001"}' },
+    })
+    const afterReads = h.gateway.deps.audit.stats.appended
     await h.get('/v1/audit/keys', auditor)
-    expect(h.gateway.deps.audit.stats.appended).toBe(before)
+    expect(h.gateway.deps.audit.stats.appended).toBe(afterReads)
     const line = h.logLines
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .filter((l) => l.msg === 'audit api' && l.route === '/v1/audit/records')

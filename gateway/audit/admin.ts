@@ -6,10 +6,10 @@ export function adminRecord(
   action: AdminAction,
   now: number,
   details: AdminAuditRecord['details'],
-  options: { actor?: string; outcome?: AdminAuditRecord['outcome']; requestId?: string } = {},
+  options: { actor?: string; outcome?: AdminAuditRecord['outcome']; requestId?: string; id?: string } = {},
 ): AdminAuditRecord {
   return {
-    id: uuidv7(now),
+    id: options.id ?? uuidv7(now),
     time: new Date(now).toISOString(),
     kind: 'admin',
     action,
@@ -18,4 +18,14 @@ export function adminRecord(
     ...(options.requestId ? { requestId: options.requestId } : {}),
     details,
   }
+}
+
+/** How an HTTP status reads as the outcome of an administrative or auditor act. */
+export function outcomeOf(status: number): AdminAuditRecord['outcome'] {
+  return status < 400 ? 'ok' : status < 500 ? 'rejected' : 'failed'
+}
+
+/** Who acted, as admin records name them: `dept/sub`, or `anonymous` when no token was verified. */
+export function actorOf(principal: { readonly dept: string; readonly sub: string } | undefined): string {
+  return principal === undefined ? 'anonymous' : `${principal.dept}/${principal.sub}`
 }

@@ -67,6 +67,8 @@ export type AdminAction =
   | 'audit.torn-tail-repaired'
   | 'audit.segment-sealed'
   | 'audit.retention'
+  /** An auditor read the log: records, export or a receipt (GB/T 39477: the auditor's acts are audited too). */
+  | 'audit.read'
 
 export interface AdminAuditRecord {
   readonly id: string

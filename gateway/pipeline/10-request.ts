@@ -5,21 +5,46 @@ import { GatewayError } from '../errors/gateway-error.js'
 import type { Exchange } from './exchange.js'
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
+const EXCHANGE_PATH = /^\/v1\/resources\/([^/]*)\/([^/]*)$/
+/** What a resource id may hold once decoded; anything else names no catalog resource and is not recorded. */
+const RESOURCE_ID = /^[A-Za-z0-9._-]{1,128}$/
+const ACTIONS: Readonly<Record<string, Action>> = { query: 'read', records: 'write' }
 
 /** Accepts a caller's request id when it is safe to log and echo; otherwise makes one. */
 export function requestIdFrom(header: string | undefined, now: number): string {
   return header !== undefined && REQUEST_ID.test(header) ? header : uuidv7(now)
 }
 
-/** Which exchange operation a path and method name: `/v1/resources/{id}/query` (POST) or `/records` (POST). */
-export function routeExchange(
-  method: string,
-  path: string,
-): { resourceId: string; action: Action; error?: GatewayError } {
-  const m = /^\/v1\/resources\/([^/]+)\/(query|records)\/?$/.exec(path)
-  if (!m) return { resourceId: '', action: 'read', error: new GatewayError('route-not-found') }
-  const resourceId = decodeURIComponent(m[1] as string)
-  const action: Action = m[2] === 'query' ? 'read' : 'write'
+export interface ExchangeRoute {
+  /** The decoded resource id, or '' when the path names none the catalog could hold. */
+  readonly resourceId: string
+  readonly action: Action
+  /** Set when the path or method names no exchange operation: the call is audited and answered with it. */
+  readonly error?: GatewayError
+}
+
+/**
+ * Which exchange operation a path and method name: `/v1/resources/{id}/query` (POST) or `/records` (POST).
+ * `path` is the path as sent (still percent-encoded). Never throws: every malformed path becomes a problem the
+ * exchange pipeline audits like any other refusal.
+ */
+export function routeExchange(method: string, path: string): ExchangeRoute {
+  const m = EXCHANGE_PATH.exec(path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path)
+  if (!m) return notFound('no exchange operation at this path: use /v1/resources/{id}/query or /records')
+  const action = ACTIONS[m[2] as string]
+  if (action === undefined) return notFound('unknown operation: use /v1/resources/{id}/query or /records')
+  let resourceId: string
+  try {
+    resourceId = decodeURIComponent(m[1] as string)
+  } catch {
+    return {
+      resourceId: '',
+      action,
+      error: new GatewayError('path-malformed', { detail: 'the resource id is not valid percent-encoded UTF-8' }),
+    }
+  }
+  // Left for the pipeline to refuse as resource-not-found, after authentication, like any unknown id.
+  if (!RESOURCE_ID.test(resourceId)) resourceId = ''
   if (method !== 'POST') {
     return {
       resourceId,
@@ -28,6 +53,22 @@ export function routeExchange(
     }
   }
   return { resourceId, action }
+}
+
+function notFound(detail: string): ExchangeRoute {
+  return { resourceId: '', action: 'read', error: new GatewayError('route-not-found', { detail }) }
+}
+
+/** The path of a request URL as sent (percent-encoding kept), without query or fragment. */
+export function rawPathOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('://') + 3)
+  if (start === -1) return '/'
+  let end = url.length
+  for (const stop of ['?', '#']) {
+    const at = url.indexOf(stop, start)
+    if (at !== -1 && at < end) end = at
+  }
+  return url.slice(start, end)
 }
 
 export function beginExchange(

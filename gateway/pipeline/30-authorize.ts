@@ -4,22 +4,58 @@ import { type Action, grantKey, type Resource } from '../catalog/types.js'
 import { GatewayError } from '../errors/gateway-error.js'
 import { decide, type Purpose } from '../policy/decide.js'
 
-const CASE_ID = /^[A-Za-z0-9._-]{1,64}$/
+/**
+ * A case id (办件编号) once decoded: letters and digits of any script and the punctuation real case numbers use
+ * (宁建审〔2026〕12号), 1–64 characters. No spaces, controls or invisible format characters.
+ */
+const CASE_ID = /^[\p{L}\p{N}._\-()[\]（）〔〕【】]{1,64}$/u
 const MATTER_CODE = /^[A-Za-z0-9._-]{1,64}$/
+/** RFC 8187 ext-value with UTF-8 and no language tag: `UTF-8''%E5%AE%81…`. */
+const EXT_VALUE_PREFIX = /^utf-8''/i
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/
+const HOW_TO_SEND_CASE =
+  "send Chinese characters percent-encoded as UTF-8, e.g. Qiao-Case: UTF-8''%E5%AE%81%E5%BB%BA-2026-001 (宁建-2026-001)"
 
 /** Qiao-Matter and Qiao-Case: every exchange call says which matter and which case it serves. */
-export function readPurpose(matter: string | undefined, caseId: string | undefined): Purpose {
-  if (matter === undefined || matter === '' || caseId === undefined || caseId === '') {
-    const missing = [matter ? undefined : 'Qiao-Matter', caseId ? undefined : 'Qiao-Case'].filter(Boolean)
+export function readPurpose(matter: string | undefined, caseHeader: string | undefined): Purpose {
+  if (matter === undefined || matter === '' || caseHeader === undefined || caseHeader === '') {
+    const missing = [matter ? undefined : 'Qiao-Matter', caseHeader ? undefined : 'Qiao-Case'].filter(Boolean)
     throw new GatewayError('purpose-missing', { detail: `missing header(s): ${missing.join(', ')}` })
   }
   if (!MATTER_CODE.test(matter)) {
     throw new GatewayError('purpose-malformed', { detail: 'Qiao-Matter is not a matter code' })
   }
-  if (!CASE_ID.test(caseId)) {
-    throw new GatewayError('purpose-malformed', { detail: 'Qiao-Case must be 1–64 characters of [A-Za-z0-9._-]' })
+  return { matter, caseId: readCaseId(caseHeader) }
+}
+
+/**
+ * Header values are ASCII on the wire (RFC 9110 §5.5), so a case id with Chinese characters comes percent-encoded
+ * as UTF-8, either as an RFC 8187 ext-value (`UTF-8''…`) or plainly; `%` is not a case id character, so the two
+ * cannot be confused with a literal value. The decoded text is checked and is what the audit record holds.
+ */
+function readCaseId(header: string): string {
+  if (!PRINTABLE_ASCII.test(header)) {
+    throw new GatewayError('purpose-malformed', {
+      detail: `Qiao-Case holds characters a header cannot carry as they are: ${HOW_TO_SEND_CASE}`,
+    })
   }
-  return { matter, caseId }
+  const encoded = header.replace(EXT_VALUE_PREFIX, '')
+  let caseId = encoded
+  if (encoded.includes('%')) {
+    try {
+      caseId = decodeURIComponent(encoded).normalize('NFC')
+    } catch {
+      throw new GatewayError('purpose-malformed', {
+        detail: `Qiao-Case is not valid percent-encoded UTF-8: ${HOW_TO_SEND_CASE}`,
+      })
+    }
+  }
+  if (!CASE_ID.test(caseId)) {
+    throw new GatewayError('purpose-malformed', {
+      detail: 'Qiao-Case must be 1–64 letters, digits or ._-()[]（）〔〕【】 (percent-encoded as UTF-8 when not ASCII)',
+    })
+  }
+  return caseId
 }
 
 /** The resource named in the path; unknown resources are 404 for everyone. */

@@ -1,6 +1,6 @@
 import type { LoadedSchema } from '../catalog/types.js'
 import { GatewayError } from '../errors/gateway-error.js'
-import { toViolations } from '../validation/ajv.js'
+import { validateBounded } from '../validation/bounded.js'
 
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
 
@@ -100,12 +100,32 @@ function tooLarge(limit: number): GatewayError {
   return new GatewayError('body-too-large', { detail: `the body exceeds ${limit} bytes` })
 }
 
-/** Validates against the resource's compiled request schema; a 400 lists every violation by JSON pointer. */
+/**
+ * Validates against the resource's compiled request schema. A 400 lists the violations by JSON pointer (the first
+ * MAX_VIOLATIONS, with `truncated` and `total` beyond), and names the parameters the resource takes when an
+ * unknown one was sent, so the caller can fix the call.
+ */
 export function validateParameters(schema: LoadedSchema, params: Record<string, unknown>): Record<string, unknown> {
-  if (schema.validate(params)) return params
-  const errors = toViolations(schema.validate.errors)
+  const result = validateBounded(schema.validate, schema.schema, params)
+  if (result.valid) return params
+  const { errors, violations, total, truncated } = result
+  const unknown = errors.some((e) => e.keyword === 'additionalProperties' && e.instancePath === '')
+  const allowed = unknown ? allowedParameters(schema) : undefined
+  const shown = violations.map((e) => `${e.pointer || '/'} ${e.message}`).join('; ')
+  const more = truncated ? ` (and ${total - violations.length} more)` : ''
+  const hint = allowed === undefined ? '' : `; allowed parameters: ${allowed.join(', ') || '(none)'}`
   throw new GatewayError('params-invalid', {
-    detail: errors.map((e) => `${e.pointer || '/'} ${e.message}`).join('; '),
-    extensions: { errors },
+    detail: `${shown}${more}${hint}`,
+    extensions: {
+      errors: violations,
+      ...(truncated ? { truncated: true, total } : {}),
+      ...(allowed === undefined ? {} : { allowed }),
+    },
   })
+}
+
+/** The top-level parameter names the request schema declares. */
+function allowedParameters(schema: LoadedSchema): string[] {
+  const properties = (schema.schema as { properties?: unknown }).properties
+  return typeof properties === 'object' && properties !== null ? Object.keys(properties) : []
 }

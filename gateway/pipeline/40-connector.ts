@@ -25,11 +25,24 @@ const KIND_TO_PROBLEM: Record<ConnectorError['kind'], ProblemCode> = {
   'bad-response': 'upstream-bad-response',
 }
 
+/**
+ * What a consumer is told about a provider failure: the problem code, the provider's own code (`upstreamCode`)
+ * and a detail that is the same for every connector. The connector's message names tables, columns, SQLSTATEs or
+ * the gateway's credentials; it is for the operators (`internal`, the operational log) and never leaves.
+ */
+const GENERIC_DETAIL: Record<ConnectorError['kind'], string> = {
+  timeout: 'the provider system did not answer in time',
+  unavailable: 'the provider system could not be reached or is not serving',
+  'not-found': 'the provider system holds no record for these parameters',
+  rejected: 'the provider system refused the call; upstreamCode has its code when it sent one',
+  'bad-response': 'the provider system answered something the gateway could not read',
+}
+
 export function toUpstreamProblem(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err
   if (err instanceof ConnectorError) {
     return new GatewayError(KIND_TO_PROBLEM[err.kind], {
-      detail: err.kind === 'rejected' || err.kind === 'bad-response' ? err.message : undefined,
+      detail: GENERIC_DETAIL[err.kind],
       extensions: err.upstreamCode === undefined ? undefined : { upstreamCode: err.upstreamCode },
       internal: `connector: ${err.message}`,
       cause: err,
@@ -37,6 +50,7 @@ export function toUpstreamProblem(err: unknown): GatewayError {
   }
   // A connector that throws anything else broke its contract; treat it as a malformed answer, never leak it.
   return new GatewayError('upstream-bad-response', {
+    detail: GENERIC_DETAIL['bad-response'],
     internal: `connector threw ${err instanceof Error ? err.name : typeof err}`,
     cause: err,
   })

@@ -1,8 +1,11 @@
 import { type Context, Hono } from 'hono'
-import type { AuditFilter } from '../audit/backend.js'
+import { actorOf, adminRecord, outcomeOf } from '../audit/admin.js'
+import type { AuditCursor, AuditFilter } from '../audit/backend.js'
+import { canonicalJson } from '../audit/canonical-json.js'
 import type { LogEntry } from '../audit/entry.js'
 import { leafInput } from '../audit/entry.js'
 import { chunkStream, EXPORT_FORMATS, type ExportFormat, exportChunks, exportContentType } from '../audit/export.js'
+import { uuidv7 } from '../audit/ids.js'
 import {
   checkpointPosition,
   compareCheckpoints,
@@ -17,6 +20,7 @@ import {
   parseIsoTime,
   parseLimit,
 } from '../audit/query.js'
+import type { AdminAuditRecord } from '../audit/record.js'
 import { subjectDigest } from '../audit/subjects.js'
 import { AUDIT_READ_SCOPE, type Principal } from '../auth/principal.js'
 import { GatewayError, toGatewayError } from '../errors/gateway-error.js'
@@ -28,16 +32,18 @@ import { authenticate } from '../pipeline/20-authenticate.js'
 /**
  * The auditors' API (scope `audit:read`; GB/T 39477: the auditor is a role apart from exchange): query and export
  * the audit log, fetch a record's inclusion proof against a signed checkpoint, copy the checkpoints and the audit
- * public keys. Reading the log is not an exchange, so these calls are not written to the audit log; each one is a
- * line in the operational log (request id, route, status, the auditor, the names of the filters — never values).
+ * public keys. Reading records is itself an access to what the log says about people and companies, so every call
+ * to the record routes — answered or refused — leaves an `audit.read` admin record in the same tamper-evident log:
+ * who, the filter (a subject only as its keyed digest), how many records, the export format or receipt id. The
+ * checkpoints and keys are public verification material: those calls are in the operational log only.
  */
 export function auditRoutes(deps: GatewayDeps): Hono {
   const app = new Hono()
-  app.get('/records', auditorCall(deps, '/v1/audit/records', listRecords))
-  app.get('/records/export', auditorCall(deps, '/v1/audit/records/export', exportRecords))
-  app.get('/records/:id/proof', auditorCall(deps, '/v1/audit/records/:id/proof', recordProof))
-  app.get('/checkpoints', auditorCall(deps, '/v1/audit/checkpoints', listCheckpoints))
-  app.get('/keys', auditorCall(deps, '/v1/audit/keys', auditKeys))
+  app.get('/records', auditorCall(deps, '/v1/audit/records', listRecords, { audited: true }))
+  app.get('/records/export', auditorCall(deps, '/v1/audit/records/export', exportRecords, { audited: true }))
+  app.get('/records/:id/proof', auditorCall(deps, '/v1/audit/records/:id/proof', recordProof, { audited: true }))
+  app.get('/checkpoints', auditorCall(deps, '/v1/audit/checkpoints', listCheckpoints, { audited: false }))
+  app.get('/keys', auditorCall(deps, '/v1/audit/keys', auditKeys, { audited: false }))
   return app
 }
 
@@ -51,11 +57,19 @@ interface AuditorCall {
   records?: number
   /** Streamed answers log when the stream ends, not when the headers go out. */
   deferLog?: boolean
+  /** Record routes: the call's own `audit.read` record gets this id (a page run stops at its first page's). */
+  readonly auditId?: string
+  /** The filter as the store took it: the subject already a keyed digest. */
+  filter?: AuditFilter
+  format?: ExportFormat
+  recordId?: string
+  /** A later page of a paged query. */
+  continued?: boolean
 }
 
 type Handler = (deps: GatewayDeps, c: Context, call: AuditorCall) => Promise<Response>
 
-function auditorCall(deps: GatewayDeps, route: string, handler: Handler) {
+function auditorCall(deps: GatewayDeps, route: string, handler: Handler, options: { audited: boolean }) {
   return async function auditor(c: Context): Promise<Response> {
     const startedAt = deps.clock.now()
     const call: AuditorCall = {
@@ -63,8 +77,9 @@ function auditorCall(deps: GatewayDeps, route: string, handler: Handler) {
       route,
       startedAt,
       filters: [],
+      auditId: options.audited ? uuidv7(startedAt) : undefined,
     }
-    let response: Response
+    let response: Response | undefined
     let error: GatewayError | undefined
     try {
       call.principal = await authenticate(c.req.header('authorization'), deps.verifier)
@@ -78,14 +93,55 @@ function auditorCall(deps: GatewayDeps, route: string, handler: Handler) {
     } catch (err) {
       error = toGatewayError(err)
       call.deferLog = false
+    }
+    // Fail closed: a read that cannot be audited is not answered (a streamed export is audited when it ends).
+    if (options.audited && !call.deferLog) {
+      try {
+        await auditRead(deps, call, error?.status ?? 200, error)
+      } catch (err) {
+        await response?.body?.cancel().catch(() => {})
+        error = new GatewayError('audit-unavailable', {
+          detail: 'the read could not be audited, so nothing was served',
+          internal: err instanceof Error ? err.message : 'audit append failed',
+          cause: err,
+        })
+      }
+    }
+    if (error !== undefined) {
       const problem = renderProblem(error, call.requestId)
       response = new Response(problem.body, { status: problem.status, headers: problem.headers })
     }
-    response.headers.set('x-request-id', call.requestId)
-    response.headers.set('cache-control', 'no-store')
-    if (!call.deferLog) logCall(deps, call, response.status, error)
-    return response
+    const answer = response as Response
+    answer.headers.set('x-request-id', call.requestId)
+    answer.headers.set('cache-control', 'no-store')
+    if (!call.deferLog) logCall(deps, call, answer.status, error)
+    return answer
   }
+}
+
+/** The `audit.read` record of one auditor call. Never a subject identifier: the filter holds its digest. */
+function auditRead(
+  deps: GatewayDeps,
+  call: AuditorCall,
+  status: number,
+  error?: GatewayError,
+  outcome: AdminAuditRecord['outcome'] = outcomeOf(status),
+): Promise<void> {
+  const details: Record<string, string | number | boolean | null> = { route: call.route, status }
+  if (call.filter !== undefined) details.filter = canonicalJson(call.filter)
+  if (call.continued) details.continued = true
+  if (call.records !== undefined) details.records = call.records
+  if (call.format !== undefined) details.format = call.format
+  if (call.recordId !== undefined) details.recordId = call.recordId
+  if (error !== undefined) details.reason = error.code
+  return deps.audit.append(
+    adminRecord('audit.read', deps.clock.now(), details, {
+      id: call.auditId,
+      actor: actorOf(call.principal),
+      outcome,
+      requestId: call.requestId,
+    }),
+  )
 }
 
 function logCall(deps: GatewayDeps, call: AuditorCall, status: number, error?: GatewayError, outcome?: string): void {
@@ -138,22 +194,30 @@ function queryParams(c: Context, allowed: readonly string[]): Record<string, str
 function auditFilter(deps: GatewayDeps, params: Record<string, string>, call: AuditorCall): AuditFilter {
   const { filter, subject, used } = ok(parseFilter(params))
   call.filters = used
-  return subject === undefined ? filter : { ...filter, subject: subjectDigest(deps.digest, subject) }
+  call.filter = subject === undefined ? filter : { ...filter, subject: subjectDigest(deps.digest, subject) }
+  return call.filter
 }
 
-/** GET /v1/audit/records: one page, in (loggedAt, logId, seq) order. */
+/**
+ * GET /v1/audit/records: one page, in (loggedAt, logId, seq) order. Each page is audited, so the log grows while
+ * an auditor pages through it: a page run ends at the first page's own `audit.read` record (carried in the
+ * cursor), or paging one record at a time would chase its own tail forever.
+ */
 async function listRecords(deps: GatewayDeps, c: Context, call: AuditorCall): Promise<Response> {
   const params = queryParams(c, [...FILTER_PARAMS, 'limit', 'cursor'])
   const filter = auditFilter(deps, params, call)
   const limit = ok(parseLimit(params.limit))
-  const after = params.cursor === undefined ? undefined : decodeCursor(params.cursor)
-  if (params.cursor !== undefined && after === undefined) {
+  const page = params.cursor === undefined ? undefined : decodePageCursor(params.cursor)
+  if (params.cursor !== undefined && page === undefined) {
     throw invalid(['cursor: not a cursor this API returned'])
   }
+  call.continued = page !== undefined
+  const until = page?.until ?? (call.auditId as string)
   const records: LogEntry[] = []
   let more = false
   // One entry past the page tells whether there is a next one; the iterator is stopped there.
-  for await (const entry of deps.audit.query(filter, after)) {
+  for await (const entry of deps.audit.query(filter, page?.after)) {
+    if (entry.record.id === until) break
     if (records.length === limit) {
       more = true
       break
@@ -162,7 +226,36 @@ async function listRecords(deps: GatewayDeps, c: Context, call: AuditorCall): Pr
   }
   call.records = records.length
   const last = records.at(-1)
-  return json({ records, nextCursor: more && last ? encodeCursor(last) : null })
+  return json({ records, nextCursor: more && last ? encodePageCursor({ after: last, until }) : null })
+}
+
+interface PageCursor {
+  readonly after: AuditCursor
+  /** Id of the first page's `audit.read` record: where this page run ends. */
+  readonly until: string
+}
+
+function encodePageCursor(cursor: { after: AuditCursor; until: string }): string {
+  return Buffer.from(JSON.stringify({ a: encodeCursor(cursor.after), u: cursor.until }), 'utf8').toString('base64url')
+}
+
+function decodePageCursor(raw: string): PageCursor | undefined {
+  if (raw.length > 1024 || !/^[A-Za-z0-9_-]+$/.test(raw)) return undefined
+  const bytes = Buffer.from(raw, 'base64url')
+  if (bytes.toString('base64url') !== raw) return undefined
+  let value: unknown
+  try {
+    value = JSON.parse(bytes.toString('utf8'))
+  } catch {
+    return undefined
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
+  const { a, u, ...rest } = value as Record<string, unknown>
+  if (Object.keys(rest).length > 0 || typeof a !== 'string' || typeof u !== 'string' || !RECORD_ID.test(u)) {
+    return undefined
+  }
+  const after = decodeCursor(a)
+  return after === undefined ? undefined : { after, until: u }
 }
 
 /** GET /v1/audit/records/export: every matching record, streamed as JSON lines or CSV. */
@@ -170,6 +263,7 @@ async function exportRecords(deps: GatewayDeps, c: Context, call: AuditorCall): 
   const params = queryParams(c, [...FILTER_PARAMS, 'format'])
   const format = (params.format ?? 'jsonl') as ExportFormat
   if (!EXPORT_FORMATS.includes(format)) throw invalid([`format: expected ${EXPORT_FORMATS.join(' or ')}`])
+  call.format = format
   const filter = auditFilter(deps, params, call)
   let count = 0
   const chunks = exportChunks(deps.audit.query(filter), format, { onEntry: () => void count++ })
@@ -178,9 +272,14 @@ async function exportRecords(deps: GatewayDeps, c: Context, call: AuditorCall): 
   call.deferLog = true
   const body = chunkStream(chunks, first.done ? undefined : first.value, (outcome) => {
     call.records = count
+    const error = outcome.ok || outcome.error === undefined ? undefined : toGatewayError(outcome.error)
     if (outcome.ok) logCall(deps, call, 200)
-    else
-      logCall(deps, call, 200, outcome.error === undefined ? undefined : toGatewayError(outcome.error), outcome.reason)
+    else logCall(deps, call, 200, error, outcome.reason)
+    // Only now is it known how many records left; the record says so, and a cut-off export says why.
+    const cutOff = outcome.ok ? undefined : (error ?? new GatewayError('client-gone'))
+    auditRead(deps, call, 200, cutOff, cutOff === undefined ? 'ok' : 'failed').catch((err: Error) =>
+      deps.log.error({ requestId: call.requestId, route: call.route, err: err.message }, 'audit export not audited'),
+    )
   })
   const stamp = new Date(deps.clock.now()).toISOString().replace(/[-:]|\.\d+/g, '')
   return new Response(body, {
@@ -196,9 +295,10 @@ async function exportRecords(deps: GatewayDeps, c: Context, call: AuditorCall): 
 const RECORD_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 /** GET /v1/audit/records/{id}/proof: the receipt check, verifiable offline against the signed checkpoint. */
-async function recordProof(deps: GatewayDeps, c: Context): Promise<Response> {
+async function recordProof(deps: GatewayDeps, c: Context, call: AuditorCall): Promise<Response> {
   const id = c.req.param('id') ?? ''
   if (!RECORD_ID.test(id)) throw invalid(['id: not an audit record id'])
+  call.recordId = id
   queryParams(c, [])
   const proof = await deps.audit.proof(id)
   if (!proof) {
@@ -206,6 +306,7 @@ async function recordProof(deps: GatewayDeps, c: Context): Promise<Response> {
       detail: 'no audit record with this id is covered by a signed checkpoint',
     })
   }
+  call.records = 1
   return json({
     entry: proof.entry,
     leafHash: deps.audit.hasher.leaf(leafInput(proof.entry)).toString('hex'),

@@ -32,7 +32,8 @@ function publicResource(resource: Resource, availability: (instance: string) => 
         ? undefined
         : {
             status: status.status === 'up' ? 'available' : status.status === 'down' ? 'unavailable' : 'unknown',
-            detail: status.status === 'up' ? undefined : status.detail,
+            // The probe's own detail can name the provider's internals (SQLSTATE, hosts, fault strings): it is for
+            // operators (the operational log), not for other departments.
             checkedAt: status.checkedAt,
           },
     cardinality: resource.read?.cardinality,

@@ -22,6 +22,28 @@ export interface Violation {
   message: string
 }
 
+/** At most this many violations are described in one answer; the rest are only counted. */
+export const MAX_VIOLATIONS = 20
+
+export interface BoundedViolations {
+  readonly violations: Violation[]
+  /** How many violations ajv found in all. */
+  readonly total: number
+  readonly truncated: boolean
+}
+
+/**
+ * The first `max` violations and the total. Bodies are untrusted: 1 MiB of unknown keys is ~100 000 ajv errors,
+ * and describing every one would make an answer several times the size of the body.
+ */
+export function boundedViolations(
+  errors: readonly ErrorObject[] | null | undefined,
+  max: number = MAX_VIOLATIONS,
+): BoundedViolations {
+  const total = errors?.length ?? 0
+  return { violations: toViolations(errors?.slice(0, max)), total, truncated: total > max }
+}
+
 /**
  * Ajv errors as pointer + message. Messages name the rule, never the offending value, so they are safe to return
  * and to log.

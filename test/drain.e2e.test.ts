@@ -1,0 +1,183 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { request } from 'undici'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type RunningHousingSimulator, startHousingSimulator } from '../connectors/housing-gongai/simulator/index.js'
+import { createFileAuditBackend } from '../gateway/audit/file-backend.js'
+import type { ExchangeAuditRecord } from '../gateway/audit/record.js'
+import { verifyAuditLogs } from '../gateway/audit/verify.js'
+import { REPO } from './support/gateway.js'
+import { createTestKey, signToken, TEST_AUDIENCE, TEST_ISSUER, type TestKey } from './support/keys.js'
+
+/**
+ * Issue 11: the drain a load balancer can see. On SIGTERM the gateway keeps listening for QIAO_DRAIN_PRESTOP
+ * with /readyz 503 `draining` and new exchange calls 503 `gateway-draining` (audited, Retry-After); the calls in
+ * flight finish; then the listener closes, and the log is sealed. Its own `serve` process.
+ */
+const PERMITS = 'housing.construction-permit'
+const MATTER = 'QT00301001'
+
+let dir: string
+let sim: RunningHousingSimulator
+let key: TestKey
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'qiao-prestop-'))
+  sim = await startHousingSimulator({ port: 0 })
+  key = await createTestKey('EdDSA', 'prestop-key')
+  await writeFile(join(dir, 'jwks.json'), JSON.stringify({ keys: [key.publicJwk] }))
+})
+afterAll(async () => {
+  await sim?.close()
+  await rm(dir, { recursive: true, force: true })
+})
+
+function serve(env: Record<string, string>): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/cli.ts', 'serve'], {
+    cwd: REPO,
+    env: {
+      PATH: process.env.PATH,
+      QIAO_PORT: '0',
+      QIAO_DATA_DIR: join(dir, 'data'),
+      QIAO_JWKS_FILE: join(dir, 'jwks.json'),
+      QIAO_ISSUER: TEST_ISSUER,
+      QIAO_AUDIENCE: TEST_AUDIENCE,
+      QIAO_AUDIT_LOG_ID: 'prestop-gw',
+      QIAO_HOUSING_URL: sim.url,
+      QIAO_HEALTH_INTERVAL: '0',
+      QIAO_LOG_LEVEL: 'info',
+      ...env,
+    },
+  })
+  let out = ''
+  child.stdout?.on('data', (b: Buffer) => {
+    out += b.toString()
+  })
+  child.stderr?.on('data', (b: Buffer) => {
+    out += b.toString()
+  })
+  return { child, output: () => out }
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode)
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)))
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>, output: () => string): Promise<void> {
+  const deadline = Date.now() + 20_000
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen:\n${output()}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+describe('SIGTERM: the pre-stop window', () => {
+  it('readyz 503 draining and new calls 503 with Retry-After during the window; 20 slow calls finish, audited; exit 0', async () => {
+    const { child, output } = serve({ QIAO_DRAIN_PRESTOP: '1500ms', QIAO_DRAIN_TIMEOUT: '20s' })
+    await until('start', () => /"msg":"qiao listening"/.test(output()), output)
+    const url = /"url":"(http:\/\/[^"]+)".*"msg":"qiao listening"/.exec(output())?.[1] as string
+    const token = await signToken(key, { dept: 'drc', scope: `${MATTER}:${PERMITS}:read` }, { now: Date.now() })
+    const projectCode = sim.data.permits[0]?.XMDM as string
+    const call = async (caseId: string) => {
+      const res = await request(`${url}/v1/resources/${PERMITS}/query`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'qiao-matter': MATTER,
+          'qiao-case': caseId,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ projectCode }),
+      })
+      const text = await res.body.text()
+      return {
+        status: res.statusCode,
+        auditId: res.headers['qiao-audit-id'] as string | undefined,
+        retryAfter: res.headers['retry-after'] as string | undefined,
+        json: JSON.parse(text) as Record<string, unknown>,
+        settledAt: Date.now(),
+      }
+    }
+    const readyz = async () => {
+      const res = await request(`${url}/readyz`)
+      return { status: res.statusCode, json: (await res.body.json()) as { reasons: string[] } }
+    }
+    expect((await readyz()).status).toBe(200)
+
+    sim.setKnobs({ latencyMs: 4_000 })
+    const slow = Array.from({ length: 20 }, (_, i) => call(`PRESTOP-${i}`))
+    await until('20 calls in flight', () => sim.requests.filter((r) => r.service === 'sgxk.query').length >= 20, output)
+    child.kill('SIGTERM')
+    await until('draining', async () => (await readyz().catch(() => ({ status: 0 }))).status === 503, output)
+
+    // Inside the window: still listening, and saying so.
+    const ready = await readyz()
+    expect(ready.status).toBe(503)
+    expect(ready.json.reasons).toContain('draining')
+    const refused = await call('PRESTOP-NEW')
+    expect(refused.status).toBe(503)
+    expect(refused.json.code).toBe('gateway-draining')
+    expect(Number(refused.retryAfter)).toBeGreaterThan(0)
+    expect(refused.auditId).toBeTruthy()
+
+    // After the window the listener is closed, while the 20 calls are still running at the provider.
+    let closedAt = 0
+    await until(
+      'listener closed',
+      async () => {
+        const refusedConnection = await request(`${url}/healthz`).then(
+          async (r) => {
+            await r.body.dump()
+            return false
+          },
+          (err: { code?: string }) => err.code === 'ECONNREFUSED',
+        )
+        if (refusedConnection) closedAt = Date.now()
+        return refusedConnection
+      },
+      output,
+    )
+    const results = await Promise.all(slow)
+    expect(results.map((r) => r.status)).toEqual(Array(20).fill(200))
+    for (const r of results) expect(r.settledAt).toBeGreaterThan(closedAt)
+    expect(await exited(child)).toBe(0)
+    sim.setKnobs({ latencyMs: 0 })
+
+    const backend = createFileAuditBackend({ dir: join(dir, 'data', 'audit'), now: Date.now })
+    const exchanges = new Map<string, ExchangeAuditRecord>()
+    const actions: string[] = []
+    for await (const e of backend.query({})) {
+      if (e.record.kind === 'exchange') exchanges.set(e.record.id, e.record)
+      else actions.push(e.record.action)
+    }
+    for (const r of results) expect(exchanges.get(r.auditId as string)).toMatchObject({ status: 200, reason: 'ok' })
+    expect(exchanges.get(refused.auditId as string)).toMatchObject({ status: 503, reason: 'gateway-draining' })
+    expect(actions.at(-1)).toBe('gateway.stop')
+    const verified = await verifyAuditLogs(backend, { keys: await backend.keys() })
+    expect(verified.problems).toEqual([])
+    expect(verified.logs[0]?.uncovered).toBe(0)
+  }, 60_000)
+})
+
+describe('a port already in use', () => {
+  let holder: Server
+  beforeAll(async () => {
+    holder = createServer()
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
+  })
+  afterAll(async () => {
+    await new Promise((resolve) => holder.close(resolve))
+  })
+
+  it('says which variable changes it, and exits 1', async () => {
+    const port = (holder.address() as { port: number }).port
+    const { child, output } = serve({ QIAO_PORT: String(port), QIAO_DATA_DIR: join(dir, 'busy') })
+    expect(await exited(child)).toBe(1)
+    expect(output()).toContain(`port ${port} on 127.0.0.1 is already in use`)
+    expect(output()).toContain('set QIAO_PORT to a free port')
+  }, 30_000)
+})
