@@ -8,11 +8,15 @@ import type { CatalogSnapshot } from './catalog/snapshot.js'
 import type { Config } from './config/settings.js'
 import type { HealthMonitor } from './health/connector-health.js'
 import type { IdempotencyStore } from './idempotency/store.js'
+import type { StateStore } from './state/store.js'
 import type { Logger } from './telemetry/logger.js'
 import type { Metrics } from './telemetry/metrics.js'
 
 export interface Lifecycle {
-  /** True once a shutdown began: /readyz answers 503 so load balancers stop sending calls. */
+  /**
+   * True once a shutdown began: /readyz answers 503 `draining` so load balancers stop sending calls, and new
+   * exchange calls get 503 gateway-draining.
+   */
   draining(): boolean
   /** Requests being handled right now. */
   inFlight(): number
@@ -29,6 +33,8 @@ export interface GatewayDeps {
   readonly verifier: TokenVerifier
   readonly audit: AuditLog
   readonly digest: KeyedDigest
+  /** What instances share (state/): idempotency keys, and the sharing workflow's state to come. */
+  readonly state: StateStore
   readonly idempotency: IdempotencyStore
   /** Last known health of each connector instance. */
   readonly health: HealthMonitor

@@ -4,7 +4,7 @@ import { createAdaptorServer } from '@hono/node-server'
 import type { Hono } from 'hono'
 import type { Clock, ConnectorDefinition } from '../connectors/kit/types.js'
 import { connectorDefinitions } from '../connectors/registry.js'
-import { createApp } from './app.js'
+import { createApp, createMetricsApp } from './app.js'
 import { adminRecord } from './audit/admin.js'
 import type { AuditBackend } from './audit/backend.js'
 import { createKeyedDigest, loadOrCreateAuditKey } from './audit/digest.js'
@@ -21,8 +21,10 @@ import { type CatalogIssue, formatIssue } from './catalog/types.js'
 import type { Config } from './config/settings.js'
 import type { GatewayDeps, Lifecycle } from './gateway-deps.js'
 import { createHealthMonitor } from './health/connector-health.js'
-import { openFileIdempotencyStore } from './idempotency/file-store.js'
+import { openStateIdempotencyStore } from './idempotency/state-store.js'
 import { openQuotaStore } from './quota/store.js'
+import { openStateStore } from './state/open.js'
+import { acquireAuditWriterLock } from './storage/writer-lock.js'
 import { createLogger, type Logger } from './telemetry/logger.js'
 import { createMetrics } from './telemetry/metrics.js'
 
@@ -41,12 +43,24 @@ export interface StartGatewayOptions {
 export interface RunningGateway {
   readonly url: string
   readonly port: number
+  /** The metrics listener (QIAO_METRICS_PORT), if configured: `<url>/metrics`. */
+  readonly metricsUrl: string | undefined
   readonly app: Hono
   readonly deps: GatewayDeps
   /** Reloads catalog.yaml (SIGHUP); an invalid file is rejected and the running catalog keeps serving. */
   reload(actor?: string): Promise<ReloadResult>
-  /** Stops: draining in-flight calls up to `drainMs` (default 0), then sealing the audit log. */
-  close(options?: { drainMs?: number }): Promise<void>
+  /**
+   * Stops: first a pre-stop window of `prestopMs` while still listening (/readyz 503 `draining`, new exchange calls
+   * 503 `gateway-draining`); then the listener closes and in-flight calls get up to `drainMs`; then the audit log
+   * is sealed. Both default to 0; a drain (`drainMs` given, as on SIGTERM) defaults `prestopMs` to
+   * QIAO_DRAIN_PRESTOP.
+   */
+  close(options?: CloseOptions): Promise<void>
+}
+
+export interface CloseOptions {
+  readonly drainMs?: number
+  readonly prestopMs?: number
 }
 
 export class CatalogInvalidError extends Error {
@@ -61,10 +75,42 @@ export class CatalogInvalidError extends Error {
 const wallClock: Clock = { now: () => Date.now() }
 
 /**
+ * Starts the gateway as the only writer of its file audit log: the log's writer lock is taken before anything else
+ * and released after the log is sealed on close, or at once if start fails. (The PostgreSQL audit backend holds an
+ * advisory lock per log instead.) Refuses to start, with WriterLockHeldError, while another process holds it.
+ */
+export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
+  const log = options.logger ?? createLogger(options.config.logLevel)
+  if (options.config.auditUrl !== undefined) return startComposed({ ...options, logger: log })
+  const lock = await acquireAuditWriterLock(options.config, log)
+  const releaseLock = () =>
+    lock.release().catch((err: Error) => log.warn({ err: err.message }, 'audit writer lock not released'))
+  let gateway: RunningGateway
+  try {
+    gateway = await startComposed({ ...options, logger: log })
+  } catch (err) {
+    await releaseLock()
+    throw err
+  }
+  // The port is known only now; a newcomer's refusal names it. Not awaited: serving does not wait for an fsync.
+  const recorded = lock
+    .update({ port: gateway.port, url: gateway.url })
+    .catch((err: Error) => log.warn({ err: err.message }, 'audit writer lock: URL not recorded'))
+  const closeComposed = gateway.close
+  let closing: Promise<void> | undefined
+  return Object.assign(gateway, {
+    close(closeOptions?: CloseOptions) {
+      closing ??= closeComposed(closeOptions).finally(() => recorded.then(releaseLock))
+      return closing
+    },
+  })
+}
+
+/**
  * Composition root: checks the catalog, builds every dependency once, and listens. Refuses to start on an
  * invalid catalog (every problem reported) or an unreadable key set.
  */
-export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
+async function startComposed(options: StartGatewayOptions): Promise<RunningGateway> {
   const { config } = options
   const clock = options.clock ?? wallClock
   const log = options.logger ?? createLogger(config.logLevel)
@@ -86,12 +132,17 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     )
   } else if (config.jwksFile) {
     keys = createKeyResolver({ kind: 'local', jwks: await readJwksFile(config.jwksFile) }, hmacSecret)
+  } else if (hmacSecret !== undefined) {
+    keys = createKeyResolver({ kind: 'local', jwks: { keys: [] } }, hmacSecret)
+  } else if (!config.demoMode) {
+    // Fail closed: without an issuer's keys nothing could be verified, and a dev key would let anyone mint tokens.
+    throw new Error('no token key source: set QIAO_JWKS_URL, QIAO_JWKS_FILE or QIAO_JWT_HMAC_SECRET_FILE')
   } else {
     devKey = await loadOrCreateDevKey(config.dataDir)
     keys = createKeyResolver({ kind: 'local', jwks: devKey.publicJwks })
     log.warn(
       { dataDir: config.dataDir, issuer: config.issuer },
-      'DEMO MODE: no QIAO_JWKS_URL or QIAO_JWKS_FILE set; accepting tokens signed by the dev key in the data directory. Never run like this in production.',
+      'DEMO MODE (qiao demo, no QIAO_JWKS_URL or QIAO_JWKS_FILE set): accepting tokens signed by the dev key in the data directory. Never run like this in production.',
     )
   }
   const verifier = createTokenVerifier({
@@ -101,6 +152,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     algorithms: config.jwtAlgorithms,
     clockToleranceMs: config.clockToleranceMs,
     cacheMax: config.tokenCacheMax,
+    cacheTtlMs: config.tokenCacheTtlMs,
+    maxLifetimeMs: config.tokenMaxLifetimeMs,
     clock,
   })
 
@@ -125,10 +178,16 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     }),
   )
   const retention = startRetention(audit, config, clock, log)
-  const idempotency = await openFileIdempotencyStore({
-    dir: config.dataDir,
+  // What instances share (QIAO_STATE_URL, else <data dir>/state.sqlite); its schema is migrated here.
+  const state = await openStateStore({ url: config.stateUrl, dataDir: config.dataDir })
+  log.info({ backend: state.dialect, migrated: state.applied }, 'state store open')
+  const idempotency = await openStateIdempotencyStore({
+    state,
+    instanceId: config.auditLogId,
     ttlMs: config.idempotencyTtlMs,
+    maxAnswerBytes: config.idempotencyMaxAnswer,
     now: clock.now,
+    onPurgeError: (err) => log.warn({ err: (err as Error).message }, 'idempotency purge failed'),
   })
   const digest = createKeyedDigest(await loadOrCreateAuditKey(config.auditKeyFile))
   const quotaStore = await openQuotaStore({ redisUrl: config.quotaRedisUrl, keyPrefix: config.quotaKeyPrefix, log })
@@ -146,6 +205,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         inFlight: guard.inFlight,
       })),
     audit: () => audit.stats,
+    auditFreeBytes: () => audit.freeBytes(),
     tokenCache: () => verifier.stats,
     quotaFallbacks: () => quotaStore.stats.fallbacks,
     connectorUp: () =>
@@ -195,6 +255,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     verifier,
     audit,
     digest,
+    state,
     idempotency,
     health,
     metrics,
@@ -214,10 +275,24 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     })
   })
   const port = (server.address() as AddressInfo).port
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host
-  const url = `http://${host}:${port}`
+  const url = httpUrl(config.host, port)
+  const metricsServer =
+    config.metricsPort === undefined
+      ? undefined
+      : await listenForMetrics(config, metrics).catch((err: unknown) => {
+          server.close()
+          throw err
+        })
+  const metricsUrl =
+    metricsServer === undefined ? undefined : httpUrl(config.metricsHost, (metricsServer.address() as AddressInfo).port)
   log.info(
-    { url, catalog: loaded.catalog.version, resources: loaded.catalog.resources.size, demo: config.demoMode },
+    {
+      url,
+      metricsUrl,
+      catalog: loaded.catalog.version,
+      resources: loaded.catalog.resources.size,
+      demo: config.demoMode,
+    },
     'qiao listening',
   )
 
@@ -225,13 +300,20 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   return {
     url,
     port,
+    metricsUrl,
     app,
     deps,
     reload: (actor = 'system') => lifecycle.reload(actor),
-    close(options: { drainMs?: number } = {}) {
+    close(options: CloseOptions = {}) {
       closing ??= (async () => {
-        // Stop taking calls (readyz says so first), let the ones in flight finish, then close what is left.
+        // Say so first (readyz 503, new calls 503) while still listening, so load balancers see a clean 503 and
+        // stop sending; then stop taking connections, let the calls in flight finish, and close what is left.
         draining = true
+        const prestopMs = options.prestopMs ?? (options.drainMs === undefined ? 0 : config.drainPrestopMs)
+        if (prestopMs > 0) {
+          log.info({ prestopMs, inFlight }, 'draining: readyz answers 503 before the listener closes')
+          await new Promise((r) => setTimeout(r, prestopMs))
+        }
         const closed = new Promise<void>((resolve) => server.close(() => resolve()))
         server.closeIdleConnections()
         const until = Date.now() + (options.drainMs ?? 0)
@@ -239,11 +321,17 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         if (inFlight > 0) log.warn({ inFlight }, 'drain time over: closing connections with calls in flight')
         server.closeAllConnections()
         await closed
+        if (metricsServer !== undefined) {
+          const metricsClosed = new Promise<void>((resolve) => metricsServer.close(() => resolve()))
+          metricsServer.closeAllConnections()
+          await metricsClosed
+        }
         health.stop()
         clearInterval(retention)
         await holder.disposeAll()
         await quotaStore.close()
         await idempotency.close()
+        await state.close()
         await audit
           .append(adminRecord('gateway.stop', clock.now(), { logId: audit.logId }))
           .catch((err: Error) => log.error({ err: err.message }, 'gateway.stop not audited'))
@@ -253,4 +341,22 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       return closing
     },
   }
+}
+
+function httpUrl(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+}
+
+/** The metrics listener: its own address (loopback by default), so the public port never serves /metrics. */
+async function listenForMetrics(config: Config, metrics: ReturnType<typeof createMetrics>): Promise<Server> {
+  const app = createMetricsApp(metrics)
+  const server = createAdaptorServer({ fetch: app.fetch, hostname: config.metricsHost }) as Server
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(config.metricsPort, config.metricsHost, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  return server
 }

@@ -15,11 +15,24 @@ export async function startOrExit(start: () => Promise<RunningGateway>): Promise
       const { issues } = err as Error & { issues: readonly CatalogIssue[] }
       for (const issue of issues) console.error(formatIssue(issue))
       console.error(`${issues.length} problem(s) in the catalog; the gateway did not start`)
+    } else if (err instanceof Error && err.name === 'WriterLockHeldError') {
+      // Not a failure of this process: another one holds the audit log. The message names it and the ways out.
+      console.error(`qiao: ${err.message}`)
+    } else if (isAddressInUse(err)) {
+      // The bare EADDRINUSE says nothing about what to change; name the setting whose port is taken.
+      const setting = process.env.QIAO_METRICS_PORT === String(err.port) ? 'QIAO_METRICS_PORT' : 'QIAO_PORT'
+      console.error(
+        `qiao: cannot start: port ${err.port} on ${err.address} is already in use; stop what listens there or set ${setting} to a free port`,
+      )
     } else {
       console.error(`qiao: cannot start: ${err instanceof Error ? err.message : String(err)}`)
     }
     process.exit(1)
   }
+}
+
+function isAddressInUse(err: unknown): err is NodeJS.ErrnoException & { port: number; address: string } {
+  return err instanceof Error && (err as NodeJS.ErrnoException).code === 'EADDRINUSE'
 }
 
 export function stopOnSignals(stop: () => Promise<void>): void {
@@ -40,22 +53,28 @@ export function stopOnSignals(stop: () => Promise<void>): void {
   process.on('SIGTERM', onSignal)
 }
 
-/** SIGHUP reloads catalog.yaml; a rejected file leaves the running catalog in place (both outcomes audited). */
-export function reloadOnSighup(gateway: RunningGateway): void {
+/**
+ * SIGHUP reloads catalog.yaml; a rejected file leaves the running catalog in place (both outcomes audited).
+ * Installed before the gateway has started (a SIGHUP's default action kills the process): a signal that arrives
+ * during start-up reloads once the gateway is up.
+ */
+export function reloadOnSighup(starting: Promise<RunningGateway>): void {
   process.on('SIGHUP', () => {
-    gateway.reload('system (SIGHUP)').then(
-      (result) => {
-        if (result.ok) console.error(`qiao: catalog reloaded (version ${result.catalog.version})`)
-        else {
-          for (const issue of result.issues) console.error(formatIssue(issue))
-          console.error(
-            `qiao: catalog reload rejected (${result.issues.length} problem(s)); still serving the previous one`,
-          )
-        }
-      },
-      (err: unknown) =>
-        console.error(`qiao: catalog reload failed: ${err instanceof Error ? err.message : String(err)}`),
-    )
+    starting
+      .then((gateway) => gateway.reload('system (SIGHUP)'))
+      .then(
+        (result) => {
+          if (result.ok) console.error(`qiao: catalog reloaded (version ${result.catalog.version})`)
+          else {
+            for (const issue of result.issues) console.error(formatIssue(issue))
+            console.error(
+              `qiao: catalog reload rejected (${result.issues.length} problem(s)); still serving the previous one`,
+            )
+          }
+        },
+        (err: unknown) =>
+          console.error(`qiao: catalog reload failed: ${err instanceof Error ? err.message : String(err)}`),
+      )
   })
 }
 
@@ -64,15 +83,17 @@ export function registerServeCommand(program: Command): void {
     .command('serve')
     .description('run the gateway with the configuration from the environment (see README "Configuration")')
     .action(async () => {
-      const config = configOrExit()
+      const config = configOrExit(process.env, { requireKeySource: true })
       const [{ startGateway }, { startTracing }] = await Promise.all([
         import('../gateway.js'),
         import('../telemetry/tracing.js'),
       ])
       const tracing = await startTracing(process.env)
-      const gateway = await startOrExit(() => startGateway({ config }))
-      reloadOnSighup(gateway)
+      // Signal handlers first: a SIGHUP or SIGTERM during start-up waits for the start, then acts.
+      const starting = startOrExit(() => startGateway({ config }))
+      reloadOnSighup(starting)
       stopOnSignals(async () => {
+        const gateway = await starting
         await gateway.close({ drainMs: config.drainTimeoutMs })
         await tracing.shutdown()
       })

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { hostname } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { parseDuration, parseInteger, parseList, parseOneOf, parseSize, parseString, parseUrl } from './parse.js'
@@ -57,14 +58,14 @@ export const SETTINGS = {
     'QIAO_DATA_DIR',
     './.qiao',
     '/var/lib/qiao',
-    'Data directory: audit log, audit HMAC key, dev signing key (demo mode).',
+    'Data directory: audit log, audit HMAC key, embedded state store (`state.sqlite`), dev signing key (demo mode).',
     parseString,
   ),
   issuer: setting(
     'QIAO_ISSUER',
     undefined,
     'https://idp.gov.example/realms/zwfw',
-    'Required `iss` of access tokens. Required when JWKS is configured; demo mode uses `urn:qiao:demo-issuer`.',
+    'Required `iss` of access tokens. Required with a key source (JWKS or HMAC secret); demo mode uses `urn:qiao:demo-issuer`.',
     parseString,
   ),
   audience: setting('QIAO_AUDIENCE', 'qiao', 'urn:qiao:nanjing', 'Value that token `aud` must contain.', parseString),
@@ -72,14 +73,14 @@ export const SETTINGS = {
     'QIAO_JWKS_URL',
     undefined,
     'https://idp.gov.example/realms/zwfw/protocol/openid-connect/certs',
-    'Issuer key set (cached; an unknown `kid` triggers one refetch, rate-limited by the cooldown).',
-    parseUrl(['https:', 'http:']),
+    'Issuer key set (cached; an unknown `kid` triggers one refetch, rate-limited by the cooldown). `https:` only; `http:` only to a loopback address (127.0.0.0/8, ::1, localhost).',
+    parseJwksUrl,
   ),
   jwksFile: setting(
     'QIAO_JWKS_FILE',
     undefined,
     '/etc/qiao/jwks.json',
-    'Issuer key set from a file, instead of QIAO_JWKS_URL. Neither set = demo mode (dev key in the data directory).',
+    'Issuer key set from a file, instead of QIAO_JWKS_URL. `qiao serve` needs one of the two or QIAO_JWT_HMAC_SECRET_FILE; only `qiao demo` runs without (dev key in the data directory).',
     parseString,
   ),
   jwtAlgorithms: setting(
@@ -135,20 +136,69 @@ export const SETTINGS = {
     'Verified tokens kept in memory (LRU; never kept past `exp`).',
     parseInteger(0, 10_000_000),
   ),
+  tokenCacheTtl: setting(
+    'QIAO_TOKEN_CACHE_TTL',
+    '5m',
+    '1m',
+    'How long a verified token is reused before it is verified again (never past `exp`; a refetched key set that drops its `kid` ends it at once); 0 = verify every call.',
+    parseDuration,
+  ),
+  tokenMaxLifetime: setting(
+    'QIAO_TOKEN_MAX_LIFETIME',
+    '24h',
+    '8h',
+    'Longest accepted token lifetime (`exp − iat`, or `exp − now` without `iat`); longer-lived tokens get 401 token-lifetime-exceeded.',
+    parseDuration,
+  ),
+  metricsHost: setting(
+    'QIAO_METRICS_HOST',
+    '127.0.0.1',
+    '0.0.0.0',
+    'Address of the metrics listener (GET /metrics). Keep it on loopback or an internal network: its labels say which department reads what for which matter.',
+    parseString,
+  ),
+  metricsPort: setting(
+    'QIAO_METRICS_PORT',
+    undefined,
+    '9464',
+    'Port of the metrics listener, apart from the public port (which never serves /metrics); unset = no metrics listener; 0 picks a free one.',
+    parseInteger(0, 65535),
+  ),
   bodyLimit: setting('QIAO_BODY_LIMIT', '1MiB', '256KiB', 'Largest accepted request body (413 beyond).', parseSize),
   logLevel: setting('QIAO_LOG_LEVEL', 'info', 'debug', 'Operational log level (pino).', parseOneOf(LOG_LEVELS)),
   idempotencyTtl: setting(
     'QIAO_IDEMPOTENCY_TTL',
     '24h',
     '72h',
-    'How long a write’s Idempotency-Key and first answer are remembered (kept in the data directory).',
+    'How long a write’s Idempotency-Key and first answer are remembered (in the state store; expired keys are purged while running).',
     parseDuration,
+  ),
+  idempotencyMaxAnswer: setting(
+    'QIAO_IDEMPOTENCY_MAX_ANSWER',
+    '64KiB',
+    '16KiB',
+    'Largest first answer kept for replays (write answers are receipts, < 1 KiB). A retry of a larger one gets 409 idempotency-answer-not-kept with the first status and audit id, never a second delivery.',
+    parseSize,
+  ),
+  stateUrl: setting(
+    'QIAO_STATE_URL',
+    undefined,
+    'postgres://qiao@db.internal:5432/qiao?schema=qiao_state',
+    'Shared state store (idempotency keys) in PostgreSQL, for several instances; `?schema=` picks the schema (default `qiao_state`). Unset: embedded SQLite in `<data dir>/state.sqlite`, one host only.',
+    parseUrl(['postgres:', 'postgresql:']),
   ),
   drainTimeout: setting(
     'QIAO_DRAIN_TIMEOUT',
     '30s',
     '2m',
-    'On SIGTERM: how long calls in flight may take to finish before connections are closed.',
+    'On SIGTERM, after the pre-stop window: how long calls in flight may take to finish before connections are closed.',
+    parseDuration,
+  ),
+  drainPrestop: setting(
+    'QIAO_DRAIN_PRESTOP',
+    '5s',
+    '15s',
+    'On SIGTERM: how long the gateway keeps listening while `/readyz` answers 503 `draining` (new exchange calls get 503 `gateway-draining`), so load balancers stop sending before the listener closes.',
     parseDuration,
   ),
   healthInterval: setting(
@@ -226,6 +276,13 @@ export const SETTINGS = {
     parseInteger(1, 100_000_000),
   ),
   auditSegmentMaxAge: setting('QIAO_AUDIT_SEGMENT_MAX_AGE', '24h', '6h', '… or this age.', parseDuration),
+  auditMinFree: setting(
+    'QIAO_AUDIT_MIN_FREE',
+    '64MiB',
+    '1GiB',
+    'File store: /readyz is 503 while the audit directory’s file system has less free space than this.',
+    parseSize,
+  ),
   auditRetention: setting(
     'QIAO_AUDIT_RETENTION',
     '180d',
@@ -260,6 +317,22 @@ export const SETTINGS = {
   ),
 } as const
 
+/** A key set over plain HTTP can be swapped by whoever sits on the path; only loopback (tests, local IdPs) may. */
+function parseJwksUrl(raw: string): string {
+  const url = parseUrl(['https:', 'http:'])(raw)
+  const { protocol, hostname } = new URL(url)
+  if (protocol === 'http:' && !isLoopbackHost(hostname)) {
+    throw new Error('expected an https: URL (http: only to a loopback address: 127.0.0.0/8, ::1, localhost)')
+  }
+  return url
+}
+
+function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase()
+  if (host === 'localhost' || host === '::1') return true
+  return isIP(host) === 4 && host.startsWith('127.')
+}
+
 type Settings = typeof SETTINGS
 export type SettingKey = keyof Settings
 type Parsed<K extends SettingKey> = Settings[K] extends Setting<infer T> ? T : never
@@ -279,10 +352,18 @@ export interface Config {
   readonly jwksCooldownMs: number
   readonly jwksMaxAgeMs: number
   readonly tokenCacheMax: number
+  readonly tokenCacheTtlMs: number
+  readonly tokenMaxLifetimeMs: number
+  /** Metrics listener; undefined port = none. */
+  readonly metricsHost: string
+  readonly metricsPort: number | undefined
   readonly bodyLimit: number
   readonly idempotencyTtlMs: number
+  readonly idempotencyMaxAnswer: number
+  readonly stateUrl: string | undefined
   readonly healthInterval: number
   readonly drainTimeoutMs: number
+  readonly drainPrestopMs: number
   readonly logLevel: Parsed<'logLevel'>
   readonly auditDir: string
   readonly auditKeyFile: string
@@ -295,11 +376,19 @@ export interface Config {
   readonly auditSegmentMaxSize: number
   readonly auditSegmentMaxRecords: number
   readonly auditSegmentMaxAgeMs: number
+  readonly auditMinFreeBytes: number
   readonly auditRetentionMs: number
   readonly quotaRedisUrl: string | undefined
   readonly quotaKeyPrefix: string
-  /** No JWKS configured: the gateway signs its own dev tokens. */
+  /** Started by `qiao demo` with no key source: the gateway signs its own dev tokens. Never by `qiao serve`. */
   readonly demoMode: boolean
+}
+
+export interface ReadConfigOptions {
+  /** `qiao demo`: without a key source, the gateway runs in demo mode (dev key in the data directory). */
+  readonly demo?: boolean
+  /** `qiao serve`: a key source (QIAO_JWKS_URL, QIAO_JWKS_FILE or QIAO_JWT_HMAC_SECRET_FILE) is required. */
+  readonly requireKeySource?: boolean
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] }
@@ -307,7 +396,11 @@ export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: s
 export const DEMO_ISSUER = 'urn:qiao:demo-issuer'
 
 /** Reads and checks every setting at once; reports all problems together. */
-export function readConfig(env: Readonly<Record<string, string | undefined>>, cwd = process.cwd()): ConfigResult {
+export function readConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  cwd = process.cwd(),
+  options: ReadConfigOptions = {},
+): ConfigResult {
   const errors: string[] = []
   const values: Partial<Record<SettingKey, unknown>> = {}
   for (const [key, spec] of Object.entries(SETTINGS) as [SettingKey, Setting<unknown>][]) {
@@ -323,14 +416,28 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>, cw
 
   const jwksUrl = get('jwksUrl')
   const jwksFile = get('jwksFile')
-  const demoMode = jwksUrl === undefined && jwksFile === undefined
+  const hmacSecretFile = get('jwtHmacSecretFile')
+  // Set counts, even when invalid: that variable's own problem is reported, not a missing key source.
+  const given = (key: SettingKey) => (env[SETTINGS[key].name] ?? '') !== ''
+  const keySource = given('jwksUrl') || given('jwksFile') || given('jwtHmacSecretFile')
+  // Demo mode is how the process was started (`qiao demo`), never the fallback of a missing variable.
+  const demoMode = options.demo === true && !keySource
+  if (options.requireKeySource === true && !keySource) {
+    errors.push(
+      'no token key source: set QIAO_JWKS_URL, QIAO_JWKS_FILE or QIAO_JWT_HMAC_SECRET_FILE (only `qiao demo` runs with a dev key)',
+    )
+  }
   if (jwksUrl !== undefined && jwksFile !== undefined)
     errors.push('QIAO_JWKS_URL and QIAO_JWKS_FILE: set one, not both')
-  if (!demoMode && get('issuer') === undefined)
-    errors.push('QIAO_ISSUER: required when QIAO_JWKS_URL or QIAO_JWKS_FILE is set')
+  if ((jwksUrl !== undefined || jwksFile !== undefined || hmacSecretFile !== undefined) && get('issuer') === undefined)
+    errors.push('QIAO_ISSUER: required when QIAO_JWKS_URL, QIAO_JWKS_FILE or QIAO_JWT_HMAC_SECRET_FILE is set')
   const algorithms = get('jwtAlgorithms') ?? []
-  if (algorithms.some((a) => a.startsWith('HS')) && get('jwtHmacSecretFile') === undefined) {
+  if (algorithms.some((a) => a.startsWith('HS')) && hmacSecretFile === undefined) {
     errors.push('QIAO_JWT_ALGORITHMS: HS* algorithms need QIAO_JWT_HMAC_SECRET_FILE')
+  }
+  if (hmacSecretFile !== undefined && jwksUrl === undefined && jwksFile === undefined) {
+    if (!algorithms.some((a) => a.startsWith('HS')))
+      errors.push('QIAO_JWT_ALGORITHMS: the HMAC secret is the only key source, so list an HS* algorithm')
   }
   if (errors.length > 0) return { ok: false, errors }
 
@@ -351,10 +458,17 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>, cw
     jwksCooldownMs: get('jwksCooldown') as number,
     jwksMaxAgeMs: get('jwksMaxAge') as number,
     tokenCacheMax: get('tokenCacheMax') as number,
+    tokenCacheTtlMs: get('tokenCacheTtl') as number,
+    tokenMaxLifetimeMs: get('tokenMaxLifetime') as number,
+    metricsHost: get('metricsHost') as string,
+    metricsPort: get('metricsPort'),
     bodyLimit: get('bodyLimit') as number,
     idempotencyTtlMs: get('idempotencyTtl') as number,
+    idempotencyMaxAnswer: get('idempotencyMaxAnswer') as number,
+    stateUrl: get('stateUrl'),
     healthInterval: get('healthInterval') as number,
     drainTimeoutMs: get('drainTimeout') as number,
+    drainPrestopMs: get('drainPrestop') as number,
     logLevel: get('logLevel') as Parsed<'logLevel'>,
     auditDir: abs(get('auditDir') ?? join(dataDir, 'audit')),
     auditKeyFile: abs(get('auditKeyFile') ?? join(dataDir, 'audit-hmac.key')),
@@ -371,6 +485,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>, cw
     auditSegmentMaxSize: get('auditSegmentMaxSize') as number,
     auditSegmentMaxRecords: get('auditSegmentMaxRecords') as number,
     auditSegmentMaxAgeMs: get('auditSegmentMaxAge') as number,
+    auditMinFreeBytes: get('auditMinFree') as number,
     auditRetentionMs: get('auditRetention') as number,
     quotaRedisUrl: get('quotaRedisUrl'),
     quotaKeyPrefix: get('quotaKeyPrefix') as string,

@@ -43,6 +43,13 @@ export const problems = {
     meaning: 'A required claim is missing or wrong: `iss`, `aud`, `exp`, `sub`, `dept` or `scope`.',
     bearerError: 'invalid_token',
   },
+  'token-lifetime-exceeded': {
+    status: 401,
+    title: 'Bearer token lives too long',
+    meaning:
+      'The token lifetime (`exp − iat`, or `exp − now` without `iat`) exceeds the longest the gateway accepts (`QIAO_TOKEN_MAX_LIFETIME`); ask the issuer for shorter-lived tokens.',
+    bearerError: 'invalid_token',
+  },
   'token-key-unknown': {
     status: 401,
     title: 'Signing key unknown',
@@ -58,7 +65,13 @@ export const problems = {
   'purpose-malformed': {
     status: 400,
     title: 'Purpose headers malformed',
-    meaning: '`Qiao-Case` must be 1–64 characters of `[A-Za-z0-9._-]`; `Qiao-Matter` must be a matter code.',
+    meaning:
+      "`Qiao-Matter` must be a matter code; `Qiao-Case` must be 1–64 letters, digits or `._-()[]（）〔〕【】`. Header values are ASCII: send Chinese characters percent-encoded as UTF-8 (`Qiao-Case: UTF-8''%E5%AE%81…`).",
+  },
+  'path-malformed': {
+    status: 400,
+    title: 'Request path malformed',
+    meaning: 'The resource id in the path is not valid percent-encoded UTF-8 (e.g. a lone `%` or `%FF`).',
   },
   'body-malformed': {
     status: 400,
@@ -68,7 +81,8 @@ export const problems = {
   'params-invalid': {
     status: 400,
     title: 'Request parameters invalid',
-    meaning: 'The parameters violate the resource request schema; `errors` lists every violation by JSON pointer.',
+    meaning:
+      'The parameters violate the resource request schema; `errors` lists the violations by JSON pointer (the first 20: beyond, `truncated` is true and `total` counts them all); an unknown parameter brings `allowed`, the parameters the resource takes.',
   },
   'idempotency-key-missing': {
     status: 400,
@@ -127,6 +141,12 @@ export const problems = {
     title: 'The first delivery with this Idempotency-Key has an unknown outcome',
     meaning:
       'The first delivery timed out or was interrupted, so the provider may or may not have it. It is never re-sent under this key: check with the provider, then use a new key.',
+  },
+  'idempotency-answer-not-kept': {
+    status: 409,
+    title: 'The first request with this Idempotency-Key succeeded; its answer was not kept',
+    meaning:
+      'The first request with this key was delivered and answered, but its answer was larger than QIAO_IDEMPOTENCY_MAX_ANSWER, so a retry gets only its status (`firstStatus`) and audit id (`firstAuditId`). It is never re-sent under this key.',
   },
   'client-gone': {
     status: 499,
@@ -232,6 +252,12 @@ export const problems = {
     status: 504,
     title: 'Provider system timed out',
     meaning: 'The provider did not answer within the resource deadline.',
+  },
+  'gateway-draining': {
+    status: 503,
+    title: 'Gateway shutting down',
+    meaning:
+      'This gateway instance is draining before it stops (`QIAO_DRAIN_PRESTOP`); the call was not served. Retry it (see `Retry-After`): the load balancer sends it to another instance.',
   },
   'auth-keys-unavailable': {
     status: 503,

@@ -1,6 +1,8 @@
 import type { Context } from 'hono'
+import { actorOf, adminRecord, outcomeOf } from '../audit/admin.js'
+import type { Principal } from '../auth/principal.js'
 import { formatIssue } from '../catalog/types.js'
-import { GatewayError } from '../errors/gateway-error.js'
+import { GatewayError, toGatewayError } from '../errors/gateway-error.js'
 import type { GatewayDeps } from '../gateway-deps.js'
 import { requestIdFrom } from '../pipeline/10-request.js'
 import { authenticate } from '../pipeline/20-authenticate.js'
@@ -8,17 +10,17 @@ import { authenticate } from '../pipeline/20-authenticate.js'
 export const CATALOG_ADMIN_SCOPE = 'catalog:admin'
 
 /**
- * GET /readyz: ready to take traffic — the catalog is loaded, the audit log can make records durable, and the
- * gateway is not draining. Connector health is reported but does not make the gateway unready: the other
- * resources can still be served. 503 lists the reasons.
+ * GET /readyz: ready to take traffic — the catalog is loaded, the audit log can make records durable (not broken,
+ * its file system above QIAO_AUDIT_MIN_FREE), and the gateway is not draining. Connector health is reported but
+ * does not make the gateway unready: the other resources can still be served. 503 lists the reasons.
  */
 export function readinessHandler(deps: GatewayDeps) {
   return async function readyz(c: Context): Promise<Response> {
     const snapshot = deps.snapshot()
     const reasons: string[] = []
-    if (deps.lifecycle.draining()) reasons.push('shutting down')
-    const audit = await deps.audit.probe()
-    if (audit !== undefined) reasons.push(audit)
+    if (deps.lifecycle.draining()) reasons.push('draining')
+    const audit = await deps.audit.health()
+    reasons.push(...audit.problems)
     const connectors = Object.fromEntries(
       [...snapshot.connectors.keys()].map((id) => {
         const s = deps.health.status(id)
@@ -29,25 +31,51 @@ export function readinessHandler(deps: GatewayDeps) {
       status: reasons.length === 0 ? 'ready' : 'not-ready',
       reasons,
       catalog: { version: snapshot.catalog.version, digest: snapshot.catalog.digest },
-      audit: { writable: audit === undefined, logId: deps.audit.logId },
+      audit: {
+        writable: audit.problems.length === 0,
+        broken: audit.broken,
+        ...(audit.freeBytes === undefined ? {} : { freeBytes: audit.freeBytes }),
+        logId: deps.audit.logId,
+      },
       connectors,
     }
     return c.json(body, reasons.length === 0 ? 200 : 503, { 'cache-control': 'no-store' })
   }
 }
 
-/** POST /v1/admin/catalog/reload (scope catalog:admin): reloads catalog.yaml; the attempt is audited. */
+/**
+ * POST /v1/admin/catalog/reload (scope catalog:admin): reloads catalog.yaml. Every attempt is audited: reload.ts
+ * records the ones it runs (accepted or rejected file); this handler records the ones refused before that (no or
+ * bad token, no catalog:admin scope). A refusal or reload whose record cannot be written answers 503.
+ */
 export function catalogReloadHandler(deps: GatewayDeps) {
   return async function reload(c: Context): Promise<Response> {
-    const principal = await authenticate(c.req.header('authorization'), deps.verifier)
-    if (!principal.scopes.has(CATALOG_ADMIN_SCOPE)) {
-      throw new GatewayError('insufficient-scope', {
-        detail: 'reloading the catalog needs the catalog:admin scope',
-        extensions: { requiredScope: CATALOG_ADMIN_SCOPE },
-      })
-    }
     const requestId = requestIdFrom(c.req.header('x-request-id'), deps.clock.now())
-    const result = await deps.lifecycle.reload(`${principal.dept}/${principal.sub}`, requestId)
+    let principal: Principal | undefined
+    try {
+      principal = await authenticate(c.req.header('authorization'), deps.verifier)
+      if (!principal.scopes.has(CATALOG_ADMIN_SCOPE)) {
+        throw new GatewayError('insufficient-scope', {
+          detail: 'reloading the catalog needs the catalog:admin scope',
+          extensions: { requiredScope: CATALOG_ADMIN_SCOPE },
+        })
+      }
+    } catch (err) {
+      const refusal = toGatewayError(err)
+      await auditOrFail(deps, () =>
+        deps.audit.append(
+          adminRecord(
+            'catalog.reload',
+            deps.clock.now(),
+            { file: deps.config.catalog, reason: refusal.code, problems: null },
+            { actor: actorOf(principal), outcome: outcomeOf(refusal.status), requestId },
+          ),
+        ),
+      )
+      throw refusal
+    }
+    const actor = actorOf(principal)
+    const result = await auditOrFail(deps, () => deps.lifecycle.reload(actor, requestId))
     if (!result.ok) {
       throw new GatewayError('catalog-invalid', {
         detail: `the new catalog has ${result.issues.length} problem(s); the running catalog keeps serving`,
@@ -60,6 +88,20 @@ export function catalogReloadHandler(deps: GatewayDeps) {
       digest: result.catalog.digest,
       resources: result.catalog.resources.size,
       grants: result.catalog.grants.size,
+    })
+  }
+}
+
+/** Runs something that writes an audit record; a log that cannot take it makes the answer 503, not 500. */
+async function auditOrFail<T>(deps: GatewayDeps, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run()
+  } catch (err) {
+    if ((await deps.audit.probe()) === undefined) throw err
+    throw new GatewayError('audit-unavailable', {
+      detail: 'the attempt could not be audited, so it was not carried out',
+      internal: err instanceof Error ? err.message : 'audit append failed',
+      cause: err,
     })
   }
 }
