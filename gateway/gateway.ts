@@ -267,13 +267,7 @@ async function startComposed(options: StartGatewayOptions): Promise<RunningGatew
   }
   const app = createApp(deps)
   const server = createAdaptorServer({ fetch: app.fetch, hostname: config.host }) as Server
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
+  await listen(server, config.port, config.host)
   const port = (server.address() as AddressInfo).port
   const url = httpUrl(config.host, port)
   const metricsServer =
@@ -351,12 +345,17 @@ function httpUrl(host: string, port: number): string {
 async function listenForMetrics(config: Config, metrics: ReturnType<typeof createMetrics>): Promise<Server> {
   const app = createMetricsApp(metrics)
   const server = createAdaptorServer({ fetch: app.fetch, hostname: config.metricsHost }) as Server
-  await new Promise<void>((resolve, reject) => {
+  await listen(server, config.metricsPort as number, config.metricsHost)
+  return server
+}
+
+/** Resolves once listening; rejects with the listen error (EADDRINUSE …) instead of emitting it. */
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(config.metricsPort, config.metricsHost, () => {
+    server.listen(port, host, () => {
       server.off('error', reject)
       resolve()
     })
   })
-  return server
 }

@@ -131,8 +131,12 @@ function encodeOpaque(value: object): string {
   return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url')
 }
 
-function decodeOpaque(raw: string, keys: readonly string[]): Record<string, unknown> | undefined {
-  if (raw.length === 0 || raw.length > MAX_CURSOR || !BASE64URL.test(raw)) return undefined
+function decodeOpaque(
+  raw: string,
+  keys: readonly string[],
+  maxLength = MAX_CURSOR,
+): Record<string, unknown> | undefined {
+  if (raw.length === 0 || raw.length > maxLength || !BASE64URL.test(raw)) return undefined
   const bytes = Buffer.from(raw, 'base64url')
   if (bytes.toString('base64url') !== raw) return undefined
   let value: unknown
@@ -193,4 +197,28 @@ export function decodeCheckpointCursor(raw: string): CheckpointCursor | undefine
   if (!v || !isTime(v.time) || !isLogId(v.logId)) return undefined
   if (!isSeq(v.segment) || !isSeq(v.size) || typeof v.sealed !== 'boolean') return undefined
   return { time: v.time, logId: v.logId, segment: v.segment, size: v.size, sealed: v.sealed }
+}
+
+/** An audit record id as the API takes it. */
+export const RECORD_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/**
+ * A page of the auditors' record listing: where the next page starts, and the id of the first page's own
+ * `audit.read` record — where the run of pages ends, since every page read is itself recorded.
+ */
+export interface PageCursor {
+  readonly after: AuditCursor
+  readonly until: string
+}
+
+export function encodePageCursor(cursor: PageCursor): string {
+  return encodeOpaque({ a: encodeCursor(cursor.after), u: cursor.until })
+}
+
+export function decodePageCursor(raw: string): PageCursor | undefined {
+  // Holds a whole record cursor, so it may be longer than one.
+  const v = decodeOpaque(raw, ['a', 'u'], 2 * MAX_CURSOR)
+  if (!v || typeof v.a !== 'string' || typeof v.u !== 'string' || !RECORD_ID.test(v.u)) return undefined
+  const after = decodeCursor(v.a)
+  return after === undefined ? undefined : { after, until: v.u }
 }

@@ -1,6 +1,6 @@
 import { type Context, Hono } from 'hono'
 import { actorOf, adminRecord, outcomeOf } from '../audit/admin.js'
-import type { AuditCursor, AuditFilter } from '../audit/backend.js'
+import type { AuditFilter } from '../audit/backend.js'
 import { canonicalJson } from '../audit/canonical-json.js'
 import type { LogEntry } from '../audit/entry.js'
 import { leafInput } from '../audit/entry.js'
@@ -10,15 +10,16 @@ import {
   checkpointPosition,
   compareCheckpoints,
   decodeCheckpointCursor,
-  decodeCursor,
+  decodePageCursor,
   encodeCheckpointCursor,
-  encodeCursor,
+  encodePageCursor,
   FILTER_PARAMS,
   type FilterParam,
   type Parsed,
   parseFilter,
   parseIsoTime,
   parseLimit,
+  RECORD_ID,
 } from '../audit/query.js'
 import type { AdminAuditRecord } from '../audit/record.js'
 import { subjectDigest } from '../audit/subjects.js'
@@ -229,35 +230,6 @@ async function listRecords(deps: GatewayDeps, c: Context, call: AuditorCall): Pr
   return json({ records, nextCursor: more && last ? encodePageCursor({ after: last, until }) : null })
 }
 
-interface PageCursor {
-  readonly after: AuditCursor
-  /** Id of the first page's `audit.read` record: where this page run ends. */
-  readonly until: string
-}
-
-function encodePageCursor(cursor: { after: AuditCursor; until: string }): string {
-  return Buffer.from(JSON.stringify({ a: encodeCursor(cursor.after), u: cursor.until }), 'utf8').toString('base64url')
-}
-
-function decodePageCursor(raw: string): PageCursor | undefined {
-  if (raw.length > 1024 || !/^[A-Za-z0-9_-]+$/.test(raw)) return undefined
-  const bytes = Buffer.from(raw, 'base64url')
-  if (bytes.toString('base64url') !== raw) return undefined
-  let value: unknown
-  try {
-    value = JSON.parse(bytes.toString('utf8'))
-  } catch {
-    return undefined
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
-  const { a, u, ...rest } = value as Record<string, unknown>
-  if (Object.keys(rest).length > 0 || typeof a !== 'string' || typeof u !== 'string' || !RECORD_ID.test(u)) {
-    return undefined
-  }
-  const after = decodeCursor(a)
-  return after === undefined ? undefined : { after, until: u }
-}
-
 /** GET /v1/audit/records/export: every matching record, streamed as JSON lines or CSV. */
 async function exportRecords(deps: GatewayDeps, c: Context, call: AuditorCall): Promise<Response> {
   const params = queryParams(c, [...FILTER_PARAMS, 'format'])
@@ -291,8 +263,6 @@ async function exportRecords(deps: GatewayDeps, c: Context, call: AuditorCall): 
     },
   })
 }
-
-const RECORD_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 /** GET /v1/audit/records/{id}/proof: the receipt check, verifiable offline against the signed checkpoint. */
 async function recordProof(deps: GatewayDeps, c: Context, call: AuditorCall): Promise<Response> {
