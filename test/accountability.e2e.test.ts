@@ -393,6 +393,19 @@ describe('upstream failures reach consumers without connector internals', () => 
     expect(line).not.toContain('wrong-password')
   })
 
+  it('the health probes of the same failing providers: a status in /readyz and /v1/catalog, their detail only in the log', async () => {
+    await broken.gateway.deps.health.check()
+    const token = await broken.token({ dept: 'drc', scope: 'BA00015001:market.enterprise-registration:read' })
+    for (const res of [await broken.get('/readyz'), await broken.get('/v1/catalog', token)]) {
+      for (const leak of ['SQLSTATE', 'password', 'credential', 'probe failed', 'ping']) {
+        expect(res.text.toLowerCase()).not.toContain(leak.toLowerCase())
+      }
+    }
+    const ready = await broken.get('/readyz')
+    expect((ready.json.connectors as Record<string, { status: string }>)['market-qzk']?.status).toBe('down')
+    expect(broken.logLines.some((l) => l.includes('SQLSTATE') && l.includes('market-qzk'))).toBe(true)
+  })
+
   it('住建 HTTP/JSON refusing the signature: the code and a generic detail; the provider’s message in the log', async () => {
     const res = await broken.query(
       PERMITS,

@@ -24,7 +24,9 @@ export function readinessHandler(deps: GatewayDeps) {
     const connectors = Object.fromEntries(
       [...snapshot.connectors.keys()].map((id) => {
         const s = deps.health.status(id)
-        return [id, { status: s.status, detail: s.detail, checkedAt: s.checkedAt }]
+        // No probe detail on this unauthenticated endpoint: it can name the provider's internals (SQLSTATE, hosts,
+        // fault strings). Operators find it in the operational log ("connector health").
+        return [id, { status: s.status, checkedAt: s.checkedAt }]
       }),
     )
     const body = {
