@@ -1,4 +1,4 @@
-import type { Clock } from '../connectors/kit/types.js'
+import type { Clock } from '../kernel/clock.js'
 import type { AuditLog } from './audit/audit-log.js'
 import type { KeyedDigest } from './audit/digest.js'
 import type { DevKey } from './auth/dev-keys.js'

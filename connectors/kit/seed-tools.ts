@@ -1,5 +1,5 @@
-import { divisionFullName } from './admin-divisions.js'
-import { orgCodeCheckChar, residentIdCheckChar, usccCheckChar } from './identifiers.js'
+import { divisionFullName } from '../../kernel/admin-divisions.js'
+import { orgCodeCheckChar, residentIdCheckChar, usccCheckChar } from '../../kernel/identifiers.js'
 
 /**
  * Building blocks for deterministic simulator seed data: a seeded PRNG, pick/shuffle helpers, calendar helpers and

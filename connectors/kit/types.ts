@@ -1,4 +1,9 @@
 import type { Dispatcher } from 'undici'
+import type { Clock } from '../../kernel/clock.js'
+import type { CanonicalRecord, JsonSchema } from '../../kernel/records.js'
+
+// Re-exported: connector authors take the contract and its vocabulary from the kit alone.
+export type { CanonicalRecord, Clock, JsonSchema }
 
 /**
  * The connector contract. A connector adapts one legacy department system to canonical JSON records.
@@ -11,11 +16,6 @@ export interface ConnectorLogger {
   info(obj: object, msg?: string): void
   warn(obj: object, msg?: string): void
   error(obj: object, msg?: string): void
-}
-
-export interface Clock {
-  /** Milliseconds since the epoch. */
-  now(): number
 }
 
 /** Built once per connector instance by the gateway. */
@@ -37,9 +37,6 @@ export interface CallContext {
   /** Headers to propagate to the legacy system (W3C trace context), if tracing is on. */
   readonly propagation?: Readonly<Record<string, string>>
 }
-
-/** One canonical record: flat camelCase fields as the resource response schema declares them. */
-export type CanonicalRecord = Record<string, unknown>
 
 export interface ReadOperation<P = Record<string, unknown>> {
   readonly kind: 'read'
@@ -84,9 +81,6 @@ export interface OperationManifest {
   readonly kind: 'read' | 'write'
   readonly description: string
 }
-
-/** JSON Schema (draft 2020-12 subset ajv understands). */
-export type JsonSchema = Record<string, unknown>
 
 /**
  * A connector type, registered once. The manifest (operations, options schema) is read when the catalog is checked,

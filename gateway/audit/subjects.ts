@@ -1,4 +1,4 @@
-import type { CanonicalRecord, JsonSchema } from '../../connectors/kit/types.js'
+import type { CanonicalRecord, JsonSchema } from '../../kernel/records.js'
 import type { KeyedDigest } from './digest.js'
 
 /** Identifier formats that name a data subject (a company or a person). */

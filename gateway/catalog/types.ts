@@ -1,5 +1,6 @@
 import type { ValidateFunction } from 'ajv'
-import type { ConnectorDefinition, JsonSchema } from '../../connectors/kit/types.js'
+import type { ConnectorDefinition } from '../../connectors/kit/types.js'
+import type { JsonSchema } from '../../kernel/records.js'
 
 /**
  * The catalog after loading: validated, cross-referenced, compiled and frozen. Field names follow catalog.yaml

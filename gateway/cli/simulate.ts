@@ -10,7 +10,7 @@ export function registerSimulateCommand(program: Command): void {
     .option('--host <host>', 'listen address', '127.0.0.1')
     .option('--port <port>', 'listen port (default: the simulator’s own)')
     .action(async (name: string, options: { host: string; port?: string }) => {
-      const { simulatorDefinitions } = await import('../../connectors/registry.js')
+      const { simulatorDefinitions } = await import('../../connectors/simulators.js')
       const definition = simulatorDefinitions.get(name)
       if (!definition) {
         console.error(

@@ -1,4 +1,5 @@
-import type { Clock, HealthReport } from '../../connectors/kit/types.js'
+import type { HealthReport } from '../../connectors/kit/types.js'
+import type { Clock } from '../../kernel/clock.js'
 import type { CatalogSnapshot } from '../catalog/snapshot.js'
 import type { Logger } from '../telemetry/logger.js'
 

@@ -1,12 +1,12 @@
 import type { Ajv2020 } from 'ajv/dist/2020.js'
-import { isAdminDivisionCode } from '../../connectors/kit/admin-divisions.js'
+import { isAdminDivisionCode } from '../../kernel/admin-divisions.js'
 import {
   checkUscc,
   isInvestmentProjectCode,
   isOrgCodeValid,
   isResidentIdValid,
   USCC_KNOWN_EXCEPTIONS,
-} from '../../connectors/kit/identifiers.js'
+} from '../../kernel/identifiers.js'
 
 export interface IdentifierFormatOptions {
   /** Extra real USCCs that fail the checksum (catalog `identifiers.usccExceptions`). */

@@ -25,7 +25,7 @@ import { CapturingLogger } from './capturing-logger.js'
  * - health() reports up against a healthy upstream and down (without throwing) against a dead one;
  * - every read answer validates against its resource's response schema and carries no undeclared field;
  * - writes return a receipt;
- * - the AbortSignal/deadline is honoured: a stalled upstream ends in `timeout` shortly after the deadline;
+ * - the AbortSignal/deadline is honoured: a stalled upstream ends in `timeout` (only the deadline can end it);
  * - every upstream failure becomes a typed ConnectorError of the right kind;
  * - parameter and payload values never appear in what the connector logs;
  * - dispose() is idempotent, and calls after it fail with a ConnectorError.
@@ -83,9 +83,6 @@ export interface ConformanceOptions<O> {
   /** Values for ${NAME} in the catalog's connector options. */
   readonly vars?: Record<string, string>
 }
-
-/** How long past the deadline a connector may take to give up. */
-const DEADLINE_MARGIN_MS = 500
 
 interface Harness<O> {
   fixture: ConformanceFixture<O>
@@ -150,6 +147,10 @@ export function testConnectorConformance<O>(options: ConformanceOptions<O>): voi
   const operations = Object.entries(definition.operations)
   const firstRead = operations.find(([, m]) => m.kind === 'read')?.[0]
   const probe = firstRead ?? operations[0]?.[0]
+  // Checks that need an operation to call are reported as skipped, with the reason, when there is none.
+  const withProbe = it.skipIf(probe === undefined)
+  const needsProbe = probe === undefined ? ' (skipped: the connector declares no operation to call)' : ''
+  const probeOperation = probe ?? ''
 
   describe(`connector conformance: ${definition.type}`, () => {
     beforeAll(async () => {
@@ -230,15 +231,16 @@ export function testConnectorConformance<O>(options: ConformanceOptions<O>): voi
       }
     }
 
-    it('honours the deadline: a stalled upstream ends in timeout shortly after it', async () => {
-      if (!probe) return
+    // The stalled upstream never answers, so only the deadline can end the call: a connector that ignored it would
+    // hang until the test's own timeout. No bound on elapsed wall time (the machine may be slow).
+    withProbe(`honours the deadline: a stalled upstream ends in timeout${needsProbe}`, async () => {
       const fault = await h.fixture.inject('stall')
       const deadline = options.stallDeadlineMs ?? 300
       try {
-        const started = performance.now()
-        const err = await failureOf(run(create(fault.options), probe, options.cases[probe]?.ok ?? {}, deadline))
+        const err = await failureOf(
+          run(create(fault.options), probeOperation, options.cases[probeOperation]?.ok ?? {}, deadline),
+        )
         expect(err.kind).toBe('timeout')
-        expect(performance.now() - started).toBeLessThan(deadline + DEADLINE_MARGIN_MS)
       } finally {
         await fault.undo()
       }
@@ -246,11 +248,12 @@ export function testConnectorConformance<O>(options: ConformanceOptions<O>): voi
 
     for (const [fault, kind] of Object.entries(REQUIRED_FAULTS) as [UpstreamFault, ConnectorErrorKind][]) {
       if (fault === 'stall') continue
-      it(`maps the "${fault}" upstream failure to a typed ${kind} error`, async () => {
-        if (!probe) return
+      withProbe(`maps the "${fault}" upstream failure to a typed ${kind} error${needsProbe}`, async () => {
         const injected = await h.fixture.inject(fault)
         try {
-          const err = await failureOf(run(create(injected.options), probe, options.cases[probe]?.ok ?? {}))
+          const err = await failureOf(
+            run(create(injected.options), probeOperation, options.cases[probeOperation]?.ok ?? {}),
+          )
           expect(err.kind).toBe(kind)
         } finally {
           await injected.undo()
@@ -274,12 +277,17 @@ export function testConnectorConformance<O>(options: ConformanceOptions<O>): voi
       for (const value of values) expect(logged, 'a payload value was logged').not.toContain(value)
     })
 
-    it('disposes idempotently; calls after dispose fail with a ConnectorError', async () => {
+    it('disposes idempotently', async () => {
+      const connector = create()
+      await connector.dispose()
+      await expect(connector.dispose()).resolves.toBeUndefined()
+    })
+
+    withProbe(`calls after dispose fail with a ConnectorError${needsProbe}`, async () => {
       const connector = create()
       await connector.dispose()
       await connector.dispose()
-      if (!probe) return
-      await failureOf(run(connector, probe, options.cases[probe]?.ok ?? {}))
+      await failureOf(run(connector, probeOperation, options.cases[probeOperation]?.ok ?? {}))
     })
   })
 }

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { JsonSchema } from '../../../connectors/kit/types.js'
+import type { JsonSchema } from '../../../kernel/records.js'
 
 let catalogSchemaCache: JsonSchema | undefined
 

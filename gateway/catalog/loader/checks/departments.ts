@@ -1,6 +1,6 @@
 // Departments: unique codes and USCCs, and the GB 32100 check character.
 
-import { checkUscc } from '../../../../connectors/kit/identifiers.js'
+import { checkUscc } from '../../../../kernel/identifiers.js'
 import type { Checker } from '../checks.js'
 import type { Path } from '../raw.js'
 

@@ -1,6 +1,6 @@
 // Resources: ids, codes and providers, sharing rules, the connector binding with its schema files, and fields.
 
-import type { JsonSchema } from '../../../../connectors/kit/types.js'
+import type { JsonSchema } from '../../../../kernel/records.js'
 import type { Checker } from '../checks.js'
 import type { LooseResource, Path } from '../raw.js'
 import { formatPath } from '../report.js'

