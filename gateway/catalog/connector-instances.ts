@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { Agent, type Dispatcher } from 'undici'
-import type { Clock, Connector, ConnectorLogger } from '../../connectors/kit/types.js'
+import type { Connector, ConnectorLogger } from '../../connectors/kit/types.js'
+import type { Clock } from '../../kernel/clock.js'
 import { canonicalJson } from '../audit/canonical-json.js'
 import { createUpstreamGuard, type UpstreamGuard } from '../resilience/upstream-guard.js'
 import type { ConnectorInstance, HttpPoolSettings } from './types.js'

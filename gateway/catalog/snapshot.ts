@@ -1,15 +1,18 @@
-import type { Clock, Connector, ConnectorLogger } from '../../connectors/kit/types.js'
+import type { Connector, ConnectorLogger } from '../../connectors/kit/types.js'
+import type { Clock } from '../../kernel/clock.js'
 import { subjectFieldsOf } from '../audit/subjects.js'
 import { compileProjector, type Projector, releasedFields } from '../projection/project.js'
 import { createQuotaEnforcer, type QuotaEnforcer } from '../quota/quotas.js'
 import { memoryQuotaStore, type QuotaStore } from '../quota/store.js'
 import type { UpstreamGuard } from '../resilience/upstream-guard.js'
 import { type LiveConnector, liveConnectorFor } from './connector-instances.js'
-import type { Catalog, Grant } from './types.js'
+import type { Catalog, Grant, ReadBinding, Resource, WriteBinding } from './types.js'
 
 /** A grant with what the per-request path needs already built. */
-export interface CompiledGrant {
+export interface CompiledGrant<B extends ReadBinding | WriteBinding = ReadBinding | WriteBinding> {
   readonly grant: Grant
+  /** The resource's binding for the grant's action (the loader admits only grants whose action is bound). */
+  readonly binding: B
   readonly project: Projector
   readonly fields: readonly string[]
   readonly masked: readonly string[]
@@ -27,7 +30,8 @@ export interface CompiledGrant {
  */
 export interface CatalogSnapshot {
   readonly catalog: Catalog
-  readonly grants: ReadonlyMap<string, CompiledGrant>
+  /** Compiled grants by action, keyed by grantKey: a read grant always carries a read binding, a write one a write. */
+  readonly grants: CompiledGrants
   readonly connectors: ReadonlyMap<string, Connector>
   /** Per connector instance: concurrency limit, circuit breaker, retry policy. */
   readonly guards: ReadonlyMap<string, UpstreamGuard>
@@ -37,6 +41,11 @@ export interface CatalogSnapshot {
   readonly quotas: QuotaEnforcer
   /** Gives this snapshot's references back: instances no other snapshot holds are closed. */
   dispose(): Promise<void>
+}
+
+export interface CompiledGrants {
+  readonly read: ReadonlyMap<string, CompiledGrant<ReadBinding>>
+  readonly write: ReadonlyMap<string, CompiledGrant<WriteBinding>>
 }
 
 export interface SnapshotDeps {
@@ -51,23 +60,21 @@ export interface SnapshotDeps {
  * configuration is unchanged are taken over from it with their state: breaker, bulkhead, pooled connections.
  */
 export function buildSnapshot(catalog: Catalog, deps: SnapshotDeps, previous?: CatalogSnapshot): CatalogSnapshot {
-  const grants = new Map<string, CompiledGrant>()
+  const grants = {
+    read: new Map<string, CompiledGrant<ReadBinding>>(),
+    write: new Map<string, CompiledGrant<WriteBinding>>(),
+  }
   for (const [key, grant] of catalog.grants) {
     const resource = catalog.resources.get(grant.resource)
     if (!resource) throw new Error(`grant names unknown resource ${grant.resource}`)
-    const released = releasedFields(resource, grant)
-    const requestSchema = grant.action === 'read' ? resource.read?.request.schema : resource.write?.request.schema
-    const recordSubjects = new Set(subjectFieldsOf(resource.read?.response.schema))
-    grants.set(
-      key,
-      Object.freeze({
-        grant,
-        project: compileProjector(resource, grant),
-        ...released,
-        subjectParams: subjectFieldsOf(requestSchema),
-        subjectFields: grant.action === 'read' ? released.fields.filter((f) => recordSubjects.has(f)) : [],
-      }),
-    )
+    const unbound = () => new Error(`grant ${key} is for ${grant.action}, which resource ${resource.id} does not bind`)
+    if (grant.action === 'read') {
+      if (!resource.read) throw unbound()
+      grants.read.set(key, compileGrant(resource, grant, resource.read))
+    } else {
+      if (!resource.write) throw unbound()
+      grants.write.set(key, compileGrant(resource, grant, resource.write))
+    }
   }
   const quotas = createQuotaEnforcer(catalog.quotas, deps.quotaStore ?? memoryQuotaStore())
   // Connector instances last: once they are retained, nothing below may throw.
@@ -100,4 +107,22 @@ export function buildSnapshot(catalog: Catalog, deps: SnapshotDeps, previous?: C
       return disposed
     },
   }
+}
+
+/** Projector, released and masked fields, subject fields: built once per catalog version, never per call. */
+function compileGrant<B extends ReadBinding | WriteBinding>(
+  resource: Resource,
+  grant: Grant,
+  binding: B,
+): CompiledGrant<B> {
+  const released = releasedFields(resource, grant)
+  const recordSubjects = new Set(subjectFieldsOf(resource.read?.response.schema))
+  return Object.freeze({
+    grant,
+    binding,
+    project: compileProjector(resource, grant),
+    ...released,
+    subjectParams: subjectFieldsOf(binding.request.schema),
+    subjectFields: grant.action === 'read' ? released.fields.filter((f) => recordSubjects.has(f)) : [],
+  })
 }

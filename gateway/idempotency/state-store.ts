@@ -88,7 +88,7 @@ const CLAIM_ATTEMPTS = 3
  * - at start, an instance marks its own claims still in flight as unknown (they are from its previous life: two
  *   running instances never share an id);
  * - any instance reports an in-flight claim as unknown once past its `in_flight_until`, which the claimer set to
- *   its call deadline plus a margin (pipeline/38-idempotency.ts) — a live claimer has finished by then.
+ *   its call deadline plus a margin (pipeline/38-claim-idempotency.ts) — a live claimer has finished by then.
  */
 export async function openStateIdempotencyStore(options: StateIdempotencyStoreOptions): Promise<IdempotencyStore> {
   const { db } = options.state

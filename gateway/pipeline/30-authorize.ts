@@ -1,8 +1,9 @@
 import type { Principal } from '../auth/principal.js'
 import type { CatalogSnapshot, CompiledGrant } from '../catalog/snapshot.js'
-import { type Action, grantKey, type Resource } from '../catalog/types.js'
+import type { Action, Resource } from '../catalog/types.js'
 import { GatewayError } from '../errors/gateway-error.js'
 import { decide, type Purpose } from '../policy/decide.js'
+import type { Authenticated, Authorized, Reached } from './exchange.js'
 
 /**
  * A case id (办件编号) once decoded: letters and digits of any script and the punctuation real case numbers use
@@ -65,23 +66,48 @@ export function findResource(snapshot: CatalogSnapshot, resourceId: string): Res
   return resource
 }
 
-/** Applies the access decision; returns the compiled grant or throws the 403 that explains the denial. */
-export function authorize(
+/**
+ * Applies the access decision over the snapshot's compiled grants of this action; returns the compiled grant (with
+ * its projector and the resource's binding for the action) or throws the 403 that explains the denial.
+ */
+export function authorize<G extends CompiledGrant>(
   snapshot: CatalogSnapshot,
+  grants: ReadonlyMap<string, G>,
   principal: Principal,
   purpose: Purpose,
   resource: Resource,
   action: Action,
   now: number,
-): CompiledGrant {
-  const decision = decide(snapshot.catalog, principal, purpose, resource, action, now)
+): G {
+  const decision = decide(snapshot.catalog, grants, principal, purpose, resource, action, now)
   if (!decision.allow) {
     throw new GatewayError(decision.code, {
       detail: decision.detail,
       extensions: decision.requiredScope === undefined ? undefined : { requiredScope: decision.requiredScope },
     })
   }
-  const compiled = snapshot.grants.get(grantKey(purpose.matter, resource.id, action, principal.dept))
-  if (!compiled) throw new Error('grant allowed but not compiled')
-  return compiled
+  return decision.grant
+}
+
+/** The exchange stage: purpose headers, the resource, and the access decision with the grant it found. */
+export function authorizeCall(
+  call: Authenticated,
+  matter: string | undefined,
+  caseHeader: string | undefined,
+  now: number,
+): Authorized {
+  const reached: Reached = call
+  const purpose = readPurpose(matter, caseHeader)
+  reached.purpose = purpose
+  const resource = findResource(call.snapshot, call.resourceId)
+  reached.resource = resource
+  const { snapshot, principal } = call
+  // Grants are compiled per action, so the grant found carries the binding this action needs (tsc checks it).
+  const grant =
+    call.action === 'read'
+      ? authorize(snapshot, snapshot.grants.read, principal, purpose, resource, 'read', now)
+      : authorize(snapshot, snapshot.grants.write, principal, purpose, resource, 'write', now)
+  reached.grant = grant
+  reached.binding = grant.binding
+  return call as Authorized
 }

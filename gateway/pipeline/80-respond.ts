@@ -1,6 +1,6 @@
 import type { GatewayError } from '../errors/gateway-error.js'
 import { type RenderedProblem, renderProblem } from '../errors/problem.js'
-import type { Exchange } from './exchange.js'
+import type { Answered, Delivered, Reached, Released, Replayed } from './exchange.js'
 
 export interface ExchangeResponse {
   status: number
@@ -9,10 +9,9 @@ export interface ExchangeResponse {
 }
 
 /** The 200 body: the released data and what the caller needs to account for it. */
-export function renderSuccess(exchange: Exchange, retrievedAt: number): ExchangeResponse {
+export function renderSuccess(exchange: Released, retrievedAt: number): ExchangeResponse {
   const { resource, purpose, grant, released } = exchange
-  if (!resource || !purpose || !grant || !released || !resource.read) throw new Error('incomplete exchange')
-  const data = resource.read.cardinality === 'one' ? released[0] : released
+  const data = exchange.binding.cardinality === 'one' ? released[0] : released
   const body = {
     data,
     meta: {
@@ -39,9 +38,8 @@ export function renderSuccess(exchange: Exchange, retrievedAt: number): Exchange
 }
 
 /** 201 for a delivered write: the provider's receipt. */
-export function renderWriteSuccess(exchange: Exchange, deliveredAt: number): ExchangeResponse {
+export function renderWriteSuccess(exchange: Delivered, deliveredAt: number): ExchangeResponse {
   const { resource, purpose, receipt } = exchange
-  if (!resource || !purpose || !receipt) throw new Error('incomplete exchange')
   const body = {
     data: receipt,
     meta: {
@@ -66,9 +64,8 @@ export function renderWriteSuccess(exchange: Exchange, deliveredAt: number): Exc
 }
 
 /** A retried write gets the first answer, byte for byte; this call's own audit id is in the header. */
-export function renderReplay(exchange: Exchange): ExchangeResponse {
+export function renderReplay(exchange: Replayed): ExchangeResponse {
   const answer = exchange.replay
-  if (!answer) throw new Error('not a replay')
   return {
     status: answer.status,
     headers: {
@@ -82,9 +79,15 @@ export function renderReplay(exchange: Exchange): ExchangeResponse {
 }
 
 /** Problems on exchange calls carry the audit id too, when the record was written. */
-export function renderExchangeProblem(exchange: Exchange, error: GatewayError, audited: boolean): RenderedProblem {
+export function renderExchangeProblem(exchange: Reached, error: GatewayError, audited: boolean): RenderedProblem {
   const problem = renderProblem(error, exchange.requestId, { traceId: exchange.traceId })
   problem.headers['cache-control'] = 'no-store'
   if (audited) problem.headers['qiao-audit-id'] = exchange.auditId
   return problem
+}
+
+/** The answer of a call that ended well. */
+export function renderAnswer(answered: Answered, now: number): ExchangeResponse {
+  if (answered.action === 'read') return renderSuccess(answered, now)
+  return answered.replay === undefined ? renderWriteSuccess(answered, now) : renderReplay(answered)
 }

@@ -1,18 +1,24 @@
-import type { CanonicalRecord, WriteReceipt } from '../../connectors/kit/types.js'
+import type { WriteReceipt } from '../../connectors/kit/types.js'
+import type { CanonicalRecord } from '../../kernel/records.js'
 import type { Principal } from '../auth/principal.js'
 import type { CatalogSnapshot, CompiledGrant } from '../catalog/snapshot.js'
-import type { Action, Resource } from '../catalog/types.js'
-import type { GatewayError } from '../errors/gateway-error.js'
-import type { StoredAnswer } from '../idempotency/store.js'
+import type { Action, ReadBinding, Resource, WriteBinding } from '../catalog/types.js'
+import type { IdempotencyScope, StoredAnswer } from '../idempotency/store.js'
 import type { Purpose } from '../policy/decide.js'
 import type { QuotaOutcome } from '../quota/quotas.js'
 
 /**
- * The state of one exchange call as it moves through the stages (files 10-… to 80-… in this folder, in order).
- * Each stage fills in what it learns; the audit stage records whatever was reached, whether the call succeeded,
- * was denied or failed.
+ * The stage contract. One object per call goes through the stages (files 10-… to 80-… in this folder, in order);
+ * each stage takes the type the previous one returns and returns the next, so tsc proves the order:
+ *
+ *   read:  Routed → Authenticated → Authorized → Charged → WithParameters → Fetched → Released
+ *   write: Routed → Authenticated → Authorized → Charged → Keyed → WithParameters → Claimed → Delivered
+ *                                                                                 ↘ Replayed
+ *
+ * A stage records what it learns on that same object before it narrows its type (no copy per stage), so when a
+ * later stage fails the audit stage still finds every fact reached: it reads the object as `Reached`.
  */
-export interface Exchange {
+export interface Routed {
   readonly requestId: string
   readonly auditId: string
   /** Epoch ms the call arrived (gateway clock). */
@@ -22,25 +28,71 @@ export interface Exchange {
   readonly resourceId: string
   readonly action: Action
   /** W3C trace id when tracing is on. */
+  readonly traceId?: string
+}
+
+export interface Authenticated extends Routed {
+  readonly principal: Principal
+}
+
+interface Granted<A extends Action, B> extends Authenticated {
+  readonly action: A
+  readonly purpose: Purpose
+  readonly resource: Resource
+  readonly grant: CompiledGrant
+  /** The resource's binding for this action. */
+  readonly binding: B
+}
+export type AuthorizedRead = Granted<'read', ReadBinding>
+export type AuthorizedWrite = Granted<'write', WriteBinding>
+export type Authorized = AuthorizedRead | AuthorizedWrite
+
+/** Counted against its quotas; `quota` is undefined when none matched. */
+export type Charged<A extends Authorized = Authorized> = A & { readonly quota: QuotaOutcome | undefined }
+
+/** Writes: the Idempotency-Key is read before the body. */
+export type Keyed = Charged<AuthorizedWrite> & { readonly idempotencyKey: string }
+
+/** The request body, validated against the resource's request schema. */
+export type WithParameters<A extends Charged> = A & { readonly params: Record<string, unknown> }
+
+export type Fetched = WithParameters<Charged<AuthorizedRead>> & {
+  /** Canonical records from the connector, already validated. */
+  readonly records: CanonicalRecord[]
+  readonly upstreamMs: number
+}
+
+/** What leaves the gateway: projected and masked records. */
+export type Released = Fetched & { readonly released: CanonicalRecord[] }
+
+/** The key is this call's: it delivers, and the key is completed, released or marked unknown after. */
+export type Claimed = WithParameters<Keyed> & { readonly claim: IdempotencyScope; readonly replay?: undefined }
+
+/** A retry of a finished write: it is answered with the first answer, nothing is delivered. */
+export type Replayed = WithParameters<Keyed> & { readonly replay: StoredAnswer }
+
+export type Delivered = Claimed & { readonly receipt: WriteReceipt; readonly upstreamMs: number }
+
+/** The three ways a call ends well. */
+export type Answered = Released | Delivered | Replayed
+
+/** Every fact a call may have reached: what the audit record, the metrics and the log are made of. */
+export interface Reached extends Routed {
   traceId?: string
   principal?: Principal
   purpose?: Purpose
   resource?: Resource
   /** Set when authorization passed. */
   grant?: CompiledGrant
-  /** The quotas the call was counted against (none matched: undefined). */
+  binding?: ReadBinding | WriteBinding
   quota?: QuotaOutcome
   params?: Record<string, unknown>
   upstreamMs?: number
   upstreamCode?: string
-  /** Canonical records from the connector, already validated. */
   records?: CanonicalRecord[]
-  /** What leaves the gateway: projected and masked records. */
   released?: CanonicalRecord[]
-  /** Writes: the Idempotency-Key, and the provider's receipt once delivered. */
   idempotencyKey?: string
+  claim?: IdempotencyScope
   receipt?: WriteReceipt
-  /** Writes: the first answer to this Idempotency-Key, when this call is a retry. */
   replay?: StoredAnswer
-  error?: GatewayError
 }

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { connectorDefinitions } from '../../connectors/registry.js'
 import { AUDIT_READ_SCOPE, exchangeScope, type Principal } from '../auth/principal.js'
 import { loadCatalog } from '../catalog/load.js'
-import type { Catalog, Resource } from '../catalog/types.js'
+import type { Catalog, Grant, Resource } from '../catalog/types.js'
 import { decide } from './decide.js'
 
 const MATTER = 'QT00301001'
@@ -11,6 +11,7 @@ const PERMITS = 'housing.construction-permit'
 const NOW = Date.parse('2026-11-26T02:00:00Z')
 
 let catalog: Catalog
+let lookup: ReadonlyMap<string, { readonly grant: Grant }>
 let permits: Resource
 
 beforeAll(async () => {
@@ -20,6 +21,8 @@ beforeAll(async () => {
   })
   if (!loaded.ok) throw new Error('demo catalog does not load')
   catalog = loaded.catalog
+  // The decision looks grants up as the snapshot holds them (each with its `grant`).
+  lookup = new Map([...catalog.grants].map(([key, grant]) => [key, { grant }]))
   permits = catalog.resources.get(PERMITS) as Resource
 })
 
@@ -40,18 +43,142 @@ describe('decide: role separation (GB/T 39477)', () => {
   const exchange = exchangeScope(MATTER, PERMITS, 'read')
 
   it('allows the exchange scope alone', () => {
-    expect(decide(catalog, principal('drc', [exchange]), purpose, permits, 'read', NOW).allow).toBe(true)
+    expect(decide(catalog, lookup, principal('drc', [exchange]), purpose, permits, 'read', NOW).allow).toBe(true)
   })
 
   it('refuses an auditor token, even one that also carries the exchange scope', () => {
     for (const scopes of [[AUDIT_READ_SCOPE], [exchange, AUDIT_READ_SCOPE]]) {
-      const decision = decide(catalog, principal('drc', scopes), purpose, permits, 'read', NOW)
+      const decision = decide(catalog, lookup, principal('drc', scopes), purpose, permits, 'read', NOW)
       expect(decision).toMatchObject({ allow: false, code: 'role-separation' })
     }
   })
 
   it('checks the role before anything else (an auditor of an unknown department is still refused for its role)', () => {
-    const decision = decide(catalog, principal('nobody', [AUDIT_READ_SCOPE]), purpose, permits, 'write', NOW)
+    const decision = decide(catalog, lookup, principal('nobody', [AUDIT_READ_SCOPE]), purpose, permits, 'write', NOW)
     expect(decision).toMatchObject({ allow: false, code: 'role-separation' })
+  })
+})
+
+describe('decide: every branch, in order', () => {
+  const URBAN_MATTER = 'XK00208001' // urban's approval takes effect on 2026-03-01
+  const WATER_MATTER = 'XK00377001' // water's pilot approval ended on 2025-06-30
+  const purpose = (matter: string) => ({ matter, caseId: 'NJ-2026-1' })
+  const scoped = (dept: string, matter: string, resource = PERMITS, action: 'read' | 'write' = 'read') =>
+    principal(dept, [exchangeScope(matter, resource, action)])
+
+  it('allows, and hands back the grant that allowed it', () => {
+    const decision = decide(catalog, lookup, scoped('drc', MATTER), purpose(MATTER), permits, 'read', NOW)
+    expect(decision).toMatchObject({
+      allow: true,
+      grant: { grant: { matter: MATTER, consumer: 'drc', resource: PERMITS } },
+    })
+    // The very entry of the lookup (the snapshot's compiled grant, with its projector and binding), not a copy.
+    if (decision.allow) expect(decision.grant).toBe(lookup.get(`${MATTER}\u0000${PERMITS}\u0000read\u0000drc`))
+  })
+
+  it('department-unknown: the token names a department the catalog does not have', () => {
+    const decision = decide(catalog, lookup, scoped('nobody', MATTER), purpose(MATTER), permits, 'read', NOW)
+    expect(decision).toMatchObject({ allow: false, code: 'department-unknown' })
+  })
+
+  it('resource-not-shared: a 不予共享 resource is refused even to a token that carries its scope', () => {
+    const secret = catalog.resources.get('housing.security-applicant') as Resource
+    expect(secret.sharing.type).toBe('none')
+    const decision = decide(catalog, lookup, scoped('drc', MATTER, secret.id), purpose(MATTER), secret, 'read', NOW)
+    expect(decision).toMatchObject({ allow: false, code: 'resource-not-shared' })
+  })
+
+  it('insufficient-scope: the scope must name this matter, resource and action, and the answer says which', () => {
+    const cases: Array<[string[], 'read' | 'write']> = [
+      [[], 'read'],
+      [[exchangeScope(URBAN_MATTER, PERMITS, 'read')], 'read'], // another matter
+      [[exchangeScope(MATTER, 'housing.drawing-review', 'read')], 'read'], // another resource
+      [[exchangeScope(MATTER, PERMITS, 'read')], 'write'], // another action
+    ]
+    for (const [scopes, action] of cases) {
+      const decision = decide(catalog, lookup, principal('drc', scopes), purpose(MATTER), permits, action, NOW)
+      expect(decision).toEqual({
+        allow: false,
+        code: 'insufficient-scope',
+        detail: expect.any(String),
+        requiredScope: exchangeScope(MATTER, PERMITS, action),
+      })
+    }
+  })
+
+  it('matter-unknown: a scope for a matter the catalog does not have', () => {
+    const decision = decide(catalog, lookup, scoped('drc', 'QT99999999'), purpose('QT99999999'), permits, 'read', NOW)
+    expect(decision).toMatchObject({ allow: false, code: 'matter-unknown' })
+  })
+
+  it('grant-missing: the matter exists but grants nothing of the kind to the calling department', () => {
+    const otherDept = decide(catalog, lookup, scoped('urban', MATTER), purpose(MATTER), permits, 'read', NOW)
+    expect(otherDept).toMatchObject({ allow: false, code: 'grant-missing' })
+    const otherAction = decide(
+      catalog,
+      lookup,
+      scoped('drc', MATTER, PERMITS, 'write'),
+      purpose(MATTER),
+      permits,
+      'write',
+      NOW,
+    )
+    expect(otherAction).toMatchObject({ allow: false, code: 'grant-missing' })
+  })
+
+  it('grant-not-yet-valid: refused until the first instant of the approval (Asia/Shanghai day), allowed from it', () => {
+    const grant = catalog.grants.get(`${URBAN_MATTER}\u0000${PERMITS}\u0000read\u0000urban`)
+    expect(grant?.validFromMs).toBe(Date.parse('2026-03-01T00:00:00+08:00'))
+    const from = grant?.validFromMs as number
+    const before = decide(
+      catalog,
+      lookup,
+      scoped('urban', URBAN_MATTER),
+      purpose(URBAN_MATTER),
+      permits,
+      'read',
+      from - 1,
+    )
+    expect(before).toEqual({
+      allow: false,
+      code: 'grant-not-yet-valid',
+      detail: 'the approval takes effect on 2026-03-01',
+    })
+    const at = decide(catalog, lookup, scoped('urban', URBAN_MATTER), purpose(URBAN_MATTER), permits, 'read', from)
+    expect(at.allow).toBe(true)
+  })
+
+  it('grant-expired: allowed up to the last instant of the approval, refused from the day after', () => {
+    const expired = decide(catalog, lookup, scoped('water', WATER_MATTER), purpose(WATER_MATTER), permits, 'read', NOW)
+    expect(expired).toEqual({ allow: false, code: 'grant-expired', detail: 'the approval ended on 2025-06-30' })
+
+    const grant = catalog.grants.get(`${WATER_MATTER}\u0000${PERMITS}\u0000read\u0000water`)
+    expect(grant?.validUntilMs).toBe(Date.parse('2025-07-01T00:00:00+08:00'))
+    const until = grant?.validUntilMs as number
+    const lastInstant = decide(
+      catalog,
+      lookup,
+      scoped('water', WATER_MATTER),
+      purpose(WATER_MATTER),
+      permits,
+      'read',
+      until - 1,
+    )
+    expect(lastInstant.allow).toBe(true)
+    const atEnd = decide(catalog, lookup, scoped('water', WATER_MATTER), purpose(WATER_MATTER), permits, 'read', until)
+    expect(atEnd).toMatchObject({ allow: false, code: 'grant-expired' })
+  })
+
+  it('reports the first failing check: department before sharing, sharing before scope, scope before matter', () => {
+    const secret = catalog.resources.get('housing.security-applicant') as Resource
+    expect(decide(catalog, lookup, principal('nobody', []), purpose('QT99999999'), secret, 'read', NOW)).toMatchObject({
+      code: 'department-unknown',
+    })
+    expect(decide(catalog, lookup, principal('drc', []), purpose('QT99999999'), secret, 'read', NOW)).toMatchObject({
+      code: 'resource-not-shared',
+    })
+    expect(decide(catalog, lookup, principal('drc', []), purpose('QT99999999'), permits, 'read', NOW)).toMatchObject({
+      code: 'insufficient-scope',
+    })
   })
 })

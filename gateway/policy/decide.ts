@@ -9,8 +9,11 @@ export interface Purpose {
   readonly caseId: string
 }
 
-export type Decision =
-  | { readonly allow: true; readonly grant: Grant }
+/** What the decision looks grants up in: the catalog's own, or the snapshot's compiled ones (each with its `grant`). */
+export type GrantLookup<G extends { readonly grant: Grant }> = ReadonlyMap<string, G>
+
+export type Decision<G extends { readonly grant: Grant } = { readonly grant: Grant }> =
+  | { readonly allow: true; readonly grant: G }
   | {
       readonly allow: false
       readonly code: ProblemCode
@@ -24,14 +27,15 @@ export type Decision =
  * force; and the resource is shareable at all. Anything else is denied, with the first failing check as reason.
  * Role separation (GB/T 39477) comes first: a token carrying `audit:read` is an auditor's and never exchanges.
  */
-export function decide(
+export function decide<G extends { readonly grant: Grant }>(
   catalog: Catalog,
+  grants: GrantLookup<G>,
   principal: Principal,
   purpose: Purpose,
   resource: Resource,
   action: Action,
   now: number,
-): Decision {
+): Decision<G> {
   if (principal.scopes.has(AUDIT_READ_SCOPE)) {
     return {
       allow: false,
@@ -57,14 +61,15 @@ export function decide(
   if (!catalog.matters.has(purpose.matter)) {
     return { allow: false, code: 'matter-unknown', detail: 'the declared matter is not in the catalog' }
   }
-  const grant = catalog.grants.get(grantKey(purpose.matter, resource.id, action, principal.dept))
-  if (grant === undefined) {
+  const found = grants.get(grantKey(purpose.matter, resource.id, action, principal.dept))
+  if (found === undefined) {
     return {
       allow: false,
       code: 'grant-missing',
       detail: `the matter does not grant ${action} on this resource to the calling department`,
     }
   }
+  const { grant } = found
   if (grant.validFromMs !== undefined && now < grant.validFromMs) {
     return {
       allow: false,
@@ -75,5 +80,5 @@ export function decide(
   if (grant.validUntilMs !== undefined && now >= grant.validUntilMs) {
     return { allow: false, code: 'grant-expired', detail: `the approval ended on ${grant.approval?.validTo}` }
   }
-  return { allow: true, grant }
+  return { allow: true, grant: found }
 }

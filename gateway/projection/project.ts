@@ -1,4 +1,4 @@
-import type { CanonicalRecord } from '../../connectors/kit/types.js'
+import type { CanonicalRecord } from '../../kernel/records.js'
 import type { Grant, Resource } from '../catalog/types.js'
 import { compileMask, type Masker } from './masks.js'
 

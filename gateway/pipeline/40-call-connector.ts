@@ -1,18 +1,20 @@
 import { ConnectorError } from '../../connectors/kit/connector-error.js'
 import type {
   CallContext,
-  CanonicalRecord,
   Connector,
   ConnectorLogger,
   ReadOperation,
   WriteOperation,
   WriteReceipt,
 } from '../../connectors/kit/types.js'
+import type { CanonicalRecord } from '../../kernel/records.js'
 import type { Resource } from '../catalog/types.js'
 import type { ProblemCode } from '../errors/codes.js'
 import { GatewayError } from '../errors/gateway-error.js'
 import { CLIENT_GONE, type UpstreamGuard } from '../resilience/upstream-guard.js'
+import type { UpstreamObserver } from '../telemetry/exchange-observer.js'
 import { withSpan } from '../telemetry/tracing.js'
+import type { Authorized, AuthorizedRead, Charged, Reached, WithParameters } from './exchange.js'
 
 /** Extra time past the deadline before the gateway stops waiting for a connector that ignores its signal. */
 const DEADLINE_GRACE_MS = 50
@@ -68,6 +70,54 @@ export interface UpstreamCall {
   /** Registers a listener for the caller going away; returns the function that removes it. */
   readonly onClientGone?: (listener: () => void) => () => void
   readonly propagation?: Readonly<Record<string, string>>
+}
+
+/** The connector and guard of the resource's connector instance, as this call's snapshot has them. */
+export function upstreamCallFor(
+  call: Authorized,
+  log: ConnectorLogger,
+  now: () => number,
+  onClientGone: UpstreamCall['onClientGone'],
+): UpstreamCall {
+  const instance = call.resource.connector
+  const connector = instance === undefined ? undefined : call.snapshot.connectors.get(instance)
+  const guard = instance === undefined ? undefined : call.snapshot.guards.get(instance)
+  if (instance === undefined || !connector || !guard) {
+    throw new GatewayError('upstream-unavailable', { internal: `connector ${instance} not running` })
+  }
+  return { connector, guard, instance, resource: call.resource, requestId: call.requestId, log, now, onClientGone }
+}
+
+/** The provider's own code, when its refusal carried one: audited with the call. */
+export function noteUpstreamCode(call: Reached, err: unknown): void {
+  if (err instanceof GatewayError && typeof err.extensions?.upstreamCode === 'string') {
+    call.upstreamCode = err.extensions.upstreamCode
+  }
+}
+
+/**
+ * The read stage: the records the provider holds for the parameters, timed. They are not the call's until they
+ * pass the response schema (50-validate-records.ts).
+ */
+export async function fetchRecords(
+  call: WithParameters<Charged<AuthorizedRead>>,
+  upstream: UpstreamCall,
+  observer: UpstreamObserver,
+): Promise<CanonicalRecord[]> {
+  const reached: Reached = call
+  const started = upstream.now()
+  let records: CanonicalRecord[]
+  try {
+    records = await callRead(upstream, call.binding.operation, call.params)
+  } catch (err) {
+    reached.upstreamMs = upstream.now() - started
+    observer.upstream(upstream.instance, started, err)
+    noteUpstreamCode(reached, err)
+    throw err
+  }
+  reached.upstreamMs = upstream.now() - started
+  observer.upstream(upstream.instance, started)
+  return records
 }
 
 /**

@@ -3,20 +3,21 @@ import type { ExchangeAuditRecord } from '../audit/record.js'
 import type { AuditStore } from '../audit/store.js'
 import { subjectsOf } from '../audit/subjects.js'
 import { GatewayError } from '../errors/gateway-error.js'
-import type { Exchange } from './exchange.js'
+import type { Reached } from './exchange.js'
 
 /**
- * Builds the audit record of a finished (or failed) call. Holds no parameter values: only their keyed digest.
- * Keys are written in canonical (code-unit) order, the order the log stores them in, so the log serialises the
+ * Builds the audit record of a finished (or failed) call from whatever it reached and its problem, if any.
+ * Holds no parameter values: only their keyed digest. Keys are written in canonical (code-unit) order, the order the log stores them in, so the log serialises the
  * record with one JSON.stringify instead of sorting every object.
  */
 export function auditRecordOf(
-  exchange: Exchange,
+  exchange: Reached,
+  error: GatewayError | undefined,
   status: number,
   finishedAt: number,
   digest: KeyedDigest,
 ): ExchangeAuditRecord {
-  const { principal, purpose, resource, grant, error, receipt, replay } = exchange
+  const { principal, purpose, resource, grant, receipt, replay } = exchange
   const released = error === undefined && grant !== undefined && exchange.action === 'read'
   const written = error === undefined && receipt !== undefined && exchange.params !== undefined
   return {

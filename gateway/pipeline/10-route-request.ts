@@ -2,7 +2,7 @@ import { uuidv7 } from '../audit/ids.js'
 import type { CatalogSnapshot } from '../catalog/snapshot.js'
 import type { Action } from '../catalog/types.js'
 import { GatewayError } from '../errors/gateway-error.js'
-import type { Exchange } from './exchange.js'
+import type { Reached } from './exchange.js'
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
 const EXCHANGE_PATH = /^\/v1\/resources\/([^/]*)\/([^/]*)$/
@@ -71,12 +71,21 @@ export function rawPathOf(url: string): string {
   return url.slice(start, end)
 }
 
+/** The one object the call's stages fill in (see exchange.ts), under the catalog version the call started with. */
 export function beginExchange(
   snapshot: CatalogSnapshot,
   requestId: string,
   now: number,
-  resourceId: string,
-  action: Action,
-): Exchange {
-  return { requestId, auditId: uuidv7(now), startedAt: now, snapshot, resourceId, action }
+  route: ExchangeRoute,
+  traceId: string | undefined,
+): Reached {
+  return {
+    requestId,
+    auditId: uuidv7(now),
+    startedAt: now,
+    snapshot,
+    resourceId: route.resourceId,
+    action: route.action,
+    traceId,
+  }
 }

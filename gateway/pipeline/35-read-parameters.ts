@@ -1,34 +1,27 @@
 import type { LoadedSchema } from '../catalog/types.js'
 import { GatewayError } from '../errors/gateway-error.js'
 import { validateBounded } from '../validation/bounded.js'
+import type { Charged, Reached, WithParameters } from './exchange.js'
 
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
 
-/** Where a body comes from: a Node request stream (the server) or a web Request (app.request() in tests). */
-export type BodySource =
-  | { readonly kind: 'node'; readonly stream: NodeJS.ReadableStream & { headers: Record<string, unknown> } }
-  | { readonly kind: 'web'; readonly request: Request }
+/** The request body as the server has it: @hono/node-server's Node stream, with its headers. */
+export type BodyStream = NodeJS.ReadableStream & { readonly headers: Readonly<Record<string, unknown>> }
 
 /**
  * Reads a JSON request body under a size limit. The Content-Length is checked before reading, and a body
  * without one (chunked) is cut off as soon as it passes the limit, so an oversized body is never buffered.
- * On the server the Node stream is read directly: materialising a web Request per call costs more than the rest
- * of the parameter stage.
+ * The Node stream is read directly: materialising a web Request per call costs more than the rest of the
+ * parameter stage.
  */
-export async function readJsonBody(source: BodySource, limit: number): Promise<Record<string, unknown>> {
-  const header = (name: string): string | null => {
-    if (source.kind === 'web') return source.request.headers.get(name)
-    const v = source.stream.headers[name]
-    return typeof v === 'string' ? v : null
-  }
-  const type = header('content-type')
-  if (type === null || !JSON_MEDIA_TYPE.test(type)) {
+export async function readJsonBody(stream: BodyStream, limit: number): Promise<Record<string, unknown>> {
+  const type = headerOf(stream, 'content-type')
+  if (type === undefined || !JSON_MEDIA_TYPE.test(type)) {
     throw new GatewayError('unsupported-media-type', { detail: 'send the parameters as application/json' })
   }
-  const declared = header('content-length')
-  if (declared !== null && Number(declared) > limit) throw tooLarge(limit)
-  const text =
-    source.kind === 'node' ? await readNodeBody(source.stream, limit) : await readWebBody(source.request, limit)
+  const declared = headerOf(stream, 'content-length')
+  if (declared !== undefined && Number(declared) > limit) throw tooLarge(limit)
+  const text = await readNodeBody(stream, limit)
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
@@ -39,6 +32,23 @@ export async function readJsonBody(source: BodySource, limit: number): Promise<R
     throw new GatewayError('body-malformed', { detail: 'the body must be a JSON object' })
   }
   return parsed as Record<string, unknown>
+}
+
+/** The exchange stage: the body, validated against the request schema of the resource's binding. */
+export async function readParameters<A extends Charged>(
+  call: A,
+  stream: BodyStream,
+  limit: number,
+): Promise<WithParameters<A>> {
+  const body = await readJsonBody(stream, limit)
+  const reached: Reached = call
+  reached.params = validateParameters(call.binding.request, body)
+  return call as WithParameters<A>
+}
+
+function headerOf(stream: BodyStream, name: string): string | undefined {
+  const v = stream.headers[name]
+  return typeof v === 'string' ? v : undefined
 }
 
 function readNodeBody(stream: NodeJS.ReadableStream, limit: number): Promise<string> {
@@ -75,25 +85,6 @@ function readNodeBody(stream: NodeJS.ReadableStream, limit: number): Promise<str
     stream.once('end', onEnd)
     stream.once('error', onError)
   })
-}
-
-async function readWebBody(request: Request, limit: number): Promise<string> {
-  const body = request.body
-  if (body === null) throw new GatewayError('body-malformed', { detail: 'the body is empty' })
-  const chunks: Uint8Array[] = []
-  let size = 0
-  const reader = body.getReader()
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > limit) {
-      await reader.cancel().catch(() => {})
-      throw tooLarge(limit)
-    }
-    chunks.push(value)
-  }
-  return Buffer.concat(chunks, size).toString('utf8')
 }
 
 function tooLarge(limit: number): GatewayError {

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto'
-import canonicalize from 'canonicalize'
-import { ConnectorError } from '../../connectors/kit/connector-error.js'
+import { canonicalJson } from '../audit/canonical-json.js'
 import { GatewayError } from '../errors/gateway-error.js'
 import type { BeginOutcome, IdempotencyScope, IdempotencyStore, StoredAnswer } from '../idempotency/store.js'
 import type { Purpose } from '../policy/decide.js'
+import type { AuthorizedWrite, Charged, Claimed, Keyed, Reached, Replayed, WithParameters } from './exchange.js'
 
 // RFC 9110 field value, kept to visible ASCII so it is safe to store and compare.
 const KEY = /^[\x21-\x7e]{1,128}$/
@@ -21,10 +21,20 @@ export function readIdempotencyKey(header: string | undefined): string {
   return header
 }
 
-/** What makes two writes "the same request": matter, case and the canonical body. */
+/** The exchange stage for writes, before the body is read. */
+export function readKey(call: Charged<AuthorizedWrite>, header: string | undefined): Keyed {
+  const reached: Reached = call
+  reached.idempotencyKey = readIdempotencyKey(header)
+  return call as Keyed
+}
+
+/**
+ * What makes two writes "the same request": matter, case and the canonical body (RFC 8785, the audit log's
+ * implementation: stored fingerprints must not change with the serialiser).
+ */
 export function fingerprintOf(purpose: Purpose, body: Record<string, unknown>): string {
   return createHash('sha256')
-    .update(canonicalize({ matter: purpose.matter, case: purpose.caseId, body }) ?? '')
+    .update(canonicalJson({ body, case: purpose.caseId, matter: purpose.matter }))
     .digest('hex')
 }
 
@@ -72,30 +82,22 @@ export async function claimKey(
   }
 }
 
-const NOT_SENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_CONNECT_TIMEOUT',
-])
-
-export type DeliveryOutcome = 'not-delivered' | 'refused' | 'unknown'
-
 /**
- * After a failed write: did the provider certainly not get it (the key is freed so a retry may deliver), did it
- * refuse it (the refusal is the answer for retries), or is it unknown (never sent again under this key)?
+ * The exchange stage for writes, once the body is valid: claims the key for this department, resource and request.
+ * A first delivery comes back `Claimed`, a retry of a finished write `Replayed`; the other outcomes are 409s.
  */
-export function deliveryOutcome(error: GatewayError): DeliveryOutcome {
-  if (error.code === 'upstream-circuit-open' || error.code === 'upstream-overloaded') return 'not-delivered'
-  const cause = error.cause
-  if (!(cause instanceof ConnectorError)) return 'unknown'
-  if (cause.kind === 'rejected' || cause.kind === 'not-found') return 'refused'
-  if (cause.kind === 'unavailable') {
-    if (cause.upstreamStatus === 503) return 'not-delivered'
-    const code = (cause.cause as { code?: unknown } | undefined)?.code
-    if (typeof code === 'string' && NOT_SENT_CODES.has(code)) return 'not-delivered'
+export async function claimWrite(
+  call: WithParameters<Keyed>,
+  store: IdempotencyStore,
+  now: number,
+): Promise<Claimed | Replayed> {
+  const scope: IdempotencyScope = { dept: call.principal.dept, resource: call.resourceId, key: call.idempotencyKey }
+  const replay = await claimKey(store, scope, fingerprintOf(call.purpose, call.params), now, call.resource.timeoutMs)
+  const reached: Reached = call
+  if (replay !== undefined) {
+    reached.replay = replay
+    return call as Replayed
   }
-  return 'unknown'
+  reached.claim = scope
+  return call as Claimed
 }

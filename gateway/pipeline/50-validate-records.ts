@@ -1,7 +1,8 @@
-import type { CanonicalRecord } from '../../connectors/kit/types.js'
+import type { CanonicalRecord } from '../../kernel/records.js'
 import type { ReadBinding } from '../catalog/types.js'
 import { GatewayError } from '../errors/gateway-error.js'
 import { toViolations } from '../validation/ajv.js'
+import type { AuthorizedRead, Charged, Fetched, Reached, WithParameters } from './exchange.js'
 
 /**
  * Checks every record the provider sent against the resource response schema. One bad record fails the whole
@@ -29,4 +30,11 @@ export function validateRecords(binding: ReadBinding, records: CanonicalRecord[]
     })
   }
   return records
+}
+
+/** The read stage: the provider's records become the call's once every one of them is valid. */
+export function acceptRecords(call: WithParameters<Charged<AuthorizedRead>>, records: CanonicalRecord[]): Fetched {
+  const reached: Reached = call
+  reached.records = validateRecords(call.binding, records)
+  return call as Fetched
 }
