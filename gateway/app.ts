@@ -3,11 +3,12 @@ import { isProblemCode, problems } from './errors/codes.js'
 import { GatewayError, toGatewayError } from './errors/gateway-error.js'
 import { renderProblem } from './errors/problem.js'
 import type { GatewayDeps } from './gateway-deps.js'
-import { requestIdFrom } from './pipeline/10-request.js'
+import { requestIdFrom } from './pipeline/10-route-request.js'
 import { auditRoutes } from './routes/audit.js'
 import { catalogHandler } from './routes/catalog.js'
 import { exchangeHandler } from './routes/exchange.js'
-import { catalogReloadHandler, readinessHandler } from './routes/operations.js'
+import { catalogReloadHandler, readinessHandler, requireCatalogAdmin } from './routes/operations.js'
+import { requireScope } from './routes/require-scope.js'
 import type { Metrics } from './telemetry/metrics.js'
 import { currentTraceId } from './telemetry/tracing.js'
 
@@ -48,7 +49,7 @@ export function createApp(deps: GatewayDeps): Hono {
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
   app.get('/readyz', readinessHandler(deps))
-  app.post('/v1/admin/catalog/reload', catalogReloadHandler(deps))
+  app.post('/v1/admin/catalog/reload', requireCatalogAdmin(deps), catalogReloadHandler(deps))
 
   // No /metrics here: its labels say which department reads what for which matter, so it is served only by the
   // metrics listener (createMetricsApp, QIAO_METRICS_HOST:QIAO_METRICS_PORT) and this port answers 404.
@@ -57,7 +58,8 @@ export function createApp(deps: GatewayDeps): Hono {
   // including unknown paths and wrong methods.
   app.all('/v1/resources/*', exchangeHandler(deps))
 
-  app.get('/v1/catalog', catalogHandler(deps))
+  // Any valid token may read the catalog; `access` in the answer says what its department may do.
+  app.get('/v1/catalog', requireScope(undefined, { verifier: deps.verifier }), catalogHandler(deps))
 
   // The auditors' API (scope audit:read): each read leaves an `audit.read` admin record in the same log.
   app.route('/v1/audit', auditRoutes(deps))

@@ -27,8 +27,8 @@ import { AUDIT_READ_SCOPE, type Principal } from '../auth/principal.js'
 import { GatewayError, toGatewayError } from '../errors/gateway-error.js'
 import { renderProblem } from '../errors/problem.js'
 import type { GatewayDeps } from '../gateway-deps.js'
-import { requestIdFrom } from '../pipeline/10-request.js'
-import { authenticate } from '../pipeline/20-authenticate.js'
+import { requestIdFrom } from '../pipeline/10-route-request.js'
+import { type AuthenticatedEnv, requireScope } from './require-scope.js'
 
 /**
  * The auditors' API (scope `audit:read`; GB/T 39477: the auditor is a role apart from exchange): query and export
@@ -70,8 +70,18 @@ interface AuditorCall {
 
 type Handler = (deps: GatewayDeps, c: Context, call: AuditorCall) => Promise<Response>
 
+type AuditorEnv = { Variables: { auditorCall: AuditorCall } }
+
 function auditorCall(deps: GatewayDeps, route: string, handler: Handler, options: { audited: boolean }) {
-  return async function auditor(c: Context): Promise<Response> {
+  const guard = requireScope<AuditorEnv>(AUDIT_READ_SCOPE, {
+    verifier: deps.verifier,
+    insufficientScopeDetail: `the audit API needs a token with scope ${AUDIT_READ_SCOPE}`,
+    // A refused call is audited and logged below like any other: with who it was, when the token said so.
+    onRefused: (c, _error, principal) => {
+      c.get('auditorCall').principal = principal
+    },
+  })
+  return async function auditor(c: Context<AuditorEnv & AuthenticatedEnv>): Promise<Response> {
     const startedAt = deps.clock.now()
     const call: AuditorCall = {
       requestId: requestIdFrom(c.req.header('x-request-id'), startedAt),
@@ -80,17 +90,16 @@ function auditorCall(deps: GatewayDeps, route: string, handler: Handler, options
       filters: [],
       auditId: options.audited ? uuidv7(startedAt) : undefined,
     }
+    c.set('auditorCall', call)
     let response: Response | undefined
     let error: GatewayError | undefined
     try {
-      call.principal = await authenticate(c.req.header('authorization'), deps.verifier)
-      if (!call.principal.scopes.has(AUDIT_READ_SCOPE)) {
-        throw new GatewayError('insufficient-scope', {
-          detail: `the audit API needs a token with scope ${AUDIT_READ_SCOPE}`,
-          extensions: { requiredScope: AUDIT_READ_SCOPE },
-        })
-      }
-      response = await handler(deps, c, call)
+      // The guard runs inside the call, not as a separate route middleware, so that a refusal is audited, logged
+      // and answered under the same request id as every other outcome of the call.
+      await guard(c, async () => {
+        call.principal = c.get('principal')
+        response = await handler(deps, c, call)
+      })
     } catch (err) {
       error = toGatewayError(err)
       call.deferLog = false

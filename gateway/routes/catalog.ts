@@ -4,7 +4,7 @@ import { exchangeScope } from '../auth/principal.js'
 import type { Catalog, Grant, Resource } from '../catalog/types.js'
 import type { GatewayDeps } from '../gateway-deps.js'
 import type { ConnectorStatus } from '../health/connector-health.js'
-import { authenticate } from '../pipeline/20-authenticate.js'
+import type { AuthenticatedEnv } from './require-scope.js'
 
 type GrantState = 'active' | 'expired' | 'not-yet-valid'
 
@@ -95,10 +95,10 @@ export function catalogView(
   }
 }
 
+/** GET /v1/catalog, behind `requireScope(undefined, …)`: any valid token sees the catalog. */
 export function catalogHandler(deps: GatewayDeps) {
-  return async function catalog(c: Context): Promise<Response> {
-    const principal = await authenticate(c.req.header('authorization'), deps.verifier)
+  return async function catalog(c: Context<AuthenticatedEnv>): Promise<Response> {
     c.header('cache-control', 'no-store')
-    return c.json(catalogView(deps.snapshot().catalog, principal, deps.clock.now(), deps.health.status))
+    return c.json(catalogView(deps.snapshot().catalog, c.get('principal'), deps.clock.now(), deps.health.status))
   }
 }

@@ -1,11 +1,10 @@
-import type { Context } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 import { actorOf, adminRecord, outcomeOf } from '../audit/admin.js'
-import type { Principal } from '../auth/principal.js'
 import { formatIssue } from '../catalog/types.js'
-import { GatewayError, toGatewayError } from '../errors/gateway-error.js'
+import { GatewayError } from '../errors/gateway-error.js'
 import type { GatewayDeps } from '../gateway-deps.js'
-import { requestIdFrom } from '../pipeline/10-request.js'
-import { authenticate } from '../pipeline/20-authenticate.js'
+import { requestIdFrom } from '../pipeline/10-route-request.js'
+import { type AuthenticatedEnv, requireScope } from './require-scope.js'
 
 export const CATALOG_ADMIN_SCOPE = 'catalog:admin'
 
@@ -46,24 +45,16 @@ export function readinessHandler(deps: GatewayDeps) {
 }
 
 /**
- * POST /v1/admin/catalog/reload (scope catalog:admin): reloads catalog.yaml. Every attempt is audited: reload.ts
- * records the ones it runs (accepted or rejected file); this handler records the ones refused before that (no or
- * bad token, no catalog:admin scope). A refusal or reload whose record cannot be written answers 503.
+ * The guard of POST /v1/admin/catalog/reload: a token with scope catalog:admin. Every attempt is audited: reload.ts
+ * records the ones it runs (accepted or rejected file); the refusals before that (no or bad token, no
+ * catalog:admin scope) are recorded here. A refusal whose record cannot be written answers 503.
  */
-export function catalogReloadHandler(deps: GatewayDeps) {
-  return async function reload(c: Context): Promise<Response> {
-    const requestId = requestIdFrom(c.req.header('x-request-id'), deps.clock.now())
-    let principal: Principal | undefined
-    try {
-      principal = await authenticate(c.req.header('authorization'), deps.verifier)
-      if (!principal.scopes.has(CATALOG_ADMIN_SCOPE)) {
-        throw new GatewayError('insufficient-scope', {
-          detail: 'reloading the catalog needs the catalog:admin scope',
-          extensions: { requiredScope: CATALOG_ADMIN_SCOPE },
-        })
-      }
-    } catch (err) {
-      const refusal = toGatewayError(err)
+export function requireCatalogAdmin(deps: GatewayDeps): MiddlewareHandler<AuthenticatedEnv> {
+  return requireScope(CATALOG_ADMIN_SCOPE, {
+    verifier: deps.verifier,
+    insufficientScopeDetail: 'reloading the catalog needs the catalog:admin scope',
+    onRefused: async (c, refusal, principal) => {
+      const requestId = requestIdFrom(c.req.header('x-request-id'), deps.clock.now())
       await auditOrFail(deps, () =>
         deps.audit.append(
           adminRecord(
@@ -74,9 +65,15 @@ export function catalogReloadHandler(deps: GatewayDeps) {
           ),
         ),
       )
-      throw refusal
-    }
-    const actor = actorOf(principal)
+    },
+  })
+}
+
+/** POST /v1/admin/catalog/reload, behind `requireCatalogAdmin`: reloads catalog.yaml. */
+export function catalogReloadHandler(deps: GatewayDeps) {
+  return async function reload(c: Context<AuthenticatedEnv>): Promise<Response> {
+    const requestId = requestIdFrom(c.req.header('x-request-id'), deps.clock.now())
+    const actor = actorOf(c.get('principal'))
     const result = await auditOrFail(deps, () => deps.lifecycle.reload(actor, requestId))
     if (!result.ok) {
       throw new GatewayError('catalog-invalid', {
