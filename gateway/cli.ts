@@ -4,6 +4,7 @@ import { registerAuditCommands } from './cli/audit.js'
 import { registerCatalogCommands } from './cli/catalog.js'
 import { registerConnectorCommands } from './cli/connector-new.js'
 import { registerDemoCommand } from './cli/demo.js'
+import { registerDepartmentCommands } from './cli/department.js'
 import { registerServeCommand } from './cli/serve.js'
 import { registerSimulateCommand } from './cli/simulate.js'
 import { registerTokenCommand } from './cli/token.js'
@@ -18,6 +19,7 @@ registerServeCommand(program)
 registerDemoCommand(program)
 registerCatalogCommands(program)
 registerAuditCommands(program)
+registerDepartmentCommands(program)
 registerConnectorCommands(program)
 registerTokenCommand(program)
 registerSimulateCommand(program)

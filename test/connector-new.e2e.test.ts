@@ -8,14 +8,40 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 
 /**
- * `qiao connector new` as an integrator runs it: the real CLI in a copy of the repository, then the generated
- * connector through the catalog check, the type checker, Biome and its own tests, all in that copy.
+ * `qiao department add` and `qiao connector new` as an integrator runs them: the real CLI in a copy of the
+ * repository, then the generated connectors through the catalog check, the type checker, Biome, their own tests and
+ * the tests that read the demo catalog, all in that copy.
  */
 
 const REPO = resolve(import.meta.dirname, '..')
 /** Not copied: dependencies are linked, the rest is build output, local state or VCS data. */
 const SKIPPED = new Set(['node_modules', '.git', 'dist', '.qiao', 'coverage', join('bench', '.work')])
-const BIOME_PATHS = ['connectors/water-drainage', 'connectors/registry.ts', 'schemas/resources/water']
+const BIOME_PATHS = [
+  'connectors/water-drainage',
+  'connectors/sewage-pipes',
+  'connectors/registry.ts',
+  'connectors/simulators.ts',
+  'schemas/resources/water',
+  'schemas/resources/sewage',
+]
+/**
+ * Run in the copy once the connectors are generated: their own tests, the template's, and every test file that reads
+ * the demo catalog (catalog.yaml) or the registries, which an added department, connector or resource must not break.
+ * The other test files build their own catalogs (test/fixtures, inline text) and never read these files.
+ */
+const SUITE_FILES = [
+  'connectors/water-drainage',
+  'connectors/sewage-pipes',
+  'connectors/template-envelope',
+  'gateway/catalog/load.test.ts',
+  'gateway/catalog/loader/quick-yaml.test.ts',
+  'gateway/policy/decide.test.ts',
+  'gateway/scaffold/catalog-edit.test.ts',
+  'test/deploy.test.ts',
+  'test/reload-keep.e2e.test.ts',
+]
+/** Test files among SUITE_FILES: two per generated connector, two of the template, six named. */
+const SUITE_FILE_COUNT = 2 + 2 + 2 + 6
 const GENERATED = [
   'connectors/water-drainage/index.ts',
   'connectors/water-drainage/connector.ts',
@@ -137,6 +163,40 @@ describe('qiao connector new', () => {
     expect(await snapshot()).toEqual(unchanged)
   }, 90_000)
 
+  it('adds a department to the catalog, the USCC check character computed; refuses a duplicate', async () => {
+    const added = await qiao(
+      'department',
+      'add',
+      'sewage',
+      '--name',
+      '南京市排水管理处',
+      '--short-name',
+      '排水',
+      '--uscc',
+      '11320100002493073',
+    )
+    expect(added.stderr).toBe('')
+    expect(added.code).toBe(0)
+    expect(added.stdout).toContain('USCC 113201000024930730 (check character computed)')
+    expect(added.stdout).toContain('SIGHUP')
+    const catalog = parse(await readFile(join(copy, 'catalog.yaml'), 'utf8'), { schema: 'core' })
+    expect(catalog.departments.at(-1)).toEqual({
+      code: 'sewage',
+      name: '南京市排水管理处',
+      shortName: '排水',
+      uscc: '113201000024930730',
+    })
+    const unchanged = await snapshot()
+    const again = await qiao('department', 'add', 'sewage', '--name', '排水', '--uscc', '11320100002493074')
+    expect(again.code).toBe(1)
+    expect(again.stderr).toContain('catalog.yaml already has a department "sewage"')
+    expect(again.stderr).toContain('Nothing was written.')
+    expect(await snapshot()).toEqual(unchanged)
+    const check = await qiao('catalog', 'check')
+    expect(check.stderr).toBe('')
+    expect(check.code).toBe(0)
+  }, 120_000)
+
   it('generates the connector, its schemas, the catalog entries and the registry lines', async () => {
     const before = await catalogCounts()
     const generated = await qiao(
@@ -157,7 +217,9 @@ describe('qiao connector new', () => {
     }
     expect(generated.stdout).toContain('changed  catalog.yaml')
     expect(generated.stdout).toContain('changed  connectors/registry.ts')
+    expect(generated.stdout).toContain('changed  connectors/simulators.ts')
     expect(generated.stdout).toContain('npx vitest run connectors/water-drainage')
+    expect(generated.stdout).toContain('rebuild and restart')
     expect(generated.stdout).toContain('resource: water.drainage-record')
     expect(await readFile(join(copy, 'connectors/water-drainage/index.ts'), 'utf8')).toContain(
       "system: '水务 排水许可系统'",
@@ -167,26 +229,30 @@ describe('qiao connector new', () => {
     expect(check.stderr).toBe('')
     expect(check.code).toBe(0)
     expect(counts(check.stdout)).toEqual({ connectors: before.connectors + 1, resources: before.resources + 1 })
-  }, 90_000)
 
-  it('generates code that passes tsc, biome ci and its own tests as generated', async () => {
+    // A second one, for the department added above.
+    const second = await qiao('connector', 'new', 'sewage-pipes', '--department', 'sewage')
+    expect(second.stderr).toBe('')
+    expect(second.code).toBe(0)
+    expect(second.stdout).toContain('resource: sewage.pipes-record')
+  }, 180_000)
+
+  it('generates code that passes tsc, biome ci, its own tests and the tests of the demo catalog', async () => {
     // One after the other, so this file keeps at most one extra core busy.
     const biome = await run(bin('biome'), ['ci', '--colors=off', ...BIOME_PATHS])
     expect(biome.code, `${biome.stdout}\n${biome.stderr}`).toBe(0)
-    const vitest = await run(
-      bin('vitest'),
-      ['run', 'connectors/water-drainage', '--root', copy, '--maxWorkers=1'],
-      110_000,
-    )
+    const vitest = await run(bin('vitest'), ['run', ...SUITE_FILES, '--root', copy, '--maxWorkers=1'], 200_000)
     expect(vitest.code, `${vitest.stdout}\n${vitest.stderr}`).toBe(0)
-    expect(vitest.stdout).toMatch(/Test Files {2}2 passed/)
-    const tsc = await run(bin('tsc'), ['--noEmit', '-p', '.'], 110_000)
+    expect(vitest.stdout).toContain(`Test Files  ${SUITE_FILE_COUNT} passed (${SUITE_FILE_COUNT})`)
+    const tsc = await run(bin('tsc'), ['--noEmit', '-p', '.'], 180_000)
     expect(tsc.code, 'tsc was killed').not.toBeNull()
     // Other folders may be mid-change in the working tree the copy was taken from: only the generator's files count.
     const ours = tsc.stdout
       .split('\n')
       .filter((line) =>
-        /^(connectors\/water-drainage\/|connectors\/registry\.ts|schemas\/resources\/water\/)/.test(line),
+        /^(connectors\/(water-drainage|sewage-pipes)\/|connectors\/(registry|simulators)\.ts|schemas\/resources\/(water|sewage)\/)/.test(
+          line,
+        ),
       )
     expect(ours, tsc.stdout).toEqual([])
     if (tsc.code !== 0) {
@@ -196,5 +262,5 @@ describe('qiao connector new', () => {
         `tsc reports ${others.length} errors outside the generated files (concurrent work):\n${others.join('\n')}`,
       )
     }
-  }, 150_000)
+  }, 420_000)
 })

@@ -104,6 +104,9 @@ const renameMatter = (text: string) =>
   )
 
 const current = (h: Harness): CatalogSnapshot => h.gateway.deps.snapshot()
+/** The demo catalog's connector instances, in file order (a generated connector may follow the demo's three). */
+const demoConnectors = (s: CatalogSnapshot) => [...s.catalog.connectors.keys()].filter((id) => id !== 'housing-mirror')
+const DEMO_CONNECTORS = ['housing-gongai', 'drc-tzxm', 'market-qzk']
 /** Data requests a 住建 simulator received, and health probes (the simulator records both). */
 const queries = (sim: RunningHousingSimulator) => sim.requests.filter((r) => r.service !== 'ping').length
 const pings = (sim: RunningHousingSimulator) => sim.requests.filter((r) => r.service === 'ping').length
@@ -158,8 +161,9 @@ describe('a reload that changes only a matter', () => {
     expect(before.instances.get(HOUSING)?.disposed).toBe(false)
 
     // Lists of ids, in the audit record and the log; never the options behind them.
+    expect(demoConnectors(before).slice(0, 3)).toEqual(DEMO_CONNECTORS)
     expect(record.details).toMatchObject({
-      connectorsKept: 'housing-gongai,drc-tzxm,market-qzk',
+      connectorsKept: demoConnectors(before).join(','),
       connectorsRebuilt: '',
       connectorsAdded: '',
       connectorsRemoved: '',
@@ -167,7 +171,7 @@ describe('a reload that changes only a matter', () => {
     const logged = h.logLines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'catalog reloaded')
     expect(logged.at(-1)).toMatchObject({
       level: 30,
-      connectors: { kept: ['housing-gongai', 'drc-tzxm', 'market-qzk'], rebuilt: [], added: [], removed: [] },
+      connectors: { kept: demoConnectors(before), rebuilt: [], added: [], removed: [] },
     })
     for (const line of h.logLines) expect(line).not.toContain(APP_SECRET)
   })
@@ -249,7 +253,9 @@ describe('a reload that changes one connector', () => {
       expect(after.guards.get(id)).toBe(before.guards.get(id))
     }
     expect(record.details).toMatchObject({
-      connectorsKept: 'drc-tzxm,market-qzk',
+      connectorsKept: demoConnectors(before)
+        .filter((id) => id !== HOUSING)
+        .join(','),
       connectorsRebuilt: 'housing-gongai',
       connectorsAdded: '',
       connectorsRemoved: '',
@@ -309,8 +315,9 @@ describe('a reload that removes a connector instance', () => {
     )
     expect(current(h).instances.has('housing-mirror')).toBe(false)
     expect(current(h).connectors.get(HOUSING)).toBe(before.connectors.get(HOUSING))
+    expect(demoConnectors(before).slice(0, 3)).toEqual(DEMO_CONNECTORS)
     expect(record.details).toMatchObject({
-      connectorsKept: 'housing-gongai,drc-tzxm,market-qzk',
+      connectorsKept: demoConnectors(before).join(','),
       connectorsRemoved: 'housing-mirror',
     })
     expect(removed.disposed).toBe(false)

@@ -15,8 +15,8 @@ export function registerConnectorCommands(program: Command): void {
   connector
     .command('new')
     .description(
-      'generate an envelope-JSON connector for a new department system: connectors/<id>/ with a simulator, ' +
-        'conformance and unit tests and a README; the resource schemas; the catalog entries; the registry lines',
+      'generate an envelope-JSON connector for a new department system by copying connectors/template-envelope/ ' +
+        'with the new names (connector, simulator, tests, README, resource schemas); the catalog entries; the registry lines',
     )
     .argument('<id>', 'connector type and instance id: lower-case words joined by dashes (e.g. water-drainage)')
     .requiredOption('--department <code>', 'code of the providing department in the catalog')

@@ -3,22 +3,23 @@ import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { addToCatalog, type CatalogAddition, CatalogEditError, readCatalogFacts } from './catalog-edit.js'
 
+// Not an id test/connector-new.e2e.test.ts generates: the real catalog may already hold that one.
 const addition: CatalogAddition = {
-  connectorId: 'water-drainage',
+  connectorId: 'water-sample',
   connector: {
-    type: 'water-drainage',
+    type: 'water-sample',
     department: 'water',
-    options: { baseUrl: `\${QIAO_WATER_DRAINAGE_URL:-http://127.0.0.1:9103}`, appKey: 'k', appSecret: 's' },
+    options: { baseUrl: `\${QIAO_WATER_SAMPLE_URL:-http://127.0.0.1:9103}`, appKey: 'k', appSecret: 's' },
   },
   resource: {
-    id: 'water.drainage-record',
+    id: 'water.sample-record',
     code: '0/00/000/000000/00001',
     name: '排水许可记录',
     summary: '按记录编号查询。',
     provider: 'water',
     sharing: { type: 'unconditional', mode: '接口' },
     updateCycle: 'realtime',
-    connector: 'water-drainage',
+    connector: 'water-sample',
     read: { operation: 'records', request: 'a.json', response: 'b.json', cardinality: 'one' },
     fields: [{ key: 'recordNo', name: '记录编号', sensitivity: 'public' }],
   },
@@ -43,22 +44,22 @@ describe('addToCatalog', () => {
     const result = addToCatalog(original, addition)
     expect(onlyInserted(original, result)).toBe(true)
     const data = parse(result, { schema: 'core' })
-    expect(data.connectors['water-drainage']).toEqual(addition.connector)
+    expect(data.connectors['water-sample']).toEqual(addition.connector)
     expect(data.resources.at(-1)).toEqual(addition.resource)
     expect(result).toContain(
       [
-        '  water-drainage:',
-        '    type: water-drainage',
+        '  water-sample:',
+        '    type: water-sample',
         '    department: water',
         '    options:',
-        `      baseUrl: \${QIAO_WATER_DRAINAGE_URL:-http://127.0.0.1:9103}`,
+        `      baseUrl: \${QIAO_WATER_SAMPLE_URL:-http://127.0.0.1:9103}`,
       ].join('\n'),
     )
     expect(result).toContain(
       [
         '',
         '  # Generated: replace the placeholder code.',
-        '  - id: water.drainage-record',
+        '  - id: water.sample-record',
         '    code: 0/00/000/000000/00001',
       ].join('\n'),
     )
@@ -82,7 +83,7 @@ describe('addToCatalog', () => {
   it('falls back to the Document API for empty or flow sections, keeping comments', () => {
     const original = '# keep me\nversion: "1"\ndepartments: []\nconnectors: {}\nresources:\n'
     const data = parse(addToCatalog(original, addition))
-    expect(Object.keys(data.connectors)).toEqual(['water-drainage'])
+    expect(Object.keys(data.connectors)).toEqual(['water-sample'])
     expect(data.resources).toHaveLength(1)
     expect(addToCatalog(original, addition)).toContain('# keep me')
   })

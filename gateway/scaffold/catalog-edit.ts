@@ -11,6 +11,7 @@ export interface CatalogDepartment {
   readonly code: string
   readonly name: string
   readonly shortName?: string
+  readonly uscc?: string
 }
 
 /** What the generator needs to know about an existing catalog. */
@@ -61,8 +62,12 @@ export function readCatalogFacts(text: string): CatalogFacts {
   for (const d of list(data.departments)) {
     if (typeof d.code !== 'string') continue
     const name = typeof d.name === 'string' ? d.name : d.code
-    const shortName = typeof d.shortName === 'string' ? d.shortName : undefined
-    departments.set(d.code, shortName === undefined ? { code: d.code, name } : { code: d.code, name, shortName })
+    departments.set(d.code, {
+      code: d.code,
+      name,
+      ...(typeof d.shortName === 'string' ? { shortName: d.shortName } : {}),
+      ...(typeof d.uscc === 'string' ? { uscc: d.uscc } : {}),
+    })
   }
   const connectors = isRecord(data.connectors) ? new Set(Object.keys(data.connectors)) : new Set<string>()
   const resources = list(data.resources)
@@ -88,6 +93,34 @@ export function addToCatalog(text: string, addition: CatalogAddition): string {
   if (!Object.hasOwn(connectors, addition.connectorId)) throw new CatalogEditError('internal: connector not added')
   if (!list(data.resources).some((r) => r.id === addition.resource.id)) {
     throw new CatalogEditError('internal: resource not added')
+  }
+  return next
+}
+
+/**
+ * The catalog text with a department appended to `departments`, in the style of the existing items (block or flow
+ * maps); everything else unchanged.
+ */
+export function addDepartment(text: string, department: CatalogDepartment): string {
+  const doc = parse(text)
+  const root = doc.contents as YAMLMap
+  const value = topLevel(root, 'departments')?.value
+  const item = new Document(department).contents as YAMLMap
+  let next: string
+  if (isSeq(value) && !value.flow && value.items.length > 0 && value.range) {
+    item.flow = isMap(value.items[0]) && (value.items[0] as YAMLMap).flow === true
+    const snippet = new Document([item]).toString({ lineWidth: 0 })
+    next = splice(text, lineEndAfter(text, value.range[1]), indentLines(snippet, columnOf(text, value.range[0])))
+  } else {
+    // Unusual shape (no `departments:`, empty, a flow sequence): let the Document API place it.
+    const seq = isSeq(value) ? value : doc.createNode([])
+    seq.items.push(item)
+    doc.set('departments', seq)
+    next = doc.toString({ lineWidth: 0 })
+  }
+  const data = parse(next).toJS() as Record<string, unknown>
+  if (!list(data.departments).some((d) => d.code === department.code && d.uscc === department.uscc)) {
+    throw new CatalogEditError('internal: department not added')
   }
   return next
 }

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -15,6 +15,7 @@ import {
   writePlan,
 } from './generate.js'
 import { scaffoldNames } from './names.js'
+import { readTemplate, TEMPLATE_DIR } from './template-copy.js'
 
 const REPO = resolve(import.meta.dirname, '../..')
 
@@ -45,14 +46,16 @@ resources:
 `
 
 const REGISTRY = `import { housingGongai } from './housing-gongai/index.js'
-import { housingSimulator } from './housing-gongai/simulator/index.js'
-import type { SimulatorDefinition } from './kit/simulator.js'
 import type { ConnectorDefinition } from './kit/types.js'
 
 export const connectorDefinitions: ReadonlyMap<string, ConnectorDefinition<never>> = new Map<
   string,
   ConnectorDefinition<never>
 >([[housingGongai.type, housingGongai]])
+`
+
+const SIMULATORS = `import { housingSimulator } from './housing-gongai/simulator/index.js'
+import type { SimulatorDefinition } from './kit/simulator.js'
 
 export const simulatorDefinitions: ReadonlyMap<string, SimulatorDefinition> = new Map<string, SimulatorDefinition>([
   [housingSimulator.name, housingSimulator],
@@ -70,8 +73,10 @@ beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'qiao-scaffold-'))
   await put('catalog.yaml', CATALOG)
   await put('connectors/registry.ts', REGISTRY)
+  await put('connectors/simulators.ts', SIMULATORS)
   await put('connectors/housing-gongai/simulator/index.ts', 'export const s = { defaultPort: 9101 }\n')
   await put('connectors/drc-tzxm/simulator/index.ts', 'export const s = { name: "drc", defaultPort: 9102 }\n')
+  await cp(join(REPO, TEMPLATE_DIR), join(root, TEMPLATE_DIR), { recursive: true })
 })
 afterEach(async () => {
   await rm(root, { recursive: true, force: true })
@@ -92,22 +97,23 @@ describe('planConnector', () => {
     const plan = await planConnector({ root, id: 'water-drainage', department: 'water', system: '水务 排水许可系统' })
     expect(plan.names).toMatchObject({ port: 9103, resource: 'drainage-record', resourceCode: '0/00/000/000000/00002' })
     expect(plan.files.map((f) => `${f.action} ${f.path}`)).toEqual([
-      'create connectors/water-drainage/index.ts',
-      'create connectors/water-drainage/connector.ts',
-      'create connectors/water-drainage/mapping.ts',
-      'create connectors/water-drainage/wire.ts',
-      'create connectors/water-drainage/options.ts',
-      'create connectors/water-drainage/signing.ts',
-      'create connectors/water-drainage/simulator/index.ts',
-      'create connectors/water-drainage/simulator/server.ts',
-      'create connectors/water-drainage/simulator/seed.ts',
+      'create connectors/water-drainage/README.md',
       'create connectors/water-drainage/conformance.test.ts',
       'create connectors/water-drainage/connector.test.ts',
-      'create connectors/water-drainage/README.md',
-      'create schemas/resources/water/drainage-record.request.json',
+      'create connectors/water-drainage/connector.ts',
+      'create connectors/water-drainage/index.ts',
+      'create connectors/water-drainage/mapping.ts',
+      'create connectors/water-drainage/options.ts',
       'create schemas/resources/water/drainage-record.record.json',
+      'create schemas/resources/water/drainage-record.request.json',
+      'create connectors/water-drainage/signing.ts',
+      'create connectors/water-drainage/simulator/index.ts',
+      'create connectors/water-drainage/simulator/seed.ts',
+      'create connectors/water-drainage/simulator/server.ts',
+      'create connectors/water-drainage/wire.ts',
       'change catalog.yaml',
       'change connectors/registry.ts',
+      'change connectors/simulators.ts',
     ])
     const catalog = parse(plan.files.find((f) => f.path === 'catalog.yaml')?.content ?? '')
     expect(catalog.connectors['water-drainage'].options.baseUrl).toBe(
@@ -153,6 +159,7 @@ describe('planConnector', () => {
     const problems = await problemsOf(planConnector({ root, id: 'housing-gongai', department: 'housing' }))
     expect(problems).toContain('catalog.yaml already has a connector "housing-gongai"')
     expect(problems).toContain('connectors/registry.ts already imports ./housing-gongai/index.js')
+    expect(problems).toContain('connectors/simulators.ts already imports ./housing-gongai/simulator/index.js')
   })
 })
 
@@ -176,16 +183,18 @@ describe('writePlan', () => {
 })
 
 describe('templates', () => {
-  it('declare the same record fields in the catalog entry and the record schema', () => {
+  it('declare the same record fields in the catalog entry and the record schema', async () => {
     const n = names('water-drainage', '水务 排水许可系统')
-    const schema = JSON.parse(connectorFiles(n).find((f) => f.path.endsWith('.record.json'))?.content ?? '{}')
+    const schema = JSON.parse(
+      connectorFiles(await readTemplate(REPO), n).find((f) => f.path.endsWith('.record.json'))?.content ?? '{}',
+    )
     expect(Object.keys(schema.properties)).toEqual(RECORD_FIELDS.map((f) => f.key))
     expect(schema.required).toEqual(RECORD_FIELDS.map((f) => f.key))
     expect(catalogAddition(n).resource.fields.map((f) => f.key)).toEqual(RECORD_FIELDS.map((f) => f.key))
   })
 
   it('write a README with the sections of the reference connector, a checklist and aligned tables', async () => {
-    const readme = connectorFiles(names('water-drainage', '水务 排水许可系统')).find((f) =>
+    const readme = connectorFiles(await readTemplate(REPO), names('water-drainage', '水务 排水许可系统')).find((f) =>
       f.path.endsWith('README.md'),
     )
     const headings = (readme?.content ?? '').split('\n').filter((l) => l.startsWith('## '))
@@ -207,7 +216,7 @@ describe('templates', () => {
         names(`market-enterprise-credit-registry`, '市场监督管理局企业信用信息公示系统（国家企业信用信息公示系统）'),
       ]
       for (const n of variants) {
-        for (const file of connectorFiles(n)) {
+        for (const file of connectorFiles(await readTemplate(REPO), n)) {
           await mkdir(dirname(join(dir, file.path)), { recursive: true })
           await writeFile(join(dir, file.path), file.content)
         }

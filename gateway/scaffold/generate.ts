@@ -10,16 +10,13 @@ import {
   scaffoldNames,
   systemProblems,
 } from './names.js'
-import { addToRegistry, registryProblems } from './registry-edit.js'
-import { connectorTs, indexTs, mappingTs, optionsTs, signingTs, wireTs } from './templates/connector-files.js'
-import { readmeMd } from './templates/readme.js'
-import { recordSchemaJson, requestSchemaJson } from './templates/schema-files.js'
-import { simulatorIndexTs, simulatorSeedTs, simulatorServerTs } from './templates/simulator-files.js'
-import { conformanceTestTs, connectorTestTs } from './templates/test-files.js'
+import { addToRegistry, REGISTRY_FILE, registryProblems, SIMULATORS_FILE } from './registry-edit.js'
+import { readTemplate, substituteNames, TEMPLATE_DIR, type TemplateFile, targetPath } from './template-copy.js'
 
 /**
- * `qiao connector new`: plans every file of a new envelope-JSON connector (the connector folder, its resource
- * schemas, the catalog entries and the registry lines), refuses with every problem at once if anything is in the
+ * `qiao connector new`: plans every file of a new envelope-JSON connector (a copy of the template connector
+ * connectors/template-envelope/ with the new names, its resource schemas, the catalog entries and the registry
+ * lines), refuses with every problem at once if anything is in the
  * way, and only then writes.
  */
 
@@ -36,6 +33,8 @@ export interface ConnectorNewOptions {
   readonly catalog?: string
   /** Simulator default port; default: the lowest 91xx port no simulator uses. */
   readonly port?: number
+  /** Where the template connector is read from (`<templateRoot>/connectors/template-envelope`); default: the root. */
+  readonly templateRoot?: string
 }
 
 export interface PlannedFile {
@@ -61,7 +60,7 @@ export class ScaffoldError extends Error {
   }
 }
 
-/** The canonical fields of the generated resource; the record schema template declares the same properties. */
+/** The canonical fields of the generated resource; the template's record schema declares the same properties. */
 export const RECORD_FIELDS = Object.freeze([
   { key: 'recordNo', name: '记录编号', sensitivity: 'public' },
   { key: 'name', name: '名称', sensitivity: 'public' },
@@ -70,7 +69,6 @@ export const RECORD_FIELDS = Object.freeze([
   { key: 'updatedAt', name: '更新时间', sensitivity: 'internal' },
 ] as const)
 
-export const REGISTRY_FILE = 'connectors/registry.ts'
 const DEFAULT_RESOURCE_CODE_PATTERN = '^[0-9](/[0-9A-Za-z]+)+$'
 const DEFAULT_PORT_PATTERN = /\bdefaultPort\s*:\s*([0-9]{2,5})\b/g
 
@@ -97,6 +95,10 @@ export async function planConnector(options: ConnectorNewOptions): Promise<Conne
   }
   const registryText = await readText(join(root, REGISTRY_FILE))
   if (registryText === undefined) problems.push(`cannot read ${REGISTRY_FILE}`)
+  const simulatorsText = await readText(join(root, SIMULATORS_FILE))
+  if (simulatorsText === undefined) problems.push(`cannot read ${SIMULATORS_FILE}`)
+  const template = await readTemplate(resolve(options.templateRoot ?? root)).catch(() => undefined)
+  if (template === undefined) problems.push(`cannot read the template connector ${TEMPLATE_DIR}`)
 
   const department = facts?.departments.get(options.department)
   if (facts && !department) {
@@ -109,7 +111,9 @@ export async function planConnector(options: ConnectorNewOptions): Promise<Conne
     !department ||
     catalogFile === undefined ||
     catalogText === undefined ||
-    registryText === undefined
+    registryText === undefined ||
+    simulatorsText === undefined ||
+    template === undefined
   ) {
     throw new ScaffoldError(problems)
   }
@@ -148,7 +152,7 @@ export async function planConnector(options: ConnectorNewOptions): Promise<Conne
   })
   if (options.resource === undefined) problems.push(...resourceNameProblems(names.resource))
 
-  const created = connectorFiles(names)
+  const created = connectorFiles(template, names)
   if (existsSync(join(root, names.connectorDir))) problems.push(`${names.connectorDir} already exists`)
   for (const file of created) {
     if (!file.path.startsWith(`${names.connectorDir}/`) && existsSync(join(root, file.path))) {
@@ -166,6 +170,7 @@ export async function planConnector(options: ConnectorNewOptions): Promise<Conne
     simulatorSource: `./${names.id}/simulator/index.js`,
   }
   problems.push(...registryProblems(registryText, registryAddition))
+  problems.push(...registryProblems(simulatorsText, registryAddition, SIMULATORS_FILE))
   if (problems.length > 0) throw new ScaffoldError(problems)
 
   let catalogNext: string
@@ -186,30 +191,23 @@ export async function planConnector(options: ConnectorNewOptions): Promise<Conne
         action: 'change',
         original: registryText,
       },
+      {
+        path: SIMULATORS_FILE,
+        content: addToRegistry(simulatorsText, registryAddition, SIMULATORS_FILE),
+        action: 'change',
+        original: simulatorsText,
+      },
     ],
   }
 }
 
-/** The generated files (pure). */
-export function connectorFiles(n: ScaffoldNames): PlannedFile[] {
-  const dir = n.connectorDir
-  const file = (path: string, content: string): PlannedFile => ({ path, content, action: 'create' })
-  return [
-    file(`${dir}/index.ts`, indexTs(n)),
-    file(`${dir}/connector.ts`, connectorTs(n)),
-    file(`${dir}/mapping.ts`, mappingTs(n)),
-    file(`${dir}/wire.ts`, wireTs(n)),
-    file(`${dir}/options.ts`, optionsTs(n)),
-    file(`${dir}/signing.ts`, signingTs()),
-    file(`${dir}/simulator/index.ts`, simulatorIndexTs(n)),
-    file(`${dir}/simulator/server.ts`, simulatorServerTs(n)),
-    file(`${dir}/simulator/seed.ts`, simulatorSeedTs(n)),
-    file(`${dir}/conformance.test.ts`, conformanceTestTs(n)),
-    file(`${dir}/connector.test.ts`, connectorTestTs(n)),
-    file(`${dir}/README.md`, readmeMd(n)),
-    file(`${n.schemaDir}/${n.resource}.request.json`, requestSchemaJson(n)),
-    file(`${n.schemaDir}/${n.resource}.record.json`, recordSchemaJson(n)),
-  ]
+/** The generated files: the template's, with the new names (pure). */
+export function connectorFiles(template: readonly TemplateFile[], n: ScaffoldNames): PlannedFile[] {
+  return template.map((file) => ({
+    path: targetPath(file.path, n),
+    content: substituteNames(file.text, n, file.path),
+    action: 'create',
+  }))
 }
 
 /** The connector instance and resource added to the catalog. Schema paths are relative to the catalog's folder. */
@@ -247,7 +245,7 @@ export function catalogAddition(n: ScaffoldNames) {
  * Writes a plan: new files are created exclusively (never overwritten), changed files only if they still hold what
  * the plan was made from. On any failure everything written so far is undone.
  */
-export async function writePlan(root: string, plan: ConnectorPlan): Promise<void> {
+export async function writePlan(root: string, plan: { readonly files: readonly PlannedFile[] }): Promise<void> {
   const base = resolve(root)
   const createdFiles: string[] = []
   const createdDirs: string[] = []
@@ -299,6 +297,9 @@ export function nextSteps(plan: ConnectorPlan): string[] {
     `             usage: 业务协同`,
     `             fields: [${keys}]`,
     `   then run the catalog check again. \`qiao simulate ${n.id}\` serves the seed on port ${n.port}.`,
+    `5. A running gateway does not load new connector code: rebuild and restart it (\`npm run build\`, then restart`,
+    `   \`qiao serve\`; with Docker \`docker compose up -d --build\`). Later changes to ${n.catalogFile} alone (a grant,`,
+    `   a field) need no restart: send SIGHUP or POST /v1/admin/catalog/reload.`,
   ]
 }
 

@@ -1,5 +1,5 @@
 /**
- * Names and checks for `qiao connector new`: everything the templates interpolate is derived here, from the
+ * Names and checks for `qiao connector new`: every name the template copy substitutes is derived here, from the
  * connector id, the department and the command's options, and validated so the generated code stays valid and
  * formatted whatever was typed.
  */

@@ -87,6 +87,39 @@ describe('addToRegistry', () => {
   })
 })
 
+describe('definitions and simulators in two files', () => {
+  const [definitionsPart, simulatorsPart] = ONE.split('\n/** Simulators') as [string, string]
+  const REGISTRY = definitionsPart
+    .replace("import { housingSimulator } from './housing-gongai/simulator/index.js'\n", '')
+    .replace("import type { SimulatorDefinition } from './kit/simulator.js'\n", '')
+  const SIMULATORS = `import { housingSimulator } from './housing-gongai/simulator/index.js'
+import type { SimulatorDefinition } from './kit/simulator.js'
+
+/** Simulators${simulatorsPart}`
+
+  it('edits in each file only the map it declares', () => {
+    const registry = addToRegistry(REGISTRY, water)
+    expect(registry).toContain("import { waterDrainage } from './water-drainage/index.js'")
+    expect(registry).toContain('  [waterDrainage.type, waterDrainage],\n])')
+    expect(registry).not.toContain('waterDrainageSimulator')
+    expect(biome(registry)).toBe(registry)
+    const simulators = addToRegistry(SIMULATORS, water, 'connectors/simulators.ts')
+    expect(simulators).toContain("import { waterDrainageSimulator } from './water-drainage/simulator/index.js'")
+    expect(simulators).toContain('  [waterDrainageSimulator.name, waterDrainageSimulator],\n])')
+    expect(simulators).not.toContain("'./water-drainage/index.js'")
+    expect(registryProblems(simulators, water, 'connectors/simulators.ts')).toEqual([
+      'connectors/simulators.ts already imports ./water-drainage/simulator/index.js',
+      'connectors/simulators.ts already uses the name waterDrainageSimulator',
+    ])
+  })
+
+  it('refuses a file that declares neither map', () => {
+    expect(registryProblems('export const x = 1\n', water, 'connectors/simulators.ts')).toEqual([
+      'connectors/simulators.ts declares neither connectorDefinitions nor simulatorDefinitions',
+    ])
+  })
+})
+
 describe('import order', () => {
   it('compares sources as Biome sorts them', () => {
     const sorted = [

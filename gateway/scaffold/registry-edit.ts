@@ -1,7 +1,9 @@
 /**
- * Adds a connector definition and its simulator to `connectors/registry.ts` for `qiao connector new`. The file is
- * edited as text, in the layout Biome gives it (no formatter runs afterwards): import lines in Biome's order, and the
- * map entries one per line once a map has two or more.
+ * Adds a connector definition and its simulator for `qiao connector new`: the definition to `connectors/registry.ts`
+ * (what `serve` loads), the simulator to `connectors/simulators.ts` (loaded by `demo` and `simulate` only). Each file
+ * gets the entries of the maps it declares, so one call per file. The files are edited as text, in the layout Biome
+ * gives them (no formatter runs afterwards): import lines in Biome's order, and the map entries one per line once a
+ * map has two or more.
  */
 
 export class RegistryEditError extends Error {
@@ -21,37 +23,65 @@ export interface RegistryAddition {
   readonly simulatorSource: string
 }
 
+export const REGISTRY_FILE = 'connectors/registry.ts'
+export const SIMULATORS_FILE = 'connectors/simulators.ts'
+
+/** The two maps, with what each takes from an addition. */
+const MAPS = [
+  {
+    map: 'connectorDefinitions',
+    name: (a: RegistryAddition) => a.definition,
+    source: (a: RegistryAddition) => a.definitionSource,
+    key: 'type',
+  },
+  {
+    map: 'simulatorDefinitions',
+    name: (a: RegistryAddition) => a.simulator,
+    source: (a: RegistryAddition) => a.simulatorSource,
+    key: 'name',
+  },
+] as const
+
+/** The maps the file declares (`const connectorDefinitions`, `const simulatorDefinitions`). */
+function declaredMaps(text: string) {
+  return MAPS.filter(({ map }) => new RegExp(`\\bconst ${map}\\b`).test(text))
+}
+
 /** Biome's line width (biome.json). */
 const LINE_WIDTH = 120
 const IMPORT = /^import\s[^;]*?\sfrom\s+'([^']+)'\n/gm
 
-/** Problems that stop the edit, in words; empty when the registry can take the addition. */
-export function registryProblems(text: string, addition: RegistryAddition): string[] {
+/** Problems that stop the edit, in words; empty when the file can take the addition. */
+export function registryProblems(text: string, addition: RegistryAddition, file: string = REGISTRY_FILE): string[] {
   const problems: string[] = []
-  for (const source of [addition.definitionSource, addition.simulatorSource]) {
-    if (text.includes(`'${source}'`)) problems.push(`connectors/registry.ts already imports ${source}`)
+  const maps = declaredMaps(text)
+  if (maps.length === 0) return [`${file} declares neither connectorDefinitions nor simulatorDefinitions`]
+  for (const { source } of maps) {
+    if (text.includes(`'${source(addition)}'`)) problems.push(`${file} already imports ${source(addition)}`)
   }
   // Identifiers only: without strings (import sources) and comments, `water` does not match `./water-drainage/`.
   const code = text.replace(/'[^'\n]*'|\/\/[^\n]*|\/\*[\s\S]*?\*\//g, '')
-  for (const name of [addition.definition, addition.simulator]) {
-    if (new RegExp(`(?<![\\w$.])${name}(?![\\w$])`).test(code)) {
-      problems.push(`connectors/registry.ts already uses the name ${name}`)
+  for (const { name } of maps) {
+    if (new RegExp(`(?<![\\w$.])${name(addition)}(?![\\w$])`).test(code)) {
+      problems.push(`${file} already uses the name ${name(addition)}`)
     }
   }
-  for (const map of ['connectorDefinitions', 'simulatorDefinitions']) {
-    if (!findMapEntries(text, map)) problems.push(`cannot find the entries of ${map} in connectors/registry.ts`)
+  for (const { map } of maps) {
+    if (!findMapEntries(text, map)) problems.push(`cannot find the entries of ${map} in ${file}`)
   }
   return problems
 }
 
-/** The registry with the two imports and the two map entries added. Throws RegistryEditError when it cannot. */
-export function addToRegistry(text: string, addition: RegistryAddition): string {
-  const problems = registryProblems(text, addition)
+/** The file with the imports and map entries of the maps it declares added. Throws RegistryEditError when it cannot. */
+export function addToRegistry(text: string, addition: RegistryAddition, file: string = REGISTRY_FILE): string {
+  const problems = registryProblems(text, addition, file)
   if (problems.length > 0) throw new RegistryEditError(problems.join('; '))
-  let next = addImport(text, `import { ${addition.definition} } from '${addition.definitionSource}'`)
-  next = addImport(next, `import { ${addition.simulator} } from '${addition.simulatorSource}'`)
-  next = addEntry(next, 'connectorDefinitions', `[${addition.definition}.type, ${addition.definition}]`)
-  return addEntry(next, 'simulatorDefinitions', `[${addition.simulator}.name, ${addition.simulator}]`)
+  const maps = declaredMaps(text)
+  let next = text
+  for (const { name, source } of maps) next = addImport(next, `import { ${name(addition)} } from '${source(addition)}'`)
+  for (const { map, name, key } of maps)
+    next = addEntry(next, map, `[${name(addition)}.${key}, ${name(addition)}]`, file)
+  return next
 }
 
 /** Inserts an import statement among the file's leading imports, where Biome's import sorting puts it. */
@@ -141,9 +171,9 @@ function findMapEntries(text: string, name: string): MapEntries | undefined {
   return { start, end: i + 1, entries, empty: false }
 }
 
-function addEntry(text: string, map: string, entry: string): string {
+function addEntry(text: string, map: string, entry: string, file: string): string {
   const found = findMapEntries(text, map)
-  if (!found) throw new RegistryEditError(`cannot find the entries of ${map} in connectors/registry.ts`)
+  if (!found) throw new RegistryEditError(`cannot find the entries of ${map} in ${file}`)
   const entries = [...found.entries, entry]
   let literal = `[${entries.join(', ')}]`
   if (entries.length > 1 || lineWidthWith(text, found, literal) > LINE_WIDTH) {

@@ -1,44 +1,10 @@
-import { code } from '../code.js'
-import type { ScaffoldNames } from '../names.js'
-
-// Templates of the tests. Generated code must pass `biome ci` as written: keep lines that interpolate names short.
-
-/** `connectors/<id>/conformance.test.ts`: the connector kit against the simulator. */
-export function conformanceTestTs(n: ScaffoldNames): string {
-  return code`import { knobbedSimulatorFixture } from '../kit/conformance/simulator-fixture.js'
-import { testConnectorConformance } from '../kit/conformance/suite.js'
-import { ${n.camel} } from './index.js'
-import type { ConnectorOptions } from './options.js'
-import { DEFAULT_APP_KEY, DEFAULT_APP_SECRET, seedSample, startSimulator } from './simulator/index.js'
-
-const sample = seedSample()
-
-testConnectorConformance<ConnectorOptions>({
-  definition: ${n.camel},
-  catalogFile: '${n.catalogFile}',
-  instance: '${n.id}',
-  cases: {
-    records: { ok: { recordNo: sample.recordNo }, missing: { recordNo: sample.unknownRecordNo } },
-  },
-  async fixture() {
-    const sim = await startSimulator({ port: 0 })
-    const options = { baseUrl: sim.url, appKey: DEFAULT_APP_KEY, appSecret: DEFAULT_APP_SECRET }
-    // stall → fault hang, malformed → fault malformed, down → a closed port, refuse → a wrong appSecret.
-    return knobbedSimulatorFixture(sim, options, { ...options, appSecret: 'not-the-secret' })
-  },
-})
-`
-}
-
-/** `connectors/<id>/connector.test.ts`: a few focused tests. */
-export function connectorTestTs(n: ScaffoldNames): string {
-  return code`import { Agent, request } from 'undici'
+import { Agent, request } from 'undici'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { CapturingLogger } from '../kit/conformance/capturing-logger.js'
 import { ConnectorError } from '../kit/connector-error.js'
 import type { CallContext, CanonicalRecord, ReadOperation } from '../kit/types.js'
 import type { RecordParams } from './index.js'
-import { ${n.camel} } from './index.js'
+import { templateEnvelope } from './index.js'
 import { parseLegacyDateTime } from './mapping.js'
 import {
   DEFAULT_APP_KEY,
@@ -66,7 +32,7 @@ beforeEach(() => {
 })
 
 function records(): ReadOperation<RecordParams> {
-  const connector = ${n.camel}.create(
+  const connector = templateEnvelope.create(
     { baseUrl: sim.url, appKey: DEFAULT_APP_KEY, appSecret: DEFAULT_APP_SECRET },
     { dispatcher: agent, log, clock: { now: Date.now } },
   )
@@ -86,7 +52,7 @@ async function failure(promise: Promise<unknown>): Promise<ConnectorError> {
   return err as ConnectorError
 }
 
-describe('${n.id} connector', () => {
+describe('template-envelope connector', () => {
   it('returns the canonical record for a seed record number, with trace headers passed on', async () => {
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
     const answer: CanonicalRecord[] = await records().handle({ recordNo: sample.recordNo }, ctx({ traceparent }))
@@ -110,7 +76,7 @@ describe('${n.id} connector', () => {
   })
 
   it('turns envelope code 99 (set through POST /__sim/knobs) into rejected, without parameter values', async () => {
-    const res = await request(\`\${sim.url}/__sim/knobs\`, {
+    const res = await request(`${sim.url}/__sim/knobs`, {
       dispatcher: agent,
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -133,5 +99,3 @@ describe('mapping', () => {
     expect(parseLegacyDateTime('20260115250000')).toBeUndefined()
   })
 })
-`
-}
