@@ -1,3 +1,4 @@
+// Over 400 lines: one SOAP service; its methods share one client, GBK decoding and fault mapping
 import iconv from 'iconv-lite'
 import { request } from 'undici'
 import { ConnectorError, type ConnectorErrorKind, transportError } from '../kit/connector-error.js'

@@ -1,3 +1,4 @@
+// Over 400 lines: the whole .asmx SOAP wire format, shared by the connector and its simulator
 import { XMLParser, XMLValidator } from 'fast-xml-parser'
 
 /**

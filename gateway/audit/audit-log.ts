@@ -1,102 +1,17 @@
-import type { JSONWebKeySet } from 'jose'
-import type { Clock } from '../../connectors/kit/types.js'
-import {
-  type AuditBackend,
-  AuditBackendBrokenError,
-  type AuditCursor,
-  type AuditFilter,
-  type RecoveredLog,
-} from './backend.js'
-import { type AuditSigningKey, type CheckpointBody, type SignedCheckpoint, signCheckpoint } from './checkpoint.js'
-import { entryLineLength, type LogEntry, leafInput, leafText, nextChainBytes, writeEntryLine } from './entry.js'
-import { createHasher, type HashAlgorithm, type Hasher, MerkleTree } from './merkle.js'
+import type { AuditLog, AuditLogOptions, AuditLogStats } from './audit-log-types.js'
+import { AuditBackendBrokenError, type RecoveredLog } from './backend.js'
+import { buildBatch } from './batch.js'
+import { type CheckpointBody, type SignedCheckpoint, signCheckpoint } from './checkpoint.js'
+import { leafInput } from './entry.js'
+import { cachedFreeBytes } from './free-space.js'
+import { createHasher, MerkleTree } from './merkle.js'
 import type { AuditRecord } from './record.js'
-import { type AuditStore, AuditUnavailableError } from './store.js'
+import { AuditUnavailableError } from './store.js'
 
-export interface AuditLogOptions {
-  readonly backend: AuditBackend
-  /** This gateway instance's log; each instance keeps its own chain and checkpoints. */
-  readonly logId: string
-  readonly hashAlgorithm: HashAlgorithm
-  readonly signingKey: AuditSigningKey
-  readonly clock: Clock
-  /** A signed checkpoint after this many new records… */
-  readonly checkpointEvery: number
-  /** …or this many ms, whichever comes first. */
-  readonly checkpointIntervalMs: number
-  /** A segment is sealed and a new one started beyond this size (bytes for files, entries otherwise)… */
-  readonly segmentMaxSize: number
-  /** …or this age, ms. */
-  readonly segmentMaxAgeMs: number
-  /** Readiness fails when the store's file system has less free space than this (file stores); default 0. */
-  readonly minFreeBytes?: number
-  /** Reports repairs and failures (never record contents). */
-  readonly onEvent?: (event: { level: 'info' | 'warn' | 'error'; msg: string; detail?: object }) => void
-}
-
-/** A receipt's proof: everything needed to check offline that the record is in the signed log. */
-export interface InclusionProof {
-  readonly entry: LogEntry
-  readonly hashAlg: HashAlgorithm
-  /** Index of the leaf in the segment tree and the tree size the proof is for (= checkpoint size). */
-  readonly leafIndex: number
-  readonly treeSize: number
-  /** Hex hashes, RFC 9162 §2.1.3.1 order. */
-  readonly proof: readonly string[]
-  readonly checkpoint: SignedCheckpoint
-}
-
-export interface AuditLogStats {
-  readonly appended: number
-  /** Durable batch writes (each one fsync or one transaction); appended / syncs is the group-commit factor. */
-  readonly syncs: number
-  readonly checkpoints: number
-  /** Records waiting for the next batch. */
-  readonly queueDepth: number
-  readonly segment: number
-  /** Times the log broke (a failed fsync, a write that could not be cut back) and times it was recovered. */
-  readonly brokenEvents: number
-  readonly recoveries: number
-}
-
-/** What readiness reports about the log. */
-export interface AuditHealth {
-  /** Why records cannot be made durable now; empty when they can. */
-  readonly problems: readonly string[]
-  /** Every append is refused until the store is reopened and re-checked (done in the background). */
-  readonly broken: boolean
-  /** Free bytes on the store's file system (file stores only), at most about a second old. */
-  readonly freeBytes?: number
-}
-
-export interface AuditLog extends AuditStore {
-  readonly logId: string
-  readonly hasher: Hasher
-  readonly stats: AuditLogStats
-  /** Signs a checkpoint now if anything was appended since the last one; returns the latest checkpoint. */
-  checkpoint(): Promise<SignedCheckpoint | undefined>
-  checkpoints(filter?: { logId?: string; segment?: number }): Promise<SignedCheckpoint[]>
-  proof(recordId: string): Promise<InclusionProof | undefined>
-  query(filter: AuditFilter, after?: AuditCursor): AsyncIterable<LogEntry>
-  /** Every public audit key ever used with this store (verifiers check checkpoint signatures with these). */
-  publicKeys(): Promise<JSONWebKeySet>
-  /** Signs from now on with a new key (its public half is published first); returns the previous key id. */
-  rotateKey(next: AuditSigningKey): Promise<string>
-  /** Repairs done when the log was opened (e.g. a torn tail after a crash). */
-  readonly repairs: readonly string[]
-  /** undefined when records can be made durable now; else why not (the last write failed, the store refuses). */
-  probe(): Promise<string | undefined>
-  /** Readiness: broken, free space below the minimum, the backend's own probe. */
-  health(): Promise<AuditHealth>
-  /** Free bytes on the store's file system (file stores; undefined otherwise), at most about a second old. */
-  freeBytes(): Promise<number | undefined>
-  /** Flushes, then seals the open segment (a final checkpoint) and closes: a clean shutdown. */
-  seal(): Promise<void>
-}
+export type { AuditHealth, AuditLog, AuditLogOptions, AuditLogStats, InclusionProof } from './audit-log-types.js'
 
 const RECOVERY_FIRST_DELAY_MS = 50
 const RECOVERY_MAX_DELAY_MS = 2_000
-const FREE_SPACE_CACHE_MS = 1_000
 const codeOf = (err: unknown) => (err as NodeJS.ErrnoException).code ?? 'error'
 
 interface Pending {
@@ -178,38 +93,18 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
       }
     }
     // Compute the entries against the committed state; commit only once the backend made them durable.
-    const entries: LogEntry[] = new Array(batch.length)
-    const inputs: Buffer[] = new Array(batch.length)
-    const leaves: Buffer[] = new Array(batch.length)
-    let bytes = 0
-    let c: Buffer = Buffer.from(chain, 'hex')
-    let cHex = chain
     lastLoggedAt = Math.max(lastLoggedAt, clock.now())
-    const loggedAt = new Date(lastLoggedAt).toISOString()
-    for (let i = 0; i < batch.length; i++) {
-      const base = {
-        logId,
-        seq: nextSeq + i,
-        segment,
-        index: tree.size + i,
-        loggedAt,
-        record: (batch[i] as Pending).record,
-      }
-      // One canonical serialisation and one UTF-8 encoding per record: hashed as the leaf, and (with the chain
-      // value spliced in) stored as the line.
-      const input = Buffer.from(leafText(base), 'utf8')
-      const leaf = hasher.leaf(input)
-      c = nextChainBytes(hasher, c, leaf)
-      cHex = c.toString('hex')
-      inputs[i] = input
-      leaves[i] = leaf
-      entries[i] = { ...base, chain: cHex }
-      bytes += entryLineLength(input, hasher.size)
-    }
-    const lines = Buffer.allocUnsafe(bytes)
-    let at = 0
-    for (let i = 0; i < batch.length; i++)
-      at = writeEntryLine(lines, at, inputs[i] as Buffer, (entries[i] as LogEntry).chain)
+    const {
+      entries,
+      leaves,
+      lines,
+      bytes,
+      chain: cHex,
+    } = buildBatch(
+      hasher,
+      { logId, nextSeq, segment, index: tree.size, chain, loggedAt: new Date(lastLoggedAt).toISOString() },
+      batch.map((p) => p.record),
+    )
     try {
       await backend.append(entries, lines)
       lastWriteError = undefined
@@ -385,16 +280,8 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
   timer.unref()
 
   const minFreeBytes = options.minFreeBytes ?? 0
-  let freeCache: { at: number; value: Promise<number | undefined> } | undefined
-  /** Free bytes, from one statfs a second at most (readiness and metrics may ask often). */
-  function free(): Promise<number | undefined> {
-    if (!backend.freeBytes) return Promise.resolve(undefined)
-    const at = performance.now()
-    if (!freeCache || at - freeCache.at >= FREE_SPACE_CACHE_MS) {
-      freeCache = { at, value: backend.freeBytes().catch(() => undefined) }
-    }
-    return freeCache.value
-  }
+  /** Readiness and metrics may ask often. */
+  const free = cachedFreeBytes(backend)
 
   async function probe(): Promise<string | undefined> {
     if (closed) return 'audit log closed'

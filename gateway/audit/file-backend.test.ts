@@ -120,6 +120,13 @@ describe('file audit write path under faults (through the file-system seam)', ()
     })
     return log
   }
+  /** A log over a file system that fails on request, with exchange records 0 … `records` - 1 appended. */
+  async function openFaulty(records = 0, overrides: Partial<AuditLogOptions> = {}) {
+    const faults = faultyFileSystem()
+    const l = await open(faults.fs, overrides)
+    for (let i = 0; i < records; i++) await l.append(exchangeRecord(i))
+    return { faults, l }
+  }
   const segmentPath = () => join(dir, LOG, 'segment-000001.jsonl')
   async function stored(): Promise<LogEntry[]> {
     const text = await readFile(segmentPath(), 'utf8')
@@ -136,8 +143,7 @@ describe('file audit write path under faults (through the file-system seam)', ()
   }
 
   it('loops on short writes: every byte of a batch lands, one record per line', async () => {
-    const faults = faultyFileSystem()
-    const l = await open(faults.fs)
+    const { faults, l } = await openFaulty()
     faults.shortWrites('.jsonl', 7)
     await Promise.all(Array.from({ length: 12 }, (_, i) => l.append(exchangeRecord(i))))
     faults.shortWrites('.jsonl', undefined)
@@ -147,9 +153,7 @@ describe('file audit write path under faults (through the file-system seam)', ()
   })
 
   it('a write that fails part-way (ENOSPC) is cut back: the batch is refused, nothing of it stays, seqs go on', async () => {
-    const faults = faultyFileSystem()
-    const l = await open(faults.fs)
-    await l.append(exchangeRecord(0))
+    const { faults, l } = await openFaulty(1)
     const sizeBefore = (await stat(segmentPath())).size
     faults.failNextWrite('segment-000001.jsonl', 100)
     const refused = await Promise.allSettled([l.append(exchangeRecord(1)), l.append(exchangeRecord(2))])
@@ -168,9 +172,7 @@ describe('file audit write path under faults (through the file-system seam)', ()
   })
 
   it('a failed fsync breaks the log: no acknowledgment, appends refused, then recovered in process; the batch leaves no trace', async () => {
-    const faults = faultyFileSystem()
-    const l = await open(faults.fs)
-    for (let i = 0; i < 3; i++) await l.append(exchangeRecord(i))
+    const { faults, l } = await openFaulty(3)
     faults.failNextDatasync('segment-000001.jsonl')
     const failed = await Promise.allSettled([l.append(exchangeRecord(10)), l.append(exchangeRecord(11))])
     expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected'])
@@ -191,9 +193,7 @@ describe('file audit write path under faults (through the file-system seam)', ()
   })
 
   it('recovery refuses to go on when acknowledged records are gone from the store: the log stays broken', async () => {
-    const faults = faultyFileSystem()
-    const l = await open(faults.fs)
-    for (let i = 0; i < 3; i++) await l.append(exchangeRecord(i))
+    const { faults, l } = await openFaulty(3)
     // A disk that keeps failing fsync (so recovery waits), and meanwhile drops acknowledged records.
     faults.failDatasyncs('segment-000001.jsonl')
     await expect(l.append(exchangeRecord(3))).rejects.toThrow(AuditUnavailableError)
@@ -207,8 +207,7 @@ describe('file audit write path under faults (through the file-system seam)', ()
   })
 
   it('a failed checkpoint write is cut back and a failed checkpoint fsync recovers; checkpoints stay well-formed', async () => {
-    const faults = faultyFileSystem()
-    const l = await open(faults.fs, { checkpointEvery: 2 })
+    const { faults, l } = await openFaulty(0, { checkpointEvery: 2 })
     faults.failNextWrite('checkpoints.jsonl', 30)
     await l.append(exchangeRecord(0))
     await l.append(exchangeRecord(1)) // the checkpoint after it fails part-way and is cut back
@@ -230,8 +229,7 @@ describe('file audit write path under faults (through the file-system seam)', ()
   })
 
   it('a segment start that fails after the seal leaves the log consistent and is retried before the next batch', async () => {
-    const faults = faultyFileSystem()
-    const l = await open(faults.fs, { segmentMaxSize: 2 * 1024 })
+    const { faults, l } = await openFaulty(0, { segmentMaxSize: 2 * 1024 })
     faults.failNextWrite('log.json.tmp', 10)
     for (let i = 0; i < 6; i++) await l.append(exchangeRecord(i))
     expect(l.stats.segment).toBeGreaterThan(1)

@@ -1,4 +1,4 @@
-import type { Clock } from '../../connectors/kit/types.js'
+import type { Clock } from '../../kernel/clock.js'
 import type { Config } from '../config/settings.js'
 import type { Logger } from '../telemetry/logger.js'
 import { type AuditLog, openAuditLog } from './audit-log.js'

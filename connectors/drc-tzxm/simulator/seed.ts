@@ -1,3 +1,4 @@
+// Over 400 lines: word lists and one seeded generator whose draw order fixes the demo data
 import { divisionName } from '../../kit/admin-divisions.js'
 import {
   bumpLastDigit,

@@ -1,3 +1,4 @@
+// Over 400 lines: one simulated SOAP service: routing, fault knobs, answers over one index
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import iconv from 'iconv-lite'
 import {

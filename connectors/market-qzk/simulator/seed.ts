@@ -1,3 +1,4 @@
+// Over 400 lines: word lists and one seeded generator whose draw order fixes the demo data
 import pg from 'pg'
 import { divisionName, divisionStatus } from '../../kit/admin-divisions.js'
 import {
