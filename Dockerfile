@@ -13,9 +13,10 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY kernel/ kernel/
 COPY gateway/ gateway/
 COPY connectors/ connectors/
-# tsconfig.build.json → dist/, including the JSON data the code imports (connectors/kit/data/*.json).
+# tsconfig.build.json → dist/, including the JSON data the code imports (kernel/data/*.json).
 RUN npm run build
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,12 +1,15 @@
 import { spawn } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
 import { dirname, join, posix, relative, resolve } from 'node:path'
+import dockerignoreModule from '@balena/dockerignore'
 import { Ajv } from 'ajv'
 import draft07MetaSchema from 'ajv/dist/refs/json-schema-draft-07.json' with { type: 'json' }
 import addFormatsModule from 'ajv-formats'
+import { Copy, DockerfileParser, From, type Instruction } from 'dockerfile-ast'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { readConfig, SETTINGS } from '../gateway/config/settings.js'
@@ -22,6 +25,8 @@ import { readConfig, SETTINGS } from '../gateway/config/settings.js'
 const ROOT = resolve(import.meta.dirname, '..')
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8')
 const addFormats = addFormatsModule.default
+// CommonJS: the factory is module.exports and, for TypeScript's view of the types, its own `default`.
+const dockerignore = dockerignoreModule.default
 
 // ---------------------------------------------------------------------------------------------------------------
 // docker-compose.yml
@@ -99,6 +104,27 @@ function composeValidator() {
   return ajv.compile(schema)
 }
 
+/** Runs the dclint CLI (errors only, JSON report): its exit code and the rules of the errors it reports. */
+function dclint(file: string): Promise<{ code: number | null; errors: string[] }> {
+  const require = createRequire(import.meta.url)
+  const bin = join(dirname(require.resolve('dclint/package.json')), 'bin', 'dclint.cjs')
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [bin, '--quiet', '--formatter', 'json', '--color', 'false', file], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    let out = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+    })
+    child.on('error', fail)
+    child.on('exit', (code) => {
+      const report = JSON.parse(out) as { messages: { rule: string; type: string }[] }[]
+      const errors = report.flatMap((r) => r.messages.filter((m) => m.type === 'error').map((m) => m.rule))
+      done({ code, errors })
+    })
+  })
+}
+
 describe('docker-compose.yml', () => {
   const validate = composeValidator()
 
@@ -129,6 +155,22 @@ describe('docker-compose.yml', () => {
       { condition: 'service_ready' }
     expect(validate(wrongCondition)).toBe(false)
   })
+
+  // dclint, run as its CLI, adds its error-level rules to the schema (duplicate published ports or container names,
+  // ports bound to no interface, a `version:` key); its style warnings (key order) are not errors and are left out.
+  it('passes dclint with no errors; dclint bites on an unknown service key', async () => {
+    expect(await dclint(join(ROOT, 'docker-compose.yml'))).toEqual({ code: 0, errors: [] })
+    const dir = mkdtempSync(join(tmpdir(), 'qiao-dclint-'))
+    try {
+      const broken = join(dir, 'docker-compose.yml')
+      writeFileSync(broken, COMPOSE_TEXT.replace(/^(\s+)healthcheck:/m, '$1helthcheck:'))
+      const result = await dclint(broken)
+      expect(result.code).toBe(1)
+      expect(result.errors).toContain('invalid-schema')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 60_000) // two CLI starts: slow on a busy shared machine, never a speed assertion
 
   it('follows the Compose Specification: no `version:` key', () => {
     expect(compose.version).toBeUndefined()
@@ -358,84 +400,35 @@ function listFiles(dir: string): string[] {
 // ---------------------------------------------------------------------------------------------------------------
 // Dockerfile and .dockerignore
 
-interface Instruction {
-  readonly keyword: string
-  readonly args: string
-}
 interface Stage {
+  /** The base image, with the ARG defaults it names applied. */
   readonly from: string
   readonly name: string | undefined
   readonly instructions: Instruction[]
 }
 
-/** Dockerfile instructions, with `\` continuations joined and comments dropped; global ARG defaults applied. */
-function parseDockerfile(text: string): { stages: Stage[]; globalArgs: Record<string, string> } {
-  const logical: string[] = []
-  let current = ''
-  for (const line of text.split('\n')) {
-    if (/^\s*#/.test(line) && current === '') continue
-    if (/^\s*#/.test(line)) continue
-    if (line.endsWith('\\')) {
-      current += `${line.slice(0, -1)} `
-      continue
-    }
-    current += line
-    if (current.trim() !== '') logical.push(current.trim())
-    current = ''
-  }
-  const globalArgs: Record<string, string> = {}
+/** Dockerfile stages as dockerfile-ast parses them: instructions grouped by the FROM that begins each. */
+function parseDockerfile(text: string): { stages: Stage[] } {
+  const dockerfile = DockerfileParser.parse(text)
   const stages: Stage[] = []
-  for (const line of logical) {
-    const [, keyword = '', args = ''] = /^(\S+)\s*(.*)$/.exec(line) ?? []
-    const upper = keyword.toUpperCase()
-    if (upper === 'FROM') {
-      const m = /^(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args)
-      const from = (m?.[1] ?? '').replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_all, n: string) => globalArgs[n] ?? '')
-      stages.push({ from, name: m?.[2], instructions: [] })
-    } else if (stages.length === 0) {
-      if (upper === 'ARG') {
-        const [n, v = ''] = args.split('=')
-        globalArgs[n as string] = v
-      }
+  for (const instruction of dockerfile.getInstructions()) {
+    if (instruction instanceof From) {
+      const image = instruction.getExpandedArguments()[0]?.getValue() ?? ''
+      stages.push({ from: image, name: instruction.getBuildStage() ?? undefined, instructions: [] })
     } else {
-      ;(stages[stages.length - 1] as Stage).instructions.push({ keyword: upper, args })
+      stages.at(-1)?.instructions.push(instruction)
     }
   }
-  return { stages, globalArgs }
+  return { stages }
 }
 
-/** Docker's .dockerignore semantics (as far as this file uses them): the last matching rule wins, `!` re-includes. */
-function dockerIgnored(path: string, patterns: string[]): boolean {
-  const toRegExp = (pattern: string) =>
-    new RegExp(
-      `^${pattern
-        .split(/(\*\*\/|\*\*|\*|\?)/)
-        .map((part) => {
-          if (part === '**/') return '(?:.*/)?'
-          if (part === '**') return '.*'
-          if (part === '*') return '[^/]*'
-          if (part === '?') return '[^/]'
-          return part.replace(/[.+^${}()|[\]\\]/g, '\\$&')
-        })
-        .join('')}$`,
-    )
-  // A rule that matches a folder matches everything in it.
-  const prefixes = path.split('/').map((_, i, parts) => parts.slice(0, i + 1).join('/'))
-  let ignored = false
-  for (const raw of patterns) {
-    const negated = raw.startsWith('!')
-    const pattern = posix.normalize(negated ? raw.slice(1) : raw).replace(/\/$/, '')
-    const re = toRegExp(pattern)
-    if (prefixes.some((p) => re.test(p))) ignored = !negated
-  }
-  return ignored
-}
+/** An instruction's arguments with line continuations joined and flags (`--from=…`, `--interval=…`) taken off. */
+const argsOf = (instruction: Instruction): string => instruction.getArgumentsContent() ?? ''
 
 const DOCKERFILE = parseDockerfile(read('Dockerfile'))
-const DOCKERIGNORE = read('.dockerignore')
-  .split('\n')
-  .map((l) => l.trim())
-  .filter((l) => l !== '' && !l.startsWith('#'))
+/** Docker's own .dockerignore semantics (the last matching rule wins, `!` re-includes), from @balena/dockerignore. */
+const DOCKERIGNORE = dockerignore().add(read('.dockerignore'))
+const dockerIgnored = (path: string): boolean => DOCKERIGNORE.ignores(path)
 
 function jsonArray(args: string): string[] {
   const parsed = JSON.parse(args) as unknown
@@ -443,11 +436,10 @@ function jsonArray(args: string): string[] {
   return parsed as string[]
 }
 
-/** COPY sources and destination, flags taken off. */
-function copyArgs(args: string): { from: string | undefined; sources: string[]; destination: string } {
-  const words = args.split(/\s+/)
-  const from = words.find((w) => w.startsWith('--from='))?.slice('--from='.length)
-  const paths = words.filter((w) => !w.startsWith('--'))
+/** COPY sources and destination, and the stage of --from. */
+function copyArgs(copy: Instruction): { from: string | undefined; sources: string[]; destination: string } {
+  const from = copy instanceof Copy ? (copy.getFromFlag()?.getValue() ?? undefined) : undefined
+  const paths = copy.getArguments().map((a) => a.getValue())
   return { from, sources: paths.slice(0, -1), destination: paths[paths.length - 1] as string }
 }
 
@@ -455,36 +447,40 @@ describe('Dockerfile', () => {
   const { stages } = DOCKERFILE
   const runtime = stages[stages.length - 1] as Stage
   const build = stages.find((s) => s.name === 'build') as Stage
-  const of = (stage: Stage, keyword: string) => stage.instructions.filter((i) => i.keyword === keyword)
-  const workdirOf = (stage: Stage) => of(stage, 'WORKDIR').at(-1)?.args ?? '/'
+  const of = (stage: Stage, keyword: string) => stage.instructions.filter((i) => i.getKeyword() === keyword)
+  const lastArgs = (stage: Stage, keyword: string) => {
+    const last = of(stage, keyword).at(-1)
+    return last === undefined ? undefined : argsOf(last)
+  }
+  const workdirOf = (stage: Stage) => lastArgs(stage, 'WORKDIR') ?? '/'
 
   it('is multi-stage on node:20-bookworm-slim: a build stage and a runtime stage', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2)
     expect(build).toBeDefined()
     for (const stage of stages) expect(stage.from).toBe('node:20-bookworm-slim')
-    expect(of(build, 'RUN').map((r) => r.args)).toContain('npm run build')
+    expect(of(build, 'RUN').map(argsOf)).toContain('npm run build')
   })
 
   it('runs as a non-root user in the final stage', () => {
-    const user = of(runtime, 'USER').at(-1)?.args
+    const user = lastArgs(runtime, 'USER')
     expect(user).toBeDefined()
     expect(['root', '0', '0:0']).not.toContain(user)
   })
 
   it('installs production dependencies only in the final stage', () => {
-    const runs = of(runtime, 'RUN').map((r) => r.args)
+    const runs = of(runtime, 'RUN').map(argsOf)
     expect(runs.some((r) => /\bnpm (ci|prune)\b[^&]*--omit=dev/.test(r))).toBe(true)
     expect(runs.some((r) => /\bnpm (ci|install)\b(?![^&]*--omit=dev)/.test(r))).toBe(false)
   })
 
   it('has a HEALTHCHECK that runs node (no curl in slim images) against /healthz', () => {
-    const healthcheck = of(runtime, 'HEALTHCHECK').at(-1)?.args ?? ''
+    const healthcheck = lastArgs(runtime, 'HEALTHCHECK') ?? ''
     const cmd = jsonArray(healthcheck.slice(healthcheck.indexOf('CMD') + 3).trim())
     expect(cmd[0]).toBe('node')
     const script = cmd[1] as string
     // The script it runs is copied into the image, and defaults to the gateway's liveness endpoint.
     const copied = of(runtime, 'COPY').flatMap((c) => {
-      const { sources, destination } = copyArgs(c.args)
+      const { sources, destination } = copyArgs(c)
       return sources.map((s) => posix.join(posix.resolve(workdirOf(runtime), destination), posix.basename(s)))
     })
     expect(copied).toContain(script)
@@ -492,8 +488,8 @@ describe('Dockerfile', () => {
   })
 
   it('starts the built CLI: ENTRYPOINT node dist/gateway/cli.js, CMD serve', () => {
-    expect(jsonArray(of(runtime, 'ENTRYPOINT').at(-1)?.args ?? '')).toEqual(['node', 'dist/gateway/cli.js'])
-    expect(jsonArray(of(runtime, 'CMD').at(-1)?.args ?? '')).toEqual(['serve'])
+    expect(jsonArray(lastArgs(runtime, 'ENTRYPOINT') ?? '')).toEqual(['node', 'dist/gateway/cli.js'])
+    expect(jsonArray(lastArgs(runtime, 'CMD') ?? '')).toEqual(['serve'])
     const pkg = JSON.parse(read('package.json')) as { bin: Record<string, string>; type: string }
     expect(pkg.bin.qiao).toBe('dist/gateway/cli.js')
     expect(pkg.type).toBe('module') // so package.json must be in the image next to dist/
@@ -506,7 +502,7 @@ describe('Dockerfile', () => {
   it('COPYs only paths that exist in the repo and are in the build context, or that the build stage produces', () => {
     for (const stage of stages) {
       for (const copy of of(stage, 'COPY')) {
-        const { from, sources } = copyArgs(copy.args)
+        const { from, sources } = copyArgs(copy)
         for (const source of sources) {
           if (from === undefined) {
             const path = source.replace(/\/$/, '')
@@ -514,7 +510,7 @@ describe('Dockerfile', () => {
             const files = statSync(join(ROOT, path)).isDirectory()
               ? listFiles(join(ROOT, path)).map((f) => relative(ROOT, f))
               : [path]
-            const kept = files.filter((f) => !dockerIgnored(f, DOCKERIGNORE))
+            const kept = files.filter((f) => !dockerIgnored(f))
             expect(kept.length, `COPY ${source}: excluded by .dockerignore`).toBeGreaterThan(0)
           } else {
             const producer = stages.find((s) => s.name === from) as Stage
@@ -530,27 +526,23 @@ describe('Dockerfile', () => {
   })
 
   it('gives the build stage everything tsconfig.build.json compiles', () => {
-    const copied = of(build, 'COPY').flatMap((c) => copyArgs(c.args).sources.map((s) => s.replace(/\/$/, '')))
+    const copied = of(build, 'COPY').flatMap((c) => copyArgs(c).sources.map((s) => s.replace(/\/$/, '')))
     const buildConfig = JSON.parse(read('tsconfig.build.json')) as { extends: string; include: string[] }
     expect(copied).toContain('tsconfig.build.json')
     expect(copied).toContain(posix.normalize(buildConfig.extends))
     for (const dir of buildConfig.include) expect(copied).toContain(dir)
     for (const file of ['package.json', 'package-lock.json']) expect(copied).toContain(file)
     // Sources that a build needs are not dropped by .dockerignore (tests are, and the build excludes them anyway).
-    for (const file of [
-      'gateway/cli.ts',
-      'connectors/registry.ts',
-      'connectors/kit/data/admin-divisions.generated.json',
-    ])
-      expect(dockerIgnored(file, DOCKERIGNORE), file).toBe(false)
+    for (const file of ['gateway/cli.ts', 'connectors/registry.ts', 'kernel/data/admin-divisions.generated.json'])
+      expect(dockerIgnored(file), file).toBe(false)
     for (const path of ['node_modules/x', 'dist/gateway/cli.js', '.qiao/dev-signing-key.jwk.json', '.git/HEAD'])
-      expect(dockerIgnored(path, DOCKERIGNORE), path).toBe(true)
+      expect(dockerIgnored(path), path).toBe(true)
   })
 
   it('copies what the gateway reads at run time: catalog.yaml and every schema it names', () => {
     const copied = of(runtime, 'COPY')
-      .filter((c) => copyArgs(c.args).from === undefined)
-      .flatMap((c) => copyArgs(c.args).sources.map((s) => s.replace(/\/$/, '')))
+      .filter((c) => copyArgs(c).from === undefined)
+      .flatMap((c) => copyArgs(c).sources.map((s) => s.replace(/\/$/, '')))
     expect(copied).toEqual(expect.arrayContaining(['package.json', 'schemas', 'catalog.yaml']))
     const schemaFiles = [...read('catalog.yaml').matchAll(/^\s*(?:request|response):\s*(\S+)\s*$/gm)].map(
       (m) => m[1] as string,
@@ -565,21 +557,19 @@ describe('Dockerfile', () => {
   it('sets only gateway settings, listens where it EXPOSEs, and owns its data volume', () => {
     const env: Record<string, string> = {}
     for (const e of of(runtime, 'ENV')) {
-      for (const m of e.args.matchAll(/([A-Z_][A-Z0-9_]*)=(\S+)/g)) env[m[1] as string] = m[2] as string
+      for (const m of argsOf(e).matchAll(/([A-Z_][A-Z0-9_]*)=(\S+)/g)) env[m[1] as string] = m[2] as string
     }
     const settingNames = new Set(Object.values(SETTINGS).map((s) => s.name))
     expect(Object.keys(env).filter((k) => !settingNames.has(k))).toEqual([])
     expect(env).toMatchObject({ QIAO_HOST: '0.0.0.0', QIAO_DATA_DIR: '/var/lib/qiao' })
-    expect(of(runtime, 'EXPOSE').map((e) => e.args)).toEqual([env.QIAO_PORT])
-    expect(of(runtime, 'VOLUME').map((v) => jsonArray(v.args))).toEqual([['/var/lib/qiao']])
-    const user = of(runtime, 'USER').at(-1)?.args as string
-    expect(of(runtime, 'RUN').some((r) => r.args.includes(`chown ${user}:${user} /var/lib/qiao`))).toBe(true)
+    expect(of(runtime, 'EXPOSE').map(argsOf)).toEqual([env.QIAO_PORT])
+    expect(of(runtime, 'VOLUME').map((v) => jsonArray(argsOf(v)))).toEqual([['/var/lib/qiao']])
+    const user = lastArgs(runtime, 'USER') as string
+    expect(of(runtime, 'RUN').some((r) => argsOf(r).includes(`chown ${user}:${user} /var/lib/qiao`))).toBe(true)
   })
 
   it('has OCI labels', () => {
-    const labels = of(runtime, 'LABEL')
-      .map((l) => l.args)
-      .join(' ')
+    const labels = of(runtime, 'LABEL').map(argsOf).join(' ')
     for (const key of ['title', 'description', 'version', 'licenses']) {
       expect(labels).toContain(`org.opencontainers.image.${key}=`)
     }

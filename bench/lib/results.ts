@@ -1,3 +1,4 @@
+// Over 400 lines: the results format (types), its targets and its Markdown rendering change together; one file keeps them in step.
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { AuditStoreResult } from '../audit-store.js'

@@ -1,6 +1,6 @@
-import canonicalize from 'canonicalize'
 import { CompactSign, compactVerify, createLocalJWKSet, importJWK, type JSONWebKeySet, type JWK } from 'jose'
 import { loadOrCreateSigningJwk, publicJwkOf } from '../keys/signing-key-file.js'
+import { canonicalJson } from './canonical-json.js'
 import type { HashAlgorithm } from './merkle.js'
 
 /**
@@ -49,8 +49,7 @@ export async function loadOrCreateAuditSigningKey(path: string): Promise<AuditSi
 }
 
 export async function signCheckpoint(key: AuditSigningKey, body: CheckpointBody): Promise<SignedCheckpoint> {
-  const payload = canonicalize(body)
-  if (payload === undefined) throw new Error('checkpoint body not serialisable')
+  const payload = canonicalJson(body)
   const signer = await importJWK(key.privateJwk, 'EdDSA')
   const jws = await new CompactSign(new TextEncoder().encode(payload))
     .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: CHECKPOINT_TYP })

@@ -1,3 +1,5 @@
+import { isIP } from 'node:net'
+
 /** Value parsers for settings. Each throws an Error whose message says what was expected (never echoes secrets). */
 
 const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|y)?$/
@@ -74,5 +76,62 @@ export function parseUrl(protocols: readonly string[]): (raw: string) => string 
 export function parseString(raw: string): string {
   const v = raw.trim()
   if (v.length === 0) throw new Error('expected a non-empty value')
+  return v
+}
+
+export const JWT_ALGORITHMS = [
+  'EdDSA',
+  'ES256',
+  'ES384',
+  'ES512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'HS256',
+  'HS384',
+  'HS512',
+] as const
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number]
+
+const isJwtAlgorithm = (alg: string): alg is JwtAlgorithm => (JWT_ALGORITHMS as readonly string[]).includes(alg)
+
+export function parseJwtAlgorithms(raw: string): readonly JwtAlgorithm[] {
+  const list = parseList(raw)
+  const unknown = list.find((alg) => !isJwtAlgorithm(alg))
+  if (unknown !== undefined) {
+    throw new Error(`unknown algorithm ${JSON.stringify(unknown.slice(0, 16))}; allowed: ${JWT_ALGORITHMS.join(', ')}`)
+  }
+  if (list.length === 0) throw new Error('expected at least one algorithm')
+  return list.filter(isJwtAlgorithm)
+}
+
+/** A key set over plain HTTP can be swapped by whoever sits on the path; only loopback (tests, local IdPs) may. */
+export function parseJwksUrl(raw: string): string {
+  const url = parseUrl(['https:', 'http:'])(raw)
+  const { protocol, hostname } = new URL(url)
+  if (protocol === 'http:' && !isLoopbackHost(hostname)) {
+    throw new Error('expected an https: URL (http: only to a loopback address: 127.0.0.0/8, ::1, localhost)')
+  }
+  return url
+}
+
+function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase()
+  if (host === 'localhost' || host === '::1') return true
+  return isIP(host) === 4 && host.startsWith('127.')
+}
+
+export function parseAuditLogId(raw: string): string {
+  const v = raw.trim()
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(v)) throw new Error('expected 1–64 characters of [A-Za-z0-9._-]')
+  return v
+}
+
+export function parseQuotaKeyPrefix(raw: string): string {
+  const v = raw.trim()
+  if (!/^[A-Za-z0-9][A-Za-z0-9:._-]{0,63}$/.test(v)) throw new Error('expected 1–64 characters of [A-Za-z0-9:._-]')
   return v
 }

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, expectTypeOf, it } from 'vitest'
 import { parseDuration, parseSize } from './parse.js'
-import { DEMO_ISSUER, readConfig } from './settings.js'
+import { type Config, DEMO_ISSUER, type JwtAlgorithm, readConfig, SETTINGS } from './settings.js'
 
 describe('configuration', () => {
   it('defaults to 127.0.0.1:8080; demo mode only when started as the demo', () => {
@@ -58,5 +58,92 @@ describe('configuration', () => {
     expect(parseSize('512KiB')).toBe(524_288)
     expect(parseSize('1000')).toBe(1000)
     expect(() => parseDuration('soon')).toThrow(/duration/)
+  })
+
+  it('gives Config one field per setting, named as the code reads them, plus demo mode', () => {
+    const result = readConfig({}, '/srv/qiao')
+    expect(result.ok).toBe(true)
+    if (!result.ok) return
+    // The field names every consumer reads: a renamed setting key would break them.
+    const fields = [
+      'host',
+      'port',
+      'catalog',
+      'dataDir',
+      'issuer',
+      'audience',
+      'jwksUrl',
+      'jwksFile',
+      'jwtAlgorithms',
+      'jwtHmacSecretFile',
+      'clockToleranceMs',
+      'jwksCooldownMs',
+      'jwksMaxAgeMs',
+      'tokenCacheMax',
+      'tokenCacheTtlMs',
+      'tokenMaxLifetimeMs',
+      'metricsHost',
+      'metricsPort',
+      'bodyLimit',
+      'idempotencyTtlMs',
+      'idempotencyMaxAnswer',
+      'stateUrl',
+      'healthInterval',
+      'drainTimeoutMs',
+      'drainPrestopMs',
+      'logLevel',
+      'auditDir',
+      'auditKeyFile',
+      'auditUrl',
+      'auditLogId',
+      'auditHash',
+      'auditSigningKeyFile',
+      'auditCheckpointEvery',
+      'auditCheckpointIntervalMs',
+      'auditSegmentMaxSize',
+      'auditSegmentMaxRecords',
+      'auditSegmentMaxAgeMs',
+      'auditMinFreeBytes',
+      'auditRetentionMs',
+      'quotaRedisUrl',
+      'quotaKeyPrefix',
+      'demoMode',
+    ]
+    expect(new Set(Object.keys(SETTINGS)).size + 1).toBe(fields.length)
+    for (const field of fields) expect(field in SETTINGS || field === 'demoMode', field).toBe(true)
+    // Unset settings without a default are present as undefined, so every field is an own key.
+    expect(Object.keys(result.config).sort()).toEqual([...fields].sort())
+    // Types follow the parsers: a default means always set; none means possibly undefined.
+    expectTypeOf<Config['port']>().toEqualTypeOf<number>()
+    expectTypeOf<Config['metricsPort']>().toEqualTypeOf<number | undefined>()
+    expectTypeOf<Config['auditDir']>().toEqualTypeOf<string>()
+    expectTypeOf<Config['auditHash']>().toEqualTypeOf<'sha256' | 'sm3'>()
+    expectTypeOf<Config['jwtAlgorithms']>().toEqualTypeOf<readonly JwtAlgorithm[]>()
+    expectTypeOf<Config['stateUrl']>().toEqualTypeOf<string | undefined>()
+  })
+
+  it('derives paths and defaults from the data directory; an empty variable is unset', () => {
+    const result = readConfig(
+      { QIAO_DATA_DIR: 'state', QIAO_JWKS_FILE: 'keys/jwks.json', QIAO_ISSUER: 'https://idp.example', QIAO_PORT: '' },
+      '/srv/qiao',
+      { demo: true },
+    )
+    expect(result.ok).toBe(true)
+    if (!result.ok) return
+    expect(result.config).toMatchObject({
+      dataDir: '/srv/qiao/state',
+      jwksFile: '/srv/qiao/keys/jwks.json',
+      auditDir: '/srv/qiao/state/audit',
+      auditKeyFile: '/srv/qiao/state/audit-hmac.key',
+      auditSigningKeyFile: '/srv/qiao/state/audit-signing-key.jwk.json',
+      issuer: 'https://idp.example',
+      port: 8080,
+      demoMode: false,
+    })
+    expect(result.config.auditLogId).toMatch(/^qiao-[A-Za-z0-9._-]+$/)
+    const serve = readConfig({}, '/srv/qiao', { requireKeySource: true })
+    expect(serve.ok === false && serve.errors).toEqual([
+      'no token key source: set QIAO_JWKS_URL, QIAO_JWKS_FILE or QIAO_JWT_HMAC_SECRET_FILE (only `qiao demo` runs with a dev key)',
+    ])
   })
 })

@@ -1,47 +1,45 @@
-import { isIP } from 'node:net'
+// Over 400 lines: one declaration per environment variable (the README table is generated from it) is most of it.
 import { hostname } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
-import { parseDuration, parseInteger, parseList, parseOneOf, parseSize, parseString, parseUrl } from './parse.js'
+import {
+  parseAuditLogId,
+  parseDuration,
+  parseInteger,
+  parseJwksUrl,
+  parseJwtAlgorithms,
+  parseOneOf,
+  parseQuotaKeyPrefix,
+  parseSize,
+  parseString,
+  parseUrl,
+} from './parse.js'
+
+export { JWT_ALGORITHMS, type JwtAlgorithm } from './parse.js'
 
 /**
  * Every environment variable Qiao reads, declared once. The gateway reads them only here, at start; README's
  * configuration table is generated from this list (`npm run docs:config`) and a test keeps the two in step.
+ * Each key of SETTINGS is the Config field it fills, and its parser gives that field's type (see `Config`).
  */
-interface Setting<T> {
+interface Setting<T, D extends string | undefined> {
   readonly name: string
   /** Default as written in the table; undefined = unset unless given. */
-  readonly defaultValue: string | undefined
+  readonly defaultValue: D
   readonly example: string
   readonly description: string
   readonly parse: (raw: string) => T
 }
 
-function setting<T>(
+function setting<T, D extends string | undefined>(
   name: string,
-  defaultValue: string | undefined,
+  defaultValue: D,
   example: string,
   description: string,
   parse: (raw: string) => T,
-): Setting<T> {
+): Setting<T, D> {
   return { name, defaultValue, example, description, parse }
 }
 
-export const JWT_ALGORITHMS = [
-  'EdDSA',
-  'ES256',
-  'ES384',
-  'ES512',
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'HS256',
-  'HS384',
-  'HS512',
-] as const
-export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number]
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
 export const SETTINGS = {
@@ -88,18 +86,7 @@ export const SETTINGS = {
     'EdDSA,ES256,RS256,PS256',
     'ES256,RS256',
     'Allowed token signature algorithms. `none` is never accepted; HS* only with QIAO_JWT_HMAC_SECRET_FILE.',
-    (raw) => {
-      const list = parseList(raw)
-      for (const alg of list) {
-        if (!(JWT_ALGORITHMS as readonly string[]).includes(alg)) {
-          throw new Error(
-            `unknown algorithm ${JSON.stringify(alg.slice(0, 16))}; allowed: ${JWT_ALGORITHMS.join(', ')}`,
-          )
-        }
-      }
-      if (list.length === 0) throw new Error('expected at least one algorithm')
-      return list as JwtAlgorithm[]
-    },
+    parseJwtAlgorithms,
   ),
   jwtHmacSecretFile: setting(
     'QIAO_JWT_HMAC_SECRET_FILE',
@@ -108,21 +95,21 @@ export const SETTINGS = {
     'Shared secret (≥ 32 bytes) for HS256/384/512 tokens; HS* stays refused unless this is set and listed.',
     parseString,
   ),
-  clockTolerance: setting(
+  clockToleranceMs: setting(
     'QIAO_CLOCK_TOLERANCE',
     '30s',
     '10s',
     'Clock skew tolerated for `exp`, `nbf` and `iat`.',
     parseDuration,
   ),
-  jwksCooldown: setting(
+  jwksCooldownMs: setting(
     'QIAO_JWKS_COOLDOWN',
     '30s',
     '1m',
     'Minimum time between key-set refetches caused by an unknown `kid`.',
     parseDuration,
   ),
-  jwksMaxAge: setting(
+  jwksMaxAgeMs: setting(
     'QIAO_JWKS_MAX_AGE',
     '10m',
     '1h',
@@ -136,14 +123,14 @@ export const SETTINGS = {
     'Verified tokens kept in memory (LRU; never kept past `exp`).',
     parseInteger(0, 10_000_000),
   ),
-  tokenCacheTtl: setting(
+  tokenCacheTtlMs: setting(
     'QIAO_TOKEN_CACHE_TTL',
     '5m',
     '1m',
     'How long a verified token is reused before it is verified again (never past `exp`; a refetched key set that drops its `kid` ends it at once); 0 = verify every call.',
     parseDuration,
   ),
-  tokenMaxLifetime: setting(
+  tokenMaxLifetimeMs: setting(
     'QIAO_TOKEN_MAX_LIFETIME',
     '24h',
     '8h',
@@ -166,7 +153,7 @@ export const SETTINGS = {
   ),
   bodyLimit: setting('QIAO_BODY_LIMIT', '1MiB', '256KiB', 'Largest accepted request body (413 beyond).', parseSize),
   logLevel: setting('QIAO_LOG_LEVEL', 'info', 'debug', 'Operational log level (pino).', parseOneOf(LOG_LEVELS)),
-  idempotencyTtl: setting(
+  idempotencyTtlMs: setting(
     'QIAO_IDEMPOTENCY_TTL',
     '24h',
     '72h',
@@ -187,14 +174,14 @@ export const SETTINGS = {
     'Shared state store (idempotency keys) in PostgreSQL, for several instances; `?schema=` picks the schema (default `qiao_state`). Unset: embedded SQLite in `<data dir>/state.sqlite`, one host only.',
     parseUrl(['postgres:', 'postgresql:']),
   ),
-  drainTimeout: setting(
+  drainTimeoutMs: setting(
     'QIAO_DRAIN_TIMEOUT',
     '30s',
     '2m',
     'On SIGTERM, after the pre-stop window: how long calls in flight may take to finish before connections are closed.',
     parseDuration,
   ),
-  drainPrestop: setting(
+  drainPrestopMs: setting(
     'QIAO_DRAIN_PRESTOP',
     '5s',
     '15s',
@@ -227,11 +214,7 @@ export const SETTINGS = {
     undefined,
     'qiao-gw-1',
     'This instance’s log id (own hash chain and checkpoints); default `qiao-<hostname>`. Two running instances must not share one.',
-    (raw) => {
-      const v = raw.trim()
-      if (!/^[A-Za-z0-9._-]{1,64}$/.test(v)) throw new Error('expected 1–64 characters of [A-Za-z0-9._-]')
-      return v
-    },
+    parseAuditLogId,
   ),
   auditHash: setting(
     'QIAO_AUDIT_HASH',
@@ -254,7 +237,7 @@ export const SETTINGS = {
     'A signed checkpoint after this many records…',
     parseInteger(1, 100_000_000),
   ),
-  auditCheckpointInterval: setting(
+  auditCheckpointIntervalMs: setting(
     'QIAO_AUDIT_CHECKPOINT_INTERVAL',
     '10s',
     '1m',
@@ -275,15 +258,15 @@ export const SETTINGS = {
     'PostgreSQL store: … beyond this many records…',
     parseInteger(1, 100_000_000),
   ),
-  auditSegmentMaxAge: setting('QIAO_AUDIT_SEGMENT_MAX_AGE', '24h', '6h', '… or this age.', parseDuration),
-  auditMinFree: setting(
+  auditSegmentMaxAgeMs: setting('QIAO_AUDIT_SEGMENT_MAX_AGE', '24h', '6h', '… or this age.', parseDuration),
+  auditMinFreeBytes: setting(
     'QIAO_AUDIT_MIN_FREE',
     '64MiB',
     '1GiB',
     'File store: /readyz is 503 while the audit directory’s file system has less free space than this.',
     parseSize,
   ),
-  auditRetention: setting(
+  auditRetentionMs: setting(
     'QIAO_AUDIT_RETENTION',
     '180d',
     '3y',
@@ -309,80 +292,29 @@ export const SETTINGS = {
     'qiao:quota',
     'qiao:quota:nanjing',
     'Prefix of the quota counter keys: `<prefix>:<quota id>:<department or matter>`.',
-    (raw) => {
-      const v = raw.trim()
-      if (!/^[A-Za-z0-9][A-Za-z0-9:._-]{0,63}$/.test(v)) throw new Error('expected 1–64 characters of [A-Za-z0-9:._-]')
-      return v
-    },
+    parseQuotaKeyPrefix,
   ),
 } as const
 
-/** A key set over plain HTTP can be swapped by whoever sits on the path; only loopback (tests, local IdPs) may. */
-function parseJwksUrl(raw: string): string {
-  const url = parseUrl(['https:', 'http:'])(raw)
-  const { protocol, hostname } = new URL(url)
-  if (protocol === 'http:' && !isLoopbackHost(hostname)) {
-    throw new Error('expected an https: URL (http: only to a loopback address: 127.0.0.0/8, ::1, localhost)')
-  }
-  return url
-}
-
-function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase()
-  if (host === 'localhost' || host === '::1') return true
-  return isIP(host) === 4 && host.startsWith('127.')
-}
-
 type Settings = typeof SETTINGS
-export type SettingKey = keyof Settings
-type Parsed<K extends SettingKey> = Settings[K] extends Setting<infer T> ? T : never
+type ValueOf<S> = S extends Setting<infer T, infer D> ? (D extends string ? T : T | undefined) : never
+/** What the settings give as parsed: a setting with a default always has a value. */
+type Parsed = { readonly [K in keyof Settings]: ValueOf<Settings[K]> }
 
-export interface Config {
-  readonly host: string
-  readonly port: number
-  readonly catalog: string
-  readonly dataDir: string
-  readonly issuer: string | undefined
-  readonly audience: string
-  readonly jwksUrl: string | undefined
-  readonly jwksFile: string | undefined
-  readonly jwtAlgorithms: readonly JwtAlgorithm[]
-  readonly jwtHmacSecretFile: string | undefined
-  readonly clockToleranceMs: number
-  readonly jwksCooldownMs: number
-  readonly jwksMaxAgeMs: number
-  readonly tokenCacheMax: number
-  readonly tokenCacheTtlMs: number
-  readonly tokenMaxLifetimeMs: number
-  /** Metrics listener; undefined port = none. */
-  readonly metricsHost: string
-  readonly metricsPort: number | undefined
-  readonly bodyLimit: number
-  readonly idempotencyTtlMs: number
-  readonly idempotencyMaxAnswer: number
-  readonly stateUrl: string | undefined
-  readonly healthInterval: number
-  readonly drainTimeoutMs: number
-  readonly drainPrestopMs: number
-  readonly logLevel: Parsed<'logLevel'>
+/** Fields computed from several settings or from how the process was started (see `derive`). */
+interface Derived {
+  /** Defaults under the data directory. */
   readonly auditDir: string
   readonly auditKeyFile: string
-  readonly auditUrl: string | undefined
-  readonly auditLogId: string
-  readonly auditHash: 'sha256' | 'sm3'
   readonly auditSigningKeyFile: string
-  readonly auditCheckpointEvery: number
-  readonly auditCheckpointIntervalMs: number
-  readonly auditSegmentMaxSize: number
-  readonly auditSegmentMaxRecords: number
-  readonly auditSegmentMaxAgeMs: number
-  readonly auditMinFreeBytes: number
-  readonly auditRetentionMs: number
-  readonly quotaRedisUrl: string | undefined
-  readonly quotaKeyPrefix: string
+  readonly auditLogId: string
   /** Started by `qiao demo` with no key source: the gateway signs its own dev tokens. Never by `qiao serve`. */
   readonly demoMode: boolean
 }
+
+type Merged = Omit<Parsed, keyof Derived> & Derived
+/** The gateway's configuration: one field per setting (typed by its parser), plus the derived ones. */
+export type Config = { readonly [K in keyof Merged]: Merged[K] }
 
 export interface ReadConfigOptions {
   /** `qiao demo`: without a key source, the gateway runs in demo mode (dev key in the data directory). */
@@ -395,103 +327,92 @@ export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: s
 
 export const DEMO_ISSUER = 'urn:qiao:demo-issuer'
 
+type Env = Readonly<Record<string, string | undefined>>
+
 /** Reads and checks every setting at once; reports all problems together. */
-export function readConfig(
-  env: Readonly<Record<string, string | undefined>>,
-  cwd = process.cwd(),
-  options: ReadConfigOptions = {},
-): ConfigResult {
+export function readConfig(env: Env, cwd = process.cwd(), options: ReadConfigOptions = {}): ConfigResult {
+  const { values, errors } = parseSettings(env)
+  errors.push(...keySourceProblems(values, env, options))
+  if (errors.length > 0) return { ok: false, errors }
+  // No errors: every setting with a default was parsed, so `values` has the full shape.
+  return { ok: true, config: Object.freeze(derive(values as Parsed, env, cwd, options)) }
+}
+
+function parseSettings(env: Env): { values: Partial<Parsed>; errors: string[] } {
+  const values: Record<string, unknown> = {}
   const errors: string[] = []
-  const values: Partial<Record<SettingKey, unknown>> = {}
-  for (const [key, spec] of Object.entries(SETTINGS) as [SettingKey, Setting<unknown>][]) {
-    const raw = env[spec.name] ?? spec.defaultValue
-    if (raw === undefined || raw === '') continue
+  for (const [key, spec] of Object.entries(SETTINGS)) {
+    // An empty variable is unset: it falls back to the default.
+    const raw = isGiven(env[spec.name]) ? env[spec.name] : spec.defaultValue
+    values[key] = undefined // every field an own key, set or not
+    if (raw === undefined) continue
     try {
       values[key] = spec.parse(raw)
     } catch (err) {
       errors.push(`${spec.name}: ${(err as Error).message}`)
     }
   }
-  const get = <K extends SettingKey>(key: K): Parsed<K> | undefined => values[key] as Parsed<K> | undefined
+  return { values: values as Partial<Parsed>, errors }
+}
 
-  const jwksUrl = get('jwksUrl')
-  const jwksFile = get('jwksFile')
-  const hmacSecretFile = get('jwtHmacSecretFile')
-  // Set counts, even when invalid: that variable's own problem is reported, not a missing key source.
-  const given = (key: SettingKey) => (env[SETTINGS[key].name] ?? '') !== ''
-  const keySource = given('jwksUrl') || given('jwksFile') || given('jwtHmacSecretFile')
-  // Demo mode is how the process was started (`qiao demo`), never the fallback of a missing variable.
-  const demoMode = options.demo === true && !keySource
-  if (options.requireKeySource === true && !keySource) {
+const isGiven = (raw: string | undefined): raw is string => raw !== undefined && raw !== ''
+
+/** Demo mode is how the process was started (`qiao demo`), never the fallback of a missing variable. */
+function isDemoMode(env: Env, options: ReadConfigOptions): boolean {
+  return options.demo === true && !hasKeySource(env)
+}
+
+/** Set counts, even when invalid: that variable's own problem is reported, not a missing key source. */
+function hasKeySource(env: Env): boolean {
+  return [SETTINGS.jwksUrl, SETTINGS.jwksFile, SETTINGS.jwtHmacSecretFile].some((s) => isGiven(env[s.name]))
+}
+
+function keySourceProblems(values: Partial<Parsed>, env: Env, options: ReadConfigOptions): string[] {
+  const errors: string[] = []
+  const { jwksUrl, jwksFile, jwtHmacSecretFile } = values
+  if (options.requireKeySource === true && !hasKeySource(env)) {
     errors.push(
       'no token key source: set QIAO_JWKS_URL, QIAO_JWKS_FILE or QIAO_JWT_HMAC_SECRET_FILE (only `qiao demo` runs with a dev key)',
     )
   }
   if (jwksUrl !== undefined && jwksFile !== undefined)
     errors.push('QIAO_JWKS_URL and QIAO_JWKS_FILE: set one, not both')
-  if ((jwksUrl !== undefined || jwksFile !== undefined || hmacSecretFile !== undefined) && get('issuer') === undefined)
+  if (
+    (jwksUrl !== undefined || jwksFile !== undefined || jwtHmacSecretFile !== undefined) &&
+    values.issuer === undefined
+  )
     errors.push('QIAO_ISSUER: required when QIAO_JWKS_URL, QIAO_JWKS_FILE or QIAO_JWT_HMAC_SECRET_FILE is set')
-  const algorithms = get('jwtAlgorithms') ?? []
-  if (algorithms.some((a) => a.startsWith('HS')) && hmacSecretFile === undefined) {
+  const hmac = (values.jwtAlgorithms ?? []).some((a) => a.startsWith('HS'))
+  if (hmac && jwtHmacSecretFile === undefined) {
     errors.push('QIAO_JWT_ALGORITHMS: HS* algorithms need QIAO_JWT_HMAC_SECRET_FILE')
   }
-  if (hmacSecretFile !== undefined && jwksUrl === undefined && jwksFile === undefined) {
-    if (!algorithms.some((a) => a.startsWith('HS')))
-      errors.push('QIAO_JWT_ALGORITHMS: the HMAC secret is the only key source, so list an HS* algorithm')
+  if (jwtHmacSecretFile !== undefined && jwksUrl === undefined && jwksFile === undefined && !hmac) {
+    errors.push('QIAO_JWT_ALGORITHMS: the HMAC secret is the only key source, so list an HS* algorithm')
   }
-  if (errors.length > 0) return { ok: false, errors }
+  return errors
+}
 
+/** The values that are not one setting as parsed: absolute paths, defaults under the data dir, demo mode. */
+function derive(values: Parsed, env: Env, cwd: string, options: ReadConfigOptions): Config {
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(cwd, p))
-  const dataDir = abs(get('dataDir') as string)
-  const config: Config = {
-    host: get('host') as string,
-    port: get('port') as number,
-    catalog: abs(get('catalog') as string),
+  const dataDir = abs(values.dataDir)
+  const demoMode = isDemoMode(env, options)
+  return {
+    ...values,
+    catalog: abs(values.catalog),
     dataDir,
-    issuer: get('issuer') ?? (demoMode ? DEMO_ISSUER : undefined),
-    audience: get('audience') as string,
-    jwksUrl,
-    jwksFile: jwksFile === undefined ? undefined : abs(jwksFile),
-    jwtAlgorithms: algorithms,
-    jwtHmacSecretFile: get('jwtHmacSecretFile'),
-    clockToleranceMs: get('clockTolerance') as number,
-    jwksCooldownMs: get('jwksCooldown') as number,
-    jwksMaxAgeMs: get('jwksMaxAge') as number,
-    tokenCacheMax: get('tokenCacheMax') as number,
-    tokenCacheTtlMs: get('tokenCacheTtl') as number,
-    tokenMaxLifetimeMs: get('tokenMaxLifetime') as number,
-    metricsHost: get('metricsHost') as string,
-    metricsPort: get('metricsPort'),
-    bodyLimit: get('bodyLimit') as number,
-    idempotencyTtlMs: get('idempotencyTtl') as number,
-    idempotencyMaxAnswer: get('idempotencyMaxAnswer') as number,
-    stateUrl: get('stateUrl'),
-    healthInterval: get('healthInterval') as number,
-    drainTimeoutMs: get('drainTimeout') as number,
-    drainPrestopMs: get('drainPrestop') as number,
-    logLevel: get('logLevel') as Parsed<'logLevel'>,
-    auditDir: abs(get('auditDir') ?? join(dataDir, 'audit')),
-    auditKeyFile: abs(get('auditKeyFile') ?? join(dataDir, 'audit-hmac.key')),
-    auditUrl: get('auditUrl'),
+    issuer: values.issuer ?? (demoMode ? DEMO_ISSUER : undefined),
+    jwksFile: values.jwksFile === undefined ? undefined : abs(values.jwksFile),
+    auditDir: abs(values.auditDir ?? join(dataDir, 'audit')),
+    auditKeyFile: abs(values.auditKeyFile ?? join(dataDir, 'audit-hmac.key')),
+    auditSigningKeyFile: abs(values.auditSigningKeyFile ?? join(dataDir, 'audit-signing-key.jwk.json')),
     auditLogId:
-      get('auditLogId') ??
+      values.auditLogId ??
       `qiao-${hostname()
         .replace(/[^A-Za-z0-9._-]/g, '-')
         .slice(0, 59)}`,
-    auditHash: get('auditHash') as 'sha256' | 'sm3',
-    auditSigningKeyFile: abs(get('auditSigningKeyFile') ?? join(dataDir, 'audit-signing-key.jwk.json')),
-    auditCheckpointEvery: get('auditCheckpointEvery') as number,
-    auditCheckpointIntervalMs: get('auditCheckpointInterval') as number,
-    auditSegmentMaxSize: get('auditSegmentMaxSize') as number,
-    auditSegmentMaxRecords: get('auditSegmentMaxRecords') as number,
-    auditSegmentMaxAgeMs: get('auditSegmentMaxAge') as number,
-    auditMinFreeBytes: get('auditMinFree') as number,
-    auditRetentionMs: get('auditRetention') as number,
-    quotaRedisUrl: get('quotaRedisUrl'),
-    quotaKeyPrefix: get('quotaKeyPrefix') as string,
     demoMode,
   }
-  return { ok: true, config: Object.freeze(config) }
 }
 
 /** README's configuration table, generated from SETTINGS. */

@@ -1,0 +1,40 @@
+import type { PeerId } from '../lib/peers.js'
+import { runAudit } from './audit.js'
+import { runCatalog } from './catalog.js'
+import { runMain } from './main.js'
+import { runPayload } from './payload.js'
+import { runProfile } from './profile.js'
+import type { BenchRun } from './shared.js'
+import { runSoak } from './soak.js'
+import { runTokens } from './tokens.js'
+
+/** The sections of `npm run bench`, in the order they run (tokens reads main's saturation to size its pool). */
+export const SECTIONS = ['main', 'catalog', 'tokens', 'payload', 'audit', 'profile', 'soak'] as const
+export type Section = (typeof SECTIONS)[number]
+
+interface SectionRunner {
+  /** Measures Qiao itself: skipped when P3 is not among the peers (--only). */
+  readonly needsQiao: boolean
+  readonly run: (bench: BenchRun) => Promise<void>
+}
+
+const RUNNERS: Record<Section, SectionRunner> = {
+  main: { needsQiao: false, run: runMain },
+  catalog: { needsQiao: true, run: runCatalog },
+  tokens: { needsQiao: true, run: runTokens },
+  payload: { needsQiao: true, run: runPayload },
+  audit: { needsQiao: false, run: runAudit },
+  profile: { needsQiao: true, run: runProfile },
+  soak: { needsQiao: true, run: runSoak },
+}
+
+/** The curve sections fill `curves`; it joins the results after them, where the results file has always had it. */
+const LAST_CURVE_SECTION: Section = 'payload'
+
+export async function runSections(bench: BenchRun, chosen: ReadonlySet<Section>, peers: readonly PeerId[]) {
+  for (const name of SECTIONS) {
+    const section = RUNNERS[name]
+    if (chosen.has(name) && (!section.needsQiao || peers.includes('P3'))) await section.run(bench)
+    if (name === LAST_CURVE_SECTION && Object.keys(bench.curves).length > 0) bench.results.curves = bench.curves
+  }
+}
