@@ -469,15 +469,18 @@ describe('upstream failures on their own gateways', () => {
     g = undefined
   })
 
-  it('slower than the deadline: 504 within the deadline plus a small margin', async () => {
+  it('slower than the deadline: 504 at the deadline, without waiting for the upstream', async () => {
     g = await startHarness({ catalog: (text) => text.replace('timeoutMs: 5000', 'timeoutMs: 800') })
     g.sim.setKnobs({ latencyMs: 5_000 })
+    const before = g.sim.requests.length
     const started = performance.now()
     const res = await g.query(PERMITS, { projectCode }, { token: await g.token(claims), matter: MATTER, caseId: CASE })
     const elapsed = performance.now() - started
+    // Had the gateway waited the upstream's 5 s, the simulator would have answered and this would be a 200: the 504
+    // shows the deadline cut the call, with no bound on how fast a shared machine is.
     expectProblem(res, 504, 'upstream-timeout')
     expect(elapsed).toBeGreaterThanOrEqual(800)
-    expect(elapsed).toBeLessThan(800 + 1_000)
+    expect(g.sim.requests.length - before).toBe(1)
     expect((await g.auditRecords()).at(-1)).toMatchObject({ reason: 'upstream-timeout', status: 504 })
     await g.close()
     g = undefined

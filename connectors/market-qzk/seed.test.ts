@@ -170,11 +170,8 @@ describe('seedMarketDatabase', () => {
     await admin.end()
   })
 
-  it('creates the table with LSH in dataset order, quickly and idempotently', async () => {
-    // Typically ~150 ms including the connection; the bound leaves room for a loaded CI machine.
-    const started = performance.now()
+  it('creates the table with LSH in dataset order, idempotently', async () => {
     const result = await seedMarketDatabase(TEST_DB_URL, { schema })
-    expect(performance.now() - started).toBeLessThan(2_000)
     expect(result).toStrictEqual({
       schema,
       table: 'QZK_FRDJXX',

@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
   createTestKey,
@@ -125,26 +127,17 @@ describe('token verification', () => {
 
   it('caches verified tokens but never serves one past its exp', async () => {
     let now = NOW
-    const v = verifier({}, NOW)
-    const clocked = createTokenVerifier({
-      keys: createKeyResolver({ kind: 'local', jwks: { keys: [ed.publicJwk] } }),
-      issuer: TEST_ISSUER,
-      audience: TEST_AUDIENCE,
-      algorithms: ['EdDSA'],
-      clockToleranceMs: 0,
-      cacheMax: 10,
-      cacheTtlMs: 300_000,
-      maxLifetimeMs: 86_400_000,
-      clock: { now: () => now },
-    })
+    const v = verifier({ algorithms: ['EdDSA'], clockToleranceMs: 0, cacheMax: 10, clock: { now: () => now } })
     const token = await signToken(ed, { ...claims, exp: Math.floor(NOW / 1000) + 10 }, { now: NOW })
-    await clocked.verify(token)
-    await clocked.verify(token)
-    expect(clocked.stats).toEqual({ hits: 1, misses: 1 })
-    now = NOW + 11_000
-    expect(await codeOf(clocked.verify(token))).toBe('token-expired')
-    expect(clocked.stats.hits).toBe(1)
-    expect(v.stats.hits).toBe(0)
+    await v.verify(token)
+    await v.verify(token)
+    expect(v.stats).toEqual({ hits: 1, misses: 1 })
+    now = NOW + 9_999 // the last millisecond before exp: still served from the cache
+    expect((await v.verify(token)).dept).toBe('drc')
+    expect(v.stats).toEqual({ hits: 2, misses: 1 })
+    now = NOW + 10_000 // at exp: verified again, and refused
+    expect(await codeOf(v.verify(token))).toBe('token-expired')
+    expect(v.stats).toEqual({ hits: 2, misses: 2 })
   })
 
   it('does not cache failures', async () => {
@@ -300,6 +293,49 @@ describe('verified-token cache', () => {
       expect(await codeOf(v.verify(token))).toBe('token-invalid')
     } finally {
       await jwks.close()
+    }
+  })
+})
+
+describe('issuer key set unavailable', () => {
+  let closedPortUrl: string
+  let failing: Server
+  let failingUrl: string
+  const answers: Record<string, [number, string]> = {
+    '/status-500': [500, 'oops'],
+    '/not-json': [200, '<html>maintenance</html>'],
+    '/no-keys': [200, '{"keys":"none"}'],
+  }
+
+  beforeAll(async () => {
+    failing = createServer((req, res) => {
+      const [status, body] = answers[req.url ?? ''] ?? [404, '']
+      res.writeHead(status, { 'content-type': 'application/json' }).end(body)
+    })
+    await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve))
+    failingUrl = `http://127.0.0.1:${(failing.address() as AddressInfo).port}`
+    // A port that was just free: nothing listens on it.
+    const probe = createServer()
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+    closedPortUrl = `http://127.0.0.1:${(probe.address() as AddressInfo).port}/jwks.json`
+    await new Promise((resolve) => probe.close(resolve))
+    return () => new Promise((resolve) => failing.close(resolve))
+  })
+
+  const remote = (url: string) =>
+    verifier({ keys: createKeyResolver({ kind: 'remote', url, cooldownMs: 0, maxAgeMs: 60_000, timeoutMs: 2_000 }) })
+
+  it('a key set that cannot be fetched or used is auth-keys-unavailable (503), never a token error', async () => {
+    const token = await signToken(ed, claims, { now: NOW })
+    for (const url of [closedPortUrl, ...Object.keys(answers).map((path) => `${failingUrl}${path}`)]) {
+      const err = await remote(url)
+        .verify(token)
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        )
+      expect(err, url).toBeInstanceOf(GatewayError)
+      expect(err, url).toMatchObject({ code: 'auth-keys-unavailable', status: 503 })
     }
   })
 })

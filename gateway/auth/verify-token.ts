@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { errors, type JWTPayload, jwtVerify } from 'jose'
 import { LRUCache } from 'lru-cache'
-import type { Clock } from '../../connectors/kit/types.js'
+import type { Clock } from '../../kernel/clock.js'
 import type { JwtAlgorithm } from '../config/settings.js'
 import { GatewayError } from '../errors/gateway-error.js'
 import type { KeyResolver } from './keys.js'

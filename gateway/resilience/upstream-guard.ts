@@ -7,12 +7,15 @@ import {
   circuitBreaker,
   ExponentialBackoff,
   handleWhen,
+  type IBackoff,
+  type IBackoffFactory,
+  type IHalfOpenAfterBackoffContext,
   IsolatedCircuitError,
   retry,
   TaskCancelledError,
 } from 'cockatiel'
 import { ConnectorError } from '../../connectors/kit/connector-error.js'
-import type { Clock } from '../../connectors/kit/types.js'
+import type { Clock } from '../../kernel/clock.js'
 import type { ResilienceSettings } from '../catalog/types.js'
 import { GatewayError } from '../errors/gateway-error.js'
 
@@ -59,22 +62,45 @@ export function isRetryableRead(err: Error): boolean {
   return err.upstreamStatus === undefined || RETRYABLE_STATUS.has(err.upstreamStatus)
 }
 
+/**
+ * cockatiel times the open state with Date.now(): it lets the probe through once `Date.now() - openedAt` reaches
+ * the backoff's `duration`. This backoff reads the injected clock instead — `duration` is -Infinity (probe now) once
+ * `halfOpenAfterMs` has passed on the clock since the opening, +Infinity (stay open) before — so tests freeze time.
+ * cockatiel asks for `next()` exactly when the circuit opens (from closed, or after a failed probe).
+ */
+function halfOpenOnClock(
+  clock: Clock,
+  halfOpenAfterMs: number,
+  onOpen: (at: number) => void,
+): IBackoffFactory<IHalfOpenAfterBackoffContext> {
+  const opening = (): IBackoff<IHalfOpenAfterBackoffContext> => {
+    const at = clock.now()
+    onOpen(at)
+    return {
+      get duration() {
+        return clock.now() - at >= halfOpenAfterMs ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY
+      },
+      next: opening,
+    }
+  }
+  return { next: opening }
+}
+
 export function createUpstreamGuard(name: string, settings: ResilienceSettings, clock: Clock): UpstreamGuard {
   const limiter = bulkhead(settings.maxConcurrent, 0)
-  const breaker = circuitBreaker(handleWhen(isUpstreamFailure), {
-    halfOpenAfter: settings.breakerHalfOpenAfterMs,
-    breaker: new ConsecutiveBreaker(settings.breakerThreshold),
-  })
-  // cockatiel keeps its own open time; we keep ours to tell callers when to come back.
+  // When the circuit last opened, on the injected clock: it decides when the probe may go and what Retry-After says.
   let openedAt = 0
-  const onBreak = breaker.onBreak(() => {
-    openedAt = Date.now()
+  const breaker = circuitBreaker(handleWhen(isUpstreamFailure), {
+    halfOpenAfter: halfOpenOnClock(clock, settings.breakerHalfOpenAfterMs, (at) => {
+      openedAt = at
+    }),
+    breaker: new ConsecutiveBreaker(settings.breakerThreshold),
   })
   const maxRetryDelay = settings.retryBaseDelayMs * 8
 
   function rejection(err: unknown): never {
     if (err instanceof BrokenCircuitError || err instanceof IsolatedCircuitError) {
-      const waitMs = Math.max(0, openedAt + settings.breakerHalfOpenAfterMs - Date.now())
+      const waitMs = Math.max(0, openedAt + settings.breakerHalfOpenAfterMs - clock.now())
       throw new GatewayError('upstream-circuit-open', {
         detail: `calls to the provider system are suspended after repeated failures; retry in ${Math.ceil(waitMs / 1000)} s`,
         headers: { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) },
@@ -140,7 +166,7 @@ export function createUpstreamGuard(name: string, settings: ResilienceSettings, 
       return guarded(call, signal).catch(rejection)
     },
     dispose() {
-      onBreak.dispose()
+      // Nothing to release: the policies hold no timers or listeners of ours.
     },
   }
 }

@@ -40,6 +40,8 @@ export interface HarnessOptions {
   readonly market?: boolean
   /** Storage under the audit log (to instrument it); default the configured file store. */
   readonly auditBackend?: (config: Config) => AuditBackend
+  /** The gateway's clock, for tests that move time by hand; default frozen at NOW. */
+  readonly clock?: { now(): number }
 }
 
 export interface Harness {
@@ -144,7 +146,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const start = () =>
     startGateway({
       config,
-      clock: { now: () => NOW },
+      clock: options.clock ?? { now: () => NOW },
       logger: createLogger('debug', { write: (line: string) => void logLines.push(line) }),
       vars: { QIAO_HOUSING_URL: options.upstreamUrl ?? sim.url, QIAO_DRC_URL: drc.url, ...options.vars },
       auditBackend: options.auditBackend?.(config),
