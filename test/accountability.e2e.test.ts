@@ -297,21 +297,20 @@ describe('auditors’ reads are audited in the same log', () => {
 
 describe('a refused catalog reload is audited', () => {
   it('wrong scope and no token: catalog.reload rejected, with the reason and who tried', async () => {
-    const reload = (headers: Record<string, string>) =>
-      request(`${h.gateway.url}/v1/admin/catalog/reload`, { method: 'POST', headers })
-    const wrongScope = await reload({ authorization: `Bearer ${auditor}` })
-    expect(wrongScope.statusCode).toBe(403)
-    await wrongScope.body.dump()
-    expect((await adminRecords()).at(-1)).toMatchObject({
+    /** A reload the gateway must refuse with `status`; then the last admin record (the refusal's). */
+    const refusedReload = async (headers: Record<string, string>, status: number) => {
+      const res = await request(`${h.gateway.url}/v1/admin/catalog/reload`, { method: 'POST', headers })
+      expect(res.statusCode).toBe(status)
+      await res.body.dump()
+      return (await adminRecords()).at(-1)
+    }
+    expect(await refusedReload({ authorization: `Bearer ${auditor}` }, 403)).toMatchObject({
       action: 'catalog.reload',
       actor: 'drc/auditor-01',
       outcome: 'rejected',
       details: { reason: 'insufficient-scope', problems: null },
     })
-    const noToken = await reload({})
-    expect(noToken.statusCode).toBe(401)
-    await noToken.body.dump()
-    expect((await adminRecords()).at(-1)).toMatchObject({
+    expect(await refusedReload({}, 401)).toMatchObject({
       action: 'catalog.reload',
       actor: 'anonymous',
       outcome: 'rejected',

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process'
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -10,7 +9,8 @@ import { loadOrCreateAuditSigningKey } from '../gateway/audit/checkpoint.js'
 import type { LogEntry } from '../gateway/audit/entry.js'
 import { CSV_COLUMNS, UTF8_BOM } from '../gateway/audit/export.js'
 import { createFileAuditBackend } from '../gateway/audit/file-backend.js'
-import { REPO, startHarness } from './support/gateway.js'
+import { startHarness } from './support/gateway.js'
+import { type CliResult, type QiaoEnv, runQiao } from './support/gateway-process.js'
 
 /**
  * `qiao audit verify` and `qiao audit export` as an auditor runs them: real processes on a copy of a log that a
@@ -18,7 +18,6 @@ import { REPO, startHarness } from './support/gateway.js'
  * name the first broken record.
  */
 
-const CLI = [process.execPath, '--import', 'tsx', 'gateway/cli.ts'] as const
 const LOG_ID = 'gw-1'
 const MATTER = 'QT00301001'
 const PERMITS = 'housing.construction-permit'
@@ -30,30 +29,9 @@ let hmacKeyFile: string
 let uscc: string
 let callCount = 0
 
-interface Run {
-  readonly code: number
-  readonly stdout: string
-  readonly stderr: string
-}
-
-function qiao(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      CLI[0],
-      [...CLI.slice(1), ...args],
-      {
-        cwd: REPO,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, QIAO_DATA_DIR: join(work, 'data'), ...env },
-        maxBuffer: 64 * 1024 * 1024,
-      },
-      (err, stdout, stderr) => {
-        // A process killed by a signal (or over maxBuffer) has no exit code: -1, with the reason in stderr.
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0
-        const reason = err && typeof err.code !== 'number' ? `\n[${err.signal ?? err.code ?? err.message}]` : ''
-        resolve({ code, stdout, stderr: stderr + reason })
-      },
-    )
-  })
+/** `qiao <args>` as an auditor runs it, with a data directory of its own. */
+function qiao(args: readonly string[], env: QiaoEnv = {}): Promise<CliResult> {
+  return runQiao(args, { HOME: process.env.HOME, QIAO_DATA_DIR: join(work, 'data'), ...env })
 }
 
 beforeAll(async () => {
@@ -110,11 +88,11 @@ async function writeLines(path: string, lines: readonly string[]): Promise<void>
   await writeFile(path, lines.map((l) => `${l}\n`).join(''))
 }
 
-const output = (run: Run) => `exit ${run.code}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`
+const output = (run: CliResult) => `exit ${run.code}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`
 
 const entryOf = (line: string) => JSON.parse(line) as LogEntry
 
-function firstBroken(run: Run): string {
+function firstBroken(run: CliResult): string {
   const line = run.stdout.split('\n').find((l) => l.startsWith('FIRST BROKEN: '))
   expect(line, run.stdout + run.stderr).toBeDefined()
   return line as string
@@ -240,7 +218,7 @@ describe('qiao audit verify', () => {
   it('usage and I/O errors exit 2', async () => {
     const dir = await copyOfLog()
     const empty = await mkdtemp(join(work, 'empty-'))
-    const runs: Run[] = []
+    const runs: CliResult[] = []
     // One at a time: each CLI process costs a core for a couple of seconds, and other test files run beside this one.
     for (const args of [
       ['--dir', join(work, 'nowhere')],

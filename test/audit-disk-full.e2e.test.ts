@@ -1,20 +1,20 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, statfs, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, readdir, readFile, rm, statfs, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RunningHousingSimulator, startHousingSimulator } from '../connectors/housing-gongai/simulator/index.js'
+import { startHousingSimulator } from '../connectors/housing-gongai/simulator/index.js'
 import { createFileAuditBackend } from '../gateway/audit/file-backend.js'
 import { mountTmpfs, unmountFs } from './support/fs-faults.js'
 import { REPO } from './support/gateway.js'
 import {
-  exited,
   type GatewayProcess,
+  PERMITS_READER,
+  queryPermits,
   runQiao,
+  serveFixture,
   startGatewayProcess,
   stopGatewayProcess,
 } from './support/gateway-process.js'
-import { createTestKey, signToken, TEST_AUDIENCE, TEST_ISSUER, type TestKey } from './support/keys.js'
 
 /**
  * Issue 10: the audit directory on a REAL small file system (tmpfs) that fills up under concurrent calls. No call
@@ -23,22 +23,17 @@ import { createTestKey, signToken, TEST_AUDIENCE, TEST_ISSUER, type TestKey } fr
  * the log verifies, a restart succeeds, and every answered call's record is in the log.
  */
 const MiB = 1024 * 1024
-let dir: string
+const world = serveFixture({ prefix: 'qiao-diskfull-', keyId: 'diskfull-key', simulator: startHousingSimulator })
 let auditDir: string
-let sim: RunningHousingSimulator
-let key: TestKey
 let gateway: GatewayProcess | undefined
 let mounted = false
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'qiao-diskfull-'))
+  const { dir } = world
   auditDir = join(dir, 'audit-fs')
   await mkdir(auditDir)
   mountTmpfs(auditDir, '16m')
   mounted = true
-  sim = await startHousingSimulator({ port: 0 })
-  key = await createTestKey('EdDSA', 'diskfull-key')
-  await writeFile(join(dir, 'jwks.json'), JSON.stringify({ keys: [key.publicJwk] }))
   // The demo catalog without 发改's 1,200-a-minute quota: this test makes tens of thousands of calls.
   const catalog = (await readFile(join(REPO, 'catalog.yaml'), 'utf8')).replaceAll(' schemas/', ` ${REPO}/schemas/`)
   const unlimited = catalog.replace(
@@ -48,26 +43,20 @@ beforeAll(async () => {
   expect(unlimited).not.toBe(catalog)
   await writeFile(join(dir, 'catalog.yaml'), unlimited)
 })
+// afterAll hooks run in reverse order: this one (unmount) before the fixture's (simulator, directory).
 afterAll(async () => {
-  if (gateway) {
-    gateway.child.kill('SIGKILL')
-    await exited(gateway.child)
-  }
-  await sim?.close()
+  if (gateway) await stopGatewayProcess(gateway, 'SIGKILL')
   if (mounted) unmountFs(auditDir)
-  await rm(dir, { recursive: true, force: true })
 })
 
 const env = () => ({
-  QIAO_DATA_DIR: join(dir, 'data'),
-  QIAO_CATALOG: join(dir, 'catalog.yaml'),
+  QIAO_DATA_DIR: join(world.dir, 'data'),
+  QIAO_CATALOG: join(world.dir, 'catalog.yaml'),
   QIAO_AUDIT_DIR: auditDir,
   QIAO_AUDIT_LOG_ID: 'diskfull-gw',
   QIAO_AUDIT_MIN_FREE: '2MiB',
-  QIAO_JWKS_FILE: join(dir, 'jwks.json'),
-  QIAO_ISSUER: TEST_ISSUER,
-  QIAO_AUDIENCE: TEST_AUDIENCE,
-  QIAO_HOUSING_URL: sim.url,
+  ...world.trust(),
+  QIAO_HOUSING_URL: world.sim.url,
 })
 
 async function free(): Promise<number> {
@@ -114,35 +103,16 @@ describe('audit directory on a file system that fills up', () => {
     expect(initially.body.audit).toMatchObject({ writable: true, broken: false, logId: 'diskfull-gw' })
     expect((initially.body.audit as { freeBytes: number }).freeBytes).toBeGreaterThan(2 * MiB)
 
-    const token = await signToken(
-      key,
-      { dept: 'drc', scope: 'QT00301001:housing.construction-permit:read' },
-      { now: Date.now() },
-    )
-    const projectCode = sim.data.permits[0]?.XMDM as string
+    const token = await world.token(PERMITS_READER)
+    const projectCode = world.sim.data.permits[0]?.XMDM as string
     const answers: Answer[] = []
     let phase: 'fill' | 'pause' | 'freed' | 'stop' = 'fill'
     let inFlight = 0
     const call = async (caseId: string): Promise<Answer> => {
-      const res = await request(`${url}/v1/resources/housing.construction-permit/query`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${token}`,
-          'qiao-matter': 'QT00301001',
-          'qiao-case': caseId,
-          'content-type': 'application/json',
-        },
-        body: JSON.stringify({ projectCode }),
-      })
-      const text = await res.body.text()
-      const auditId = res.headers['qiao-audit-id']
+      const { status, text, auditId } = await queryPermits(url, { token, caseId, projectCode })
       let code: string | undefined
-      if (res.statusCode >= 400) code = (JSON.parse(text) as { code?: string }).code
-      const answer: Answer = {
-        status: res.statusCode,
-        code,
-        auditId: typeof auditId === 'string' ? auditId : undefined,
-      }
+      if (status >= 400) code = (JSON.parse(text) as { code?: string }).code
+      const answer: Answer = { status, code, auditId }
       answers.push(answer)
       return answer
     }

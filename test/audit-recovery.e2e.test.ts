@@ -1,19 +1,18 @@
-import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { request } from 'undici'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RunningHousingSimulator, startHousingSimulator } from '../connectors/housing-gongai/simulator/index.js'
+import { afterAll, describe, expect, it } from 'vitest'
+import { startHousingSimulator } from '../connectors/housing-gongai/simulator/index.js'
 import { createFileAuditBackend } from '../gateway/audit/file-backend.js'
 import { openSegmentFile } from './support/fs-faults.js'
 import {
-  exited,
   type GatewayProcess,
+  PERMITS_READER,
+  queryPermits,
   runQiao,
+  serveFixture,
   startGatewayProcess,
   stopGatewayProcess,
 } from './support/gateway-process.js'
-import { createTestKey, signToken, TEST_AUDIENCE, TEST_ISSUER, type TestKey } from './support/keys.js'
 
 /**
  * Issue 10: at start, a torn tail (the unacknowledged last write of a crashed process) is repaired and reported,
@@ -21,37 +20,23 @@ import { createTestKey, signToken, TEST_AUDIENCE, TEST_ISSUER, type TestKey } fr
  * the segment aside; after `qiao audit set-aside` the gateway starts, and `qiao audit verify` reports the set-aside
  * segment. Real processes throughout.
  */
-let dir: string
-let sim: RunningHousingSimulator
-let key: TestKey
+const world = serveFixture({ prefix: 'qiao-recovery-', keyId: 'recovery-key', simulator: startHousingSimulator })
 const running: GatewayProcess[] = []
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'qiao-recovery-'))
-  sim = await startHousingSimulator({ port: 0 })
-  key = await createTestKey('EdDSA', 'recovery-key')
-  await writeFile(join(dir, 'jwks.json'), JSON.stringify({ keys: [key.publicJwk] }))
-})
+// afterAll hooks run in reverse order: this one before the fixture's (simulator, directory).
 afterAll(async () => {
-  for (const g of running) {
-    g.child.kill('SIGKILL')
-    await exited(g.child)
-  }
-  await sim?.close()
-  await rm(dir, { recursive: true, force: true })
+  for (const g of running) await stopGatewayProcess(g, 'SIGKILL')
 })
 
 const env = (logId: string) => ({
-  QIAO_DATA_DIR: join(dir, 'data'),
+  QIAO_DATA_DIR: join(world.dir, 'data'),
   QIAO_AUDIT_LOG_ID: logId,
   // No timed checkpoint: the records of these runs stay unsigned until the clean stop.
   QIAO_AUDIT_CHECKPOINT_INTERVAL: '1h',
-  QIAO_JWKS_FILE: join(dir, 'jwks.json'),
-  QIAO_ISSUER: TEST_ISSUER,
-  QIAO_AUDIENCE: TEST_AUDIENCE,
-  QIAO_HOUSING_URL: sim.url,
+  ...world.trust(),
+  QIAO_HOUSING_URL: world.sim.url,
 })
-const auditDir = () => join(dir, 'data', 'audit')
+const auditDir = () => join(world.dir, 'data', 'audit')
 
 async function start(logId: string): Promise<GatewayProcess> {
   const g = await startGatewayProcess(env(logId))
@@ -60,31 +45,16 @@ async function start(logId: string): Promise<GatewayProcess> {
 }
 
 async function crash(g: GatewayProcess): Promise<void> {
-  g.child.kill('SIGKILL')
-  await exited(g.child)
+  await stopGatewayProcess(g, 'SIGKILL')
 }
 
 async function calls(g: GatewayProcess, n: number): Promise<string[]> {
-  const token = await signToken(
-    key,
-    { dept: 'drc', scope: 'QT00301001:housing.construction-permit:read' },
-    { now: Date.now() },
-  )
+  const token = await world.token(PERMITS_READER)
   const ids: string[] = []
   for (let i = 0; i < n; i++) {
-    const res = await request(`${g.url}/v1/resources/housing.construction-permit/query`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${token}`,
-        'qiao-matter': 'QT00301001',
-        'qiao-case': `RC-${i}`,
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify({ projectCode: sim.data.permits[0]?.XMDM }),
-    })
-    await res.body.text()
-    expect(res.statusCode).toBe(200)
-    ids.push(res.headers['qiao-audit-id'] as string)
+    const res = await queryPermits(g.url, { token, caseId: `RC-${i}`, projectCode: world.sim.data.permits[0]?.XMDM })
+    expect(res.status).toBe(200)
+    ids.push(res.auditId as string)
   }
   return ids
 }

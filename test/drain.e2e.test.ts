@@ -1,70 +1,35 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RunningHousingSimulator, startHousingSimulator } from '../connectors/housing-gongai/simulator/index.js'
+import { startHousingSimulator } from '../connectors/housing-gongai/simulator/index.js'
 import { createFileAuditBackend } from '../gateway/audit/file-backend.js'
 import type { ExchangeAuditRecord } from '../gateway/audit/record.js'
 import { verifyAuditLogs } from '../gateway/audit/verify.js'
-import { REPO } from './support/gateway.js'
-import { createTestKey, signToken, TEST_AUDIENCE, TEST_ISSUER, type TestKey } from './support/keys.js'
+import {
+  PERMITS_READER,
+  type QiaoEnv,
+  queryPermits,
+  serveFixture,
+  spawnGatewayProcess,
+  startGatewayProcess,
+} from './support/gateway-process.js'
 
 /**
  * Issue 11: the drain a load balancer can see. On SIGTERM the gateway keeps listening for QIAO_DRAIN_PRESTOP
  * with /readyz 503 `draining` and new exchange calls 503 `gateway-draining` (audited, Retry-After); the calls in
  * flight finish; then the listener closes, and the log is sealed. Its own `serve` process.
  */
-const PERMITS = 'housing.construction-permit'
-const MATTER = 'QT00301001'
+const world = serveFixture({ prefix: 'qiao-prestop-', keyId: 'prestop-key', simulator: startHousingSimulator })
 
-let dir: string
-let sim: RunningHousingSimulator
-let key: TestKey
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'qiao-prestop-'))
-  sim = await startHousingSimulator({ port: 0 })
-  key = await createTestKey('EdDSA', 'prestop-key')
-  await writeFile(join(dir, 'jwks.json'), JSON.stringify({ keys: [key.publicJwk] }))
-})
-afterAll(async () => {
-  await sim?.close()
-  await rm(dir, { recursive: true, force: true })
-})
-
-function serve(env: Record<string, string>): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/cli.ts', 'serve'], {
-    cwd: REPO,
-    env: {
-      PATH: process.env.PATH,
-      QIAO_PORT: '0',
-      QIAO_DATA_DIR: join(dir, 'data'),
-      QIAO_JWKS_FILE: join(dir, 'jwks.json'),
-      QIAO_ISSUER: TEST_ISSUER,
-      QIAO_AUDIENCE: TEST_AUDIENCE,
-      QIAO_AUDIT_LOG_ID: 'prestop-gw',
-      QIAO_HOUSING_URL: sim.url,
-      QIAO_HEALTH_INTERVAL: '0',
-      QIAO_LOG_LEVEL: 'info',
-      ...env,
-    },
-  })
-  let out = ''
-  child.stdout?.on('data', (b: Buffer) => {
-    out += b.toString()
-  })
-  child.stderr?.on('data', (b: Buffer) => {
-    out += b.toString()
-  })
-  return { child, output: () => out }
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode)
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)))
+function env(extra: QiaoEnv): QiaoEnv {
+  return {
+    QIAO_DATA_DIR: join(world.dir, 'data'),
+    ...world.trust(),
+    QIAO_AUDIT_LOG_ID: 'prestop-gw',
+    QIAO_HOUSING_URL: world.sim.url,
+    ...extra,
+  }
 }
 
 async function until(what: string, check: () => boolean | Promise<boolean>, output: () => string): Promise<void> {
@@ -77,28 +42,18 @@ async function until(what: string, check: () => boolean | Promise<boolean>, outp
 
 describe('SIGTERM: the pre-stop window', () => {
   it('readyz 503 draining and new calls 503 with Retry-After during the window; 20 slow calls finish, audited; exit 0', async () => {
-    const { child, output } = serve({ QIAO_DRAIN_PRESTOP: '1500ms', QIAO_DRAIN_TIMEOUT: '20s' })
-    await until('start', () => /"msg":"qiao listening"/.test(output()), output)
-    const url = /"url":"(http:\/\/[^"]+)".*"msg":"qiao listening"/.exec(output())?.[1] as string
-    const token = await signToken(key, { dept: 'drc', scope: `${MATTER}:${PERMITS}:read` }, { now: Date.now() })
+    const gateway = await startGatewayProcess(env({ QIAO_DRAIN_PRESTOP: '1500ms', QIAO_DRAIN_TIMEOUT: '20s' }))
+    const { child, output, url } = gateway
+    const { sim } = world
+    const token = await world.token(PERMITS_READER)
     const projectCode = sim.data.permits[0]?.XMDM as string
     const call = async (caseId: string) => {
-      const res = await request(`${url}/v1/resources/${PERMITS}/query`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${token}`,
-          'qiao-matter': MATTER,
-          'qiao-case': caseId,
-          'content-type': 'application/json',
-        },
-        body: JSON.stringify({ projectCode }),
-      })
-      const text = await res.body.text()
+      const res = await queryPermits(url, { token, caseId, projectCode })
       return {
-        status: res.statusCode,
-        auditId: res.headers['qiao-audit-id'] as string | undefined,
+        status: res.status,
+        auditId: res.auditId,
         retryAfter: res.headers['retry-after'] as string | undefined,
-        json: JSON.parse(text) as Record<string, unknown>,
+        json: JSON.parse(res.text) as Record<string, unknown>,
         settledAt: Date.now(),
       }
     }
@@ -144,10 +99,10 @@ describe('SIGTERM: the pre-stop window', () => {
     const results = await Promise.all(slow)
     expect(results.map((r) => r.status)).toEqual(Array(20).fill(200))
     for (const r of results) expect(r.settledAt).toBeGreaterThan(closedAt)
-    expect(await exited(child)).toBe(0)
+    expect(await gateway.exit).toBe(0)
     sim.setKnobs({ latencyMs: 0 })
 
-    const backend = createFileAuditBackend({ dir: join(dir, 'data', 'audit'), now: Date.now })
+    const backend = createFileAuditBackend({ dir: join(world.dir, 'data', 'audit'), now: Date.now })
     const exchanges = new Map<string, ExchangeAuditRecord>()
     const actions: string[] = []
     for await (const e of backend.query({})) {
@@ -175,8 +130,10 @@ describe('a port already in use', () => {
 
   it('says which variable changes it, and exits 1', async () => {
     const port = (holder.address() as { port: number }).port
-    const { child, output } = serve({ QIAO_PORT: String(port), QIAO_DATA_DIR: join(dir, 'busy') })
-    expect(await exited(child)).toBe(1)
+    const { exit, output } = spawnGatewayProcess(
+      env({ QIAO_PORT: String(port), QIAO_DATA_DIR: join(world.dir, 'busy') }),
+    )
+    expect(await exit).toBe(1)
     expect(output()).toContain(`port ${port} on 127.0.0.1 is already in use`)
     expect(output()).toContain('set QIAO_PORT to a free port')
   }, 30_000)

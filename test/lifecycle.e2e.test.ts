@@ -1,15 +1,19 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RunningHousingSimulator, startHousingSimulator } from '../connectors/housing-gongai/simulator/index.js'
+import { startHousingSimulator } from '../connectors/housing-gongai/simulator/index.js'
 import { createFileAuditBackend } from '../gateway/audit/file-backend.js'
 import { verifyAuditLogs } from '../gateway/audit/verify.js'
 import { openSegmentFile, setImmutable } from './support/fs-faults.js'
-import { type Harness, REPO, startHarness } from './support/gateway.js'
-import { createTestKey, signToken, TEST_AUDIENCE, TEST_ISSUER, type TestKey } from './support/keys.js'
+import { type Harness, startHarness } from './support/gateway.js'
+import {
+  PERMITS_READER,
+  queryPermits,
+  serveFixture,
+  startGatewayProcess,
+  waitForOutput,
+} from './support/gateway-process.js'
 
 /** Issue #5 §2–3: readiness, live catalog reload, graceful shutdown. */
 const PERMITS = 'housing.construction-permit'
@@ -120,82 +124,27 @@ describe('readiness and live reload (in process)', () => {
 })
 
 describe('graceful shutdown (its own process)', () => {
-  let dir: string
-  let sim: RunningHousingSimulator
-  let key: TestKey
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'qiao-drain-'))
-    sim = await startHousingSimulator({ port: 0 })
-    key = await createTestKey('EdDSA', 'drain-key')
-    await writeFile(join(dir, 'jwks.json'), JSON.stringify({ keys: [key.publicJwk] }))
-  })
-  afterAll(async () => {
-    await sim?.close()
-    await rm(dir, { recursive: true, force: true })
-  })
-
-  function exited(child: ChildProcess): Promise<number | null> {
-    if (child.exitCode !== null) return Promise.resolve(child.exitCode)
-    return new Promise((resolve) => child.once('exit', (code) => resolve(code)))
-  }
+  const world = serveFixture({ prefix: 'qiao-drain-', keyId: 'drain-key', simulator: startHousingSimulator })
 
   it('SIGTERM during 50 in-flight slow calls: all 50 complete, all audited, exit code 0', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/cli.ts', 'serve'], {
-      cwd: REPO,
-      env: {
-        PATH: process.env.PATH,
-        QIAO_PORT: '0',
-        QIAO_DATA_DIR: join(dir, 'data'),
-        QIAO_JWKS_FILE: join(dir, 'jwks.json'),
-        QIAO_ISSUER: TEST_ISSUER,
-        QIAO_AUDIENCE: TEST_AUDIENCE,
-        QIAO_AUDIT_LOG_ID: 'drain-gw',
-        QIAO_HOUSING_URL: sim.url,
-        QIAO_HEALTH_INTERVAL: '0',
-        QIAO_DRAIN_TIMEOUT: '20s',
-        QIAO_LOG_LEVEL: 'info',
-      },
+    const { dir, sim } = world
+    const gateway = await startGatewayProcess({
+      QIAO_DATA_DIR: join(dir, 'data'),
+      ...world.trust(),
+      QIAO_AUDIT_LOG_ID: 'drain-gw',
+      QIAO_HOUSING_URL: sim.url,
+      QIAO_DRAIN_TIMEOUT: '20s',
     })
-    let out = ''
-    child.stdout?.on('data', (b: Buffer) => {
-      out += b.toString()
-    })
-    child.stderr?.on('data', (b: Buffer) => {
-      out += b.toString()
-    })
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${out}`)), 20_000)
-      child.stdout?.on('data', () => {
-        const m = /"url":"(http:\/\/[^"]+)".*"msg":"qiao listening"/.exec(out)
-        if (m) {
-          clearTimeout(timer)
-          resolve(m[1] as string)
-        }
-      })
-    })
+    const { child, url } = gateway
     // SIGHUP reloads the catalog (the same file here) and says so; the reload is audited below.
     child.kill('SIGHUP')
-    const reloadDeadline = Date.now() + 10_000
-    while (!out.includes('catalog reloaded')) {
-      if (Date.now() > reloadDeadline) throw new Error(`no reload after SIGHUP:\n${out}`)
-      await new Promise((r) => setTimeout(r, 20))
-    }
-    const token = await signToken(key, { dept: 'drc', scope: `QT00301001:${PERMITS}:read` }, { now: Date.now() })
+    await waitForOutput(gateway, /catalog reloaded/, 'a reload after SIGHUP', 10_000)
+    const token = await world.token(PERMITS_READER)
     sim.setKnobs({ latencyMs: 1_500 })
     const projectCode = sim.data.permits[0]?.XMDM as string
     const calls = Array.from({ length: 50 }, async (_, i) => {
-      const res = await request(`${url}/v1/resources/${PERMITS}/query`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${token}`,
-          'qiao-matter': 'QT00301001',
-          'qiao-case': `DRAIN-${i}`,
-          'content-type': 'application/json',
-        },
-        body: JSON.stringify({ projectCode }),
-      })
-      await res.body.text()
-      return { status: res.statusCode, auditId: res.headers['qiao-audit-id'] as string }
+      const res = await queryPermits(url, { token, caseId: `DRAIN-${i}`, projectCode })
+      return { status: res.status, auditId: res.auditId as string }
     })
     // All 50 are in flight at the simulator when the signal comes.
     while (sim.requests.filter((r) => r.service === 'sgxk.query').length < 50)
@@ -203,7 +152,7 @@ describe('graceful shutdown (its own process)', () => {
     child.kill('SIGTERM')
     const results = await Promise.all(calls)
     expect(results.map((r) => r.status)).toEqual(Array(50).fill(200))
-    expect(await exited(child)).toBe(0)
+    expect(await gateway.exit).toBe(0)
 
     const backend = createFileAuditBackend({ dir: join(dir, 'data', 'audit'), now: Date.now })
     const ids = new Set<string>()

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,6 +10,14 @@ import { readConfig } from '../gateway/config/settings.js'
 import { type RunningGateway, startGateway } from '../gateway/gateway.js'
 import { createLogger } from '../gateway/telemetry/logger.js'
 import { type Harness, NOW, REPO, startHarness } from './support/gateway.js'
+import {
+  type QiaoEnv,
+  qiaoArgv,
+  serveEnv,
+  serveFixture,
+  startGatewayProcess,
+  stopGatewayProcess,
+} from './support/gateway-process.js'
 import {
   createTestKey,
   type JwksServer,
@@ -208,34 +216,29 @@ describe('QIAO_JWKS_URL', () => {
 // ---------------------------------------------------------------------------------------------------------------
 // Process start: `qiao serve` as its own process.
 
-const CLI = [process.execPath, '--import', 'tsx', 'gateway/cli.ts'] as const
-
 describe('qiao serve: key sources', () => {
-  let dir: string
+  const world = serveFixture({ prefix: 'qiao-secure-', keyId: 'serve-key' })
   let jwks: JwksServer
-  let key: TestKey
-
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'qiao-secure-'))
-    key = await createTestKey('EdDSA', 'serve-key')
-    jwks = await startJwksServer([key.publicJwk])
+    jwks = await startJwksServer([world.key.publicJwk])
   })
+  // afterAll hooks run in reverse order: this one before the fixture's (the directory).
   afterAll(async () => {
     await jwks?.close()
-    await rm(dir, { recursive: true, force: true })
   })
 
-  const baseEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => ({
-    PATH: process.env.PATH,
+  const baseEnv = (extra: QiaoEnv): QiaoEnv => ({
     HOME: process.env.HOME,
-    QIAO_PORT: '0',
-    QIAO_DATA_DIR: join(dir, 'data'),
-    QIAO_HEALTH_INTERVAL: '0',
-    QIAO_LOG_LEVEL: 'info',
+    QIAO_DATA_DIR: join(world.dir, 'data'),
     ...extra,
   })
-  const serveSync = (extra: Record<string, string>) =>
-    spawnSync(CLI[0], [...CLI.slice(1), 'serve'], { cwd: REPO, env: baseEnv(extra), encoding: 'utf8', timeout: 30_000 })
+  const serveSync = (extra: QiaoEnv) =>
+    spawnSync(process.execPath, qiaoArgv(['serve']), {
+      cwd: REPO,
+      env: serveEnv(baseEnv(extra)),
+      encoding: 'utf8',
+      timeout: 30_000,
+    })
 
   it('refuses to start without QIAO_JWKS_URL, QIAO_JWKS_FILE or QIAO_JWT_HMAC_SECRET_FILE, naming them', () => {
     const run = serveSync({})
@@ -258,18 +261,18 @@ describe('qiao serve: key sources', () => {
 
   it('starts with http://127.0.0.1 (loopback); never publishes the dev key nor accepts it, nor /metrics on the public port', async () => {
     // Someone with the data directory has the dev key of an earlier demo: it must be worth nothing to `serve`.
-    const devKey = await loadOrCreateDevKey(join(dir, 'data'))
-    const child = spawn(CLI[0], [...CLI.slice(1), 'serve'], {
-      cwd: REPO,
-      env: baseEnv({
+    const devKey = await loadOrCreateDevKey(join(world.dir, 'data'))
+    const gateway = await startGatewayProcess(
+      baseEnv({
         QIAO_JWKS_URL: jwks.url,
         QIAO_ISSUER: TEST_ISSUER,
         QIAO_AUDIENCE: TEST_AUDIENCE,
         QIAO_METRICS_PORT: '0',
       }),
-    })
+    )
     try {
-      const { url, metricsUrl } = await listening(child)
+      const { url } = gateway
+      const metricsUrl = gateway.metricsUrl as string
       const get = async (path: string, token?: string) => {
         const res = await request(`${url}${path}`, {
           headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
@@ -286,7 +289,7 @@ describe('qiao serve: key sources', () => {
         ttlSeconds: 600,
       })
       expect((await get('/v1/catalog', forged)).status).toBe(401)
-      const real = await signToken(key, { dept: 'drc', scope: SCOPE }, { now: Date.now() })
+      const real = await world.token({ dept: 'drc', scope: SCOPE })
       expect((await get('/v1/catalog', real)).status).toBe(200)
 
       // Metrics: 404 on the public port, on their own loopback listener with process and runtime metrics.
@@ -301,28 +304,26 @@ describe('qiao serve: key sources', () => {
       expect(text).toMatch(/^process_cpu_seconds_total \d/m)
       expect(text).toMatch(/^nodejs_eventloop_lag_seconds \d/m)
     } finally {
-      child.kill('SIGTERM')
-      await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)))
+      await stopGatewayProcess(gateway)
     }
   }, 60_000)
 
   it('starts with only an HMAC secret as the key source, which then must be listed in QIAO_JWT_ALGORITHMS', async () => {
-    const secretFile = join(dir, 'hmac.key')
+    const secretFile = join(world.dir, 'hmac.key')
     await writeFile(secretFile, 'a-shared-secret-of-at-least-32-bytes!!', { mode: 0o600 })
     const unlisted = serveSync({ QIAO_JWT_HMAC_SECRET_FILE: secretFile, QIAO_ISSUER: TEST_ISSUER })
     expect(unlisted.status).toBe(1)
     expect(unlisted.stderr).toContain('QIAO_JWT_ALGORITHMS')
-    const child = spawn(CLI[0], [...CLI.slice(1), 'serve'], {
-      cwd: REPO,
-      env: baseEnv({
+    const gateway = await startGatewayProcess(
+      baseEnv({
         QIAO_JWT_HMAC_SECRET_FILE: secretFile,
         QIAO_JWT_ALGORITHMS: 'HS256',
         QIAO_ISSUER: TEST_ISSUER,
         QIAO_AUDIENCE: TEST_AUDIENCE,
       }),
-    })
+    )
     try {
-      const { url } = await listening(child)
+      const { url } = gateway
       const res = await request(`${url}/.well-known/jwks.json`)
       await res.body.dump()
       expect(res.statusCode).toBe(404)
@@ -339,30 +340,7 @@ describe('qiao serve: key sources', () => {
       await catalog.body.dump()
       expect(catalog.statusCode).toBe(200)
     } finally {
-      child.kill('SIGTERM')
-      await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)))
+      await stopGatewayProcess(gateway)
     }
   }, 60_000)
 })
-
-/** Waits for the gateway's "qiao listening" log line; its public URL and metrics URL. */
-function listening(child: ChildProcess): Promise<{ url: string; metricsUrl: string }> {
-  let out = ''
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${out}`)), 30_000)
-    const onData = (b: Buffer) => {
-      out += b.toString()
-      const line = out.split('\n').find((l) => l.includes('"msg":"qiao listening"'))
-      if (line) {
-        clearTimeout(timer)
-        const parsed = JSON.parse(line) as { url: string; metricsUrl: string }
-        resolve({ url: parsed.url, metricsUrl: parsed.metricsUrl })
-      }
-    }
-    child.stdout?.on('data', onData)
-    child.stderr?.on('data', (b: Buffer) => {
-      out += b.toString()
-    })
-    child.once('exit', (code) => reject(new Error(`gateway exited ${code}:\n${out}`)))
-  })
-}

@@ -1,100 +1,53 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { hostname, tmpdir } from 'node:os'
+import { spawn } from 'node:child_process'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { request } from 'undici'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RunningHousingSimulator, startHousingSimulator } from '../connectors/housing-gongai/simulator/index.js'
+import { describe, expect, it } from 'vitest'
+import { startHousingSimulator } from '../connectors/housing-gongai/simulator/index.js'
 import { createFileAuditBackend } from '../gateway/audit/file-backend.js'
 import { readConfig } from '../gateway/config/settings.js'
 import { startGateway } from '../gateway/gateway.js'
 import type { LockHolder } from '../gateway/storage/writer-lock.js'
 import { WriterLockHeldError } from '../gateway/storage/writer-lock.js'
-import { LOCAL_PG, REPO, startHarness } from './support/gateway.js'
-import { createTestKey, signToken, TEST_AUDIENCE, TEST_ISSUER, type TestKey } from './support/keys.js'
+import { LOCAL_PG, startHarness } from './support/gateway.js'
+import {
+  type GatewayProcess,
+  PERMITS_READER,
+  type QiaoEnv,
+  type QiaoProcess,
+  queryPermits,
+  runQiao,
+  serveFixture,
+  spawnGatewayProcess,
+  spawnQiao,
+  startGatewayProcess,
+  stopGatewayProcess,
+  waitForOutput,
+} from './support/gateway-process.js'
+import { TEST_ISSUER } from './support/keys.js'
 
 /**
  * Issue 10, part 2: one writer per file audit log. Real `qiao serve` and `qiao demo` processes on one data
  * directory: the second refuses, naming the first; a lock left by a dead process on this host is taken over; a lock
  * of another host is refused. The log stays valid throughout (`qiao audit verify`).
  */
-let root: string
-let sim: RunningHousingSimulator
-let key: TestKey
+const world = serveFixture({ prefix: 'qiao-writer-lock-', keyId: 'lock-key', simulator: startHousingSimulator })
 let dirs = 0
 
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'qiao-writer-lock-'))
-  sim = await startHousingSimulator({ port: 0 })
-  key = await createTestKey('EdDSA', 'lock-key')
-  await writeFile(join(root, 'jwks.json'), JSON.stringify({ keys: [key.publicJwk] }))
-})
-afterAll(async () => {
-  await sim?.close()
-  await rm(root, { recursive: true, force: true })
-})
-
-interface Cli {
-  readonly child: ChildProcess
-  output(): string
-  /** The exit code (a signal counts as null). */
-  readonly exit: Promise<number | null>
-}
-
-function cli(args: string[], env: Record<string, string>): Cli {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/cli.ts', ...args], {
-    cwd: REPO,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-  })
-  let out = ''
-  child.stdout?.on('data', (b: Buffer) => {
-    out += b.toString()
-  })
-  child.stderr?.on('data', (b: Buffer) => {
-    out += b.toString()
-  })
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  return { child, output: () => out, exit }
-}
-
-/** Resolves with the first match of `pattern` in the output; rejects if the process exits first. */
-function waitFor(run: Cli, pattern: RegExp, what: string): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not happen:\n${run.output()}`)), 30_000)
-    const check = () => {
-      const m = pattern.exec(run.output())
-      if (m) {
-        clearTimeout(timer)
-        resolve(m)
-      }
-    }
-    run.child.stdout?.on('data', check)
-    run.child.stderr?.on('data', check)
-    check()
-    run.exit.then((code) => {
-      clearTimeout(timer)
-      reject(new Error(`exited ${code} before ${what}:\n${run.output()}`))
-    })
-  })
-}
-
 /** A new data directory and the `qiao serve` environment for it. */
-function serveEnv(): Record<string, string> {
+function serveEnv(): QiaoEnv {
   return {
-    QIAO_PORT: '0',
-    QIAO_DATA_DIR: join(root, `data-${++dirs}`),
-    QIAO_JWKS_FILE: join(root, 'jwks.json'),
-    QIAO_ISSUER: TEST_ISSUER,
-    QIAO_AUDIENCE: TEST_AUDIENCE,
+    HOME: process.env.HOME,
+    QIAO_DATA_DIR: join(world.dir, `data-${++dirs}`),
+    ...world.trust(),
     QIAO_AUDIT_LOG_ID: 'lock-gw',
-    QIAO_HOUSING_URL: sim.url,
-    QIAO_HEALTH_INTERVAL: '0',
-    QIAO_LOG_LEVEL: 'info',
+    QIAO_HOUSING_URL: world.sim.url,
   }
 }
 
-function lockFileOf(env: Record<string, string>): string {
+function lockFileOf(env: QiaoEnv): string {
   return join(env.QIAO_DATA_DIR as string, 'audit', env.QIAO_AUDIT_LOG_ID as string, 'writer.lock')
 }
 
@@ -107,47 +60,33 @@ async function readLock(file: string): Promise<LockHolder | undefined> {
 }
 
 /** `qiao serve`, once it listens and its lock names its URL (by then it also handles SIGTERM). */
-async function startServe(env: Record<string, string>): Promise<Cli & { url: string }> {
-  const run = cli(['serve'], env)
-  const m = await waitFor(run, /"url":"(http:\/\/[^"]+)".*"msg":"qiao listening"/, 'qiao listening')
-  const url = m[1] as string
-  for (let i = 0; (await readLock(lockFileOf(env)))?.url !== url; i++) {
-    if (i > 200) throw new Error(`the lock never named ${url}:\n${run.output()}`)
+async function startServe(env: QiaoEnv): Promise<GatewayProcess> {
+  const run = await startGatewayProcess(env)
+  for (let i = 0; (await readLock(lockFileOf(env)))?.url !== run.url; i++) {
+    if (i > 200) throw new Error(`the lock never named ${run.url}:\n${run.output()}`)
     await new Promise((r) => setTimeout(r, 50))
   }
-  return { ...run, url }
+  return run
 }
 
-async function stop(run: Cli, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-  if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill(signal)
-  return run.exit
+/** Waits for a process that must refuse to start: it exits non-zero (not by a signal); what it printed. */
+async function refusal(run: QiaoProcess): Promise<string> {
+  const code = await run.exit
+  expect(code).not.toBe(0)
+  expect(code).not.toBeNull()
+  return run.output()
 }
 
 /** `qiao audit verify --dir …` as an auditor runs it. */
-async function verify(auditDir: string): Promise<{ code: number | null; output: string }> {
-  const run = cli(['audit', 'verify', '--dir', auditDir], {})
-  const code = await run.exit
-  return { code, output: run.output() }
+async function verify(auditDir: string): Promise<{ code: number; output: string }> {
+  const run = await runQiao(['audit', 'verify', '--dir', auditDir], { HOME: process.env.HOME })
+  return { code: run.code, output: run.stdout + run.stderr }
 }
 
-async function query(url: string, caseId: string): Promise<{ status: number; auditId: unknown }> {
-  const token = await signToken(
-    key,
-    { dept: 'drc', scope: 'QT00301001:housing.construction-permit:read' },
-    { now: Date.now() },
-  )
-  const res = await request(`${url}/v1/resources/housing.construction-permit/query`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'qiao-matter': 'QT00301001',
-      'qiao-case': caseId,
-      'content-type': 'application/json',
-    },
-    body: JSON.stringify({ projectCode: sim.data.permits[0]?.XMDM }),
-  })
-  await res.body.text()
-  return { status: res.statusCode, auditId: res.headers['qiao-audit-id'] }
+async function query(url: string, caseId: string): Promise<{ status: number; auditId: string | undefined }> {
+  const token = await world.token(PERMITS_READER)
+  const res = await queryPermits(url, { token, caseId, projectCode: world.sim.data.permits[0]?.XMDM })
+  return { status: res.status, auditId: res.auditId }
 }
 
 /** The pid of a process that has exited: certainly not running. */
@@ -157,7 +96,7 @@ async function deadPid(): Promise<number> {
   return child.pid as number
 }
 
-async function writeLock(env: Record<string, string>, holder: LockHolder): Promise<string> {
+async function writeLock(env: QiaoEnv, holder: LockHolder): Promise<string> {
   const logDir = join(env.QIAO_DATA_DIR as string, 'audit', env.QIAO_AUDIT_LOG_ID as string)
   await mkdir(logDir, { recursive: true })
   const file = join(logDir, 'writer.lock')
@@ -180,11 +119,7 @@ describe('two qiao serve on one data directory', () => {
     const auditDir = join(env.QIAO_DATA_DIR as string, 'audit')
     const first = await startServe(env)
     try {
-      const second = cli(['serve'], env)
-      const code = await second.exit
-      expect(code).not.toBe(0)
-      expect(code).not.toBeNull()
-      const message = second.output()
+      const message = await refusal(spawnGatewayProcess(env))
       expect(message).toContain(`pid ${first.child.pid} on ${hostname()}`)
       expect(message).toContain(first.url)
       expect(message).toContain('Stop that process')
@@ -199,7 +134,7 @@ describe('two qiao serve on one data directory', () => {
       expect(whileRunning.output).not.toContain('problem')
       expect(whileRunning.code).toBe(0)
     } finally {
-      await stop(first)
+      await stopGatewayProcess(first)
     }
     expect(first.child.exitCode, first.output()).toBe(0)
     const afterStop = await verify(auditDir)
@@ -212,7 +147,7 @@ describe('two qiao serve on one data directory', () => {
 
     // And the directory is free again for the next one.
     const next = await startServe(env)
-    expect(await stop(next), next.output()).toBe(0)
+    expect(await stopGatewayProcess(next), next.output()).toBe(0)
     expect((await verify(auditDir)).code).toBe(0)
   }, 90_000)
 })
@@ -241,7 +176,7 @@ describe('a lock left behind', () => {
       expect(await readLock(file)).toMatchObject({ pid: gateway.child.pid, host: hostname(), url: gateway.url })
       expect((await query(gateway.url, 'LOCK-STALE')).status).toBe(200)
     } finally {
-      await stop(gateway)
+      await stopGatewayProcess(gateway)
     }
     expect(gateway.child.exitCode, gateway.output()).toBe(0)
     expect((await verify(join(env.QIAO_DATA_DIR as string, 'audit'))).code).toBe(0)
@@ -255,11 +190,7 @@ describe('a lock left behind', () => {
       host: 'gateway-on-another-host',
       since: '2026-11-26T02:00:00.000Z',
     })
-    const run = cli(['serve'], env)
-    const code = await run.exit
-    expect(code).not.toBe(0)
-    expect(code).not.toBeNull()
-    const out = run.output()
+    const out = await refusal(spawnGatewayProcess(env))
     expect(out).toContain('locked by a process on another host: pid 4242 on gateway-on-another-host')
     expect(out).toContain(`If it certainly no longer does, remove ${file} and start again`)
     expect(out).not.toContain('qiao listening')
@@ -270,16 +201,18 @@ describe('a lock left behind', () => {
 
 describe('two qiao demo on one data directory', () => {
   it('the second says so with the fix and exits non-zero before starting anything; the log stays valid', async () => {
-    const dataDir = join(root, `demo-${++dirs}`)
-    const env = { QIAO_DATA_DIR: dataDir, QIAO_PORT: '0', QIAO_LOG_LEVEL: 'warn', QIAO_HEALTH_INTERVAL: '0' }
-    const first = cli(['demo'], env)
-    const [, url] = await waitFor(first, /Qiao demo gateway: (http:\/\/\S+)/, 'the demo came up')
+    const dataDir = join(world.dir, `demo-${++dirs}`)
+    const env = {
+      HOME: process.env.HOME,
+      QIAO_DATA_DIR: dataDir,
+      QIAO_PORT: '0',
+      QIAO_LOG_LEVEL: 'warn',
+      QIAO_HEALTH_INTERVAL: '0',
+    }
+    const first = spawnQiao(['demo'], env)
+    const [, url] = await waitForOutput(first, /Qiao demo gateway: (http:\/\/\S+)/, 'the demo came up')
     try {
-      const second = cli(['demo'], env)
-      const code = await second.exit
-      expect(code).not.toBe(0)
-      expect(code).not.toBeNull()
-      const out = second.output()
+      const out = await refusal(spawnQiao(['demo'], env))
       expect(out).toContain(`another Qiao gateway (pid ${first.child.pid}, since `)
       expect(out).toContain(`is running with data directory ${dataDir} on ${url}`)
       expect(out).toContain('Stop it (Ctrl-C in its terminal), or start a second one with its own directory:')
@@ -294,7 +227,7 @@ describe('two qiao demo on one data directory', () => {
       await health.body.text()
       expect(health.statusCode).toBe(200)
     } finally {
-      await stop(first, 'SIGINT')
+      await stopGatewayProcess(first, 'SIGINT')
     }
     expect(first.child.exitCode, first.output()).toBe(0)
     const auditDir = join(dataDir, 'audit')
@@ -336,11 +269,11 @@ describe('in one process', () => {
   }, 60_000)
 
   it('a start that fails after taking the lock releases it', async () => {
-    const dataDir = join(root, `failing-${++dirs}`)
+    const dataDir = join(world.dir, `failing-${++dirs}`)
     const read = readConfig({
       QIAO_PORT: '0',
       QIAO_DATA_DIR: dataDir,
-      QIAO_JWKS_FILE: join(root, 'no-such-jwks.json'),
+      QIAO_JWKS_FILE: join(world.dir, 'no-such-jwks.json'),
       QIAO_ISSUER: TEST_ISSUER,
       QIAO_AUDIT_LOG_ID: 'failing-gw',
       QIAO_LOG_LEVEL: 'silent',
