@@ -38,6 +38,32 @@ testStateStore({
 })
 
 describe('PostgreSQL state store', () => {
+  it('starts while other schemas of the same server are being created and dropped (migrations look only at ours)', async () => {
+    const client = new pg.Client({ connectionString: PG_URL })
+    await client.connect()
+    let churning = true
+    const churn = (async () => {
+      for (let i = 0; churning; i++) {
+        const other = client.escapeIdentifier(`qiao_state_churn_${process.pid}_${i % 4}`)
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${other}; CREATE TABLE IF NOT EXISTS ${other}.t (a int)`)
+        await client.query(`DROP SCHEMA ${other} CASCADE`)
+      }
+    })()
+    try {
+      for (let i = 0; i < 15; i++) {
+        const schema = freshSchema()
+        used.push(schema)
+        const store = await openPostgresState({ connectionString: PG_URL, schema, modules: STATE_MODULES })
+        expect(store.applied).toEqual(['idempotency/0001-keys'])
+        await store.close()
+      }
+    } finally {
+      churning = false
+      await churn
+      await client.end()
+    }
+  }, 60_000)
+
   it('QIAO_STATE_URL ?schema= puts the tables in that schema (the parameter is not passed to pg)', async () => {
     const schema = freshSchema()
     used.push(schema)

@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect } from 'kysely'
+import { type DatabaseIntrospector, Kysely, PostgresDialect, sql, type TableMetadata } from 'kysely'
 import pg from 'pg'
 import { migrateState } from './migrate.js'
 import type { StateDatabase, StateModule, StateStore } from './store.js'
@@ -41,7 +41,7 @@ export async function openPostgresState(options: PostgresStateOptions): Promise<
   })
   // An idle connection that breaks must not crash the process; the next query gets a new one (or fails closed).
   pool.on('error', () => {})
-  const db = new Kysely<StateDatabase>({ dialect: new PostgresDialect({ pool }) })
+  const db = new Kysely<StateDatabase>({ dialect: new SchemaScopedPostgresDialect({ pool }, schema) })
   try {
     const applied = await migrateState(db, options.modules, schema)
     return {
@@ -54,5 +54,34 @@ export async function openPostgresState(options: PostgresStateOptions): Promise<
   } catch (err) {
     await db.destroy()
     throw err
+  }
+}
+
+/**
+ * Kysely's Migrator finds its own tables through the dialect's introspector, which by default lists every table of
+ * every schema (with has_schema_privilege on each): a schema another user of the server drops meanwhile makes that
+ * fail (3F000), and a start-up would fail with it. The store only ever needs its own schema, so only that is looked at.
+ */
+class SchemaScopedPostgresDialect extends PostgresDialect {
+  readonly #schema: string
+  constructor(config: ConstructorParameters<typeof PostgresDialect>[0], schema: string) {
+    super(config)
+    this.#schema = schema
+  }
+  override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+    const schema = this.#schema
+    return {
+      async getSchemas() {
+        const { rows } = await sql<{ name: string }>`
+          SELECT nspname AS name FROM pg_catalog.pg_namespace WHERE nspname = ${schema}`.execute(db)
+        return rows
+      },
+      async getTables(): Promise<TableMetadata[]> {
+        const { rows } = await sql<{ name: string; isView: boolean }>`
+          SELECT table_name AS name, table_type = 'VIEW' AS "isView"
+          FROM information_schema.tables WHERE table_schema = ${schema}`.execute(db)
+        return rows.map((r) => ({ name: r.name, schema, isView: r.isView, isForeign: false, columns: [] }))
+      },
+    }
   }
 }
