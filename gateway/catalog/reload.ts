@@ -1,4 +1,5 @@
-import type { Clock, ConnectorDefinition } from '../../connectors/kit/types.js'
+import type { ConnectorDefinition } from '../../connectors/kit/types.js'
+import type { Clock } from '../../kernel/clock.js'
 import { adminRecord } from '../audit/admin.js'
 import type { AuditLog } from '../audit/audit-log.js'
 import type { HealthMonitor } from '../health/connector-health.js'

@@ -122,7 +122,7 @@ export function registerDemoCommand(program: Command): void {
     .action(async () => {
       const config = configOrExit(process.env, { demo: true })
       const [{ simulatorDefinitions }, { startGateway }] = await Promise.all([
-        import('../../connectors/registry.js'),
+        import('../../connectors/simulators.js'),
         import('../gateway.js'),
       ])
       // Before any simulator takes a port: a data directory in use by another demo is never shared.
