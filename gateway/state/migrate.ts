@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import { type Migration, Migrator } from 'kysely/migration'
+import { type Migration, Migrator } from 'kysely'
 import { type StateDatabase, StateMigrationError, type StateModule } from './store.js'
 
 export const MIGRATION_TABLE = 'qiao_state_migration'

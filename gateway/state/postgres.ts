@@ -70,7 +70,7 @@ class SchemaScopedPostgresDialect extends PostgresDialect {
   }
   override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
     const schema = this.#schema
-    return {
+    const introspector: DatabaseIntrospector = {
       async getSchemas() {
         const { rows } = await sql<{ name: string }>`
           SELECT nspname AS name FROM pg_catalog.pg_namespace WHERE nspname = ${schema}`.execute(db)
@@ -82,6 +82,11 @@ class SchemaScopedPostgresDialect extends PostgresDialect {
           FROM information_schema.tables WHERE table_schema = ${schema}`.execute(db)
         return rows.map((r) => ({ name: r.name, schema, isView: r.isView, isForeign: false, columns: [] }))
       },
+      // Deprecated in Kysely's interface, still required by its type.
+      async getMetadata(options) {
+        return { tables: await introspector.getTables(options) }
+      },
     }
+    return introspector
   }
 }

@@ -1,5 +1,4 @@
-import type { Kysely, Transaction } from 'kysely'
-import type { Migration } from 'kysely/migration'
+import type { Kysely, Migration, Transaction } from 'kysely'
 import type { IdempotencyKeysTable } from '../idempotency/state-store.js'
 
 /**
