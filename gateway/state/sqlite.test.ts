@@ -1,11 +1,15 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { execFile } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { testStateStore } from './conformance/suite.js'
 import { STATE_MODULES } from './modules.js'
 import { openSqliteState } from './sqlite.js'
+
+const execFileAsync = promisify(execFile)
 
 testStateStore({
   name: 'SQLite (embedded)',
@@ -39,4 +43,39 @@ describe('SQLite state store settings', () => {
       await rm(dir, { recursive: true, force: true })
     }
   })
+})
+
+describe('SQLite state store, several processes', () => {
+  it('processes starting together on a new file migrate it once (none fails on tables another just created)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'qiao-sqlite-procs-'))
+    const opener = join(dir, 'open.mts')
+    await writeFile(
+      opener,
+      [
+        `import { openSqliteState } from ${JSON.stringify(join(import.meta.dirname, 'sqlite.ts'))}`,
+        `import { STATE_MODULES } from ${JSON.stringify(join(import.meta.dirname, 'modules.ts'))}`,
+        'const store = await openSqliteState({ file: process.argv[2], modules: STATE_MODULES })',
+        'console.log(JSON.stringify(store.applied))',
+        'await store.close()',
+      ].join('\n'),
+    )
+    try {
+      for (let round = 0; round < 4; round++) {
+        const file = join(dir, `state-${round}.sqlite`)
+        const runs = await Promise.all(
+          Array.from({ length: 4 }, () =>
+            execFileAsync(process.execPath, ['--import', 'tsx', opener, file]).then(
+              ({ stdout }) => ({ ok: true, applied: JSON.parse(stdout) as string[] }),
+              (err: Error & { stderr?: string }) => ({ ok: false, applied: [], error: err.stderr ?? err.message }),
+            ),
+          ),
+        )
+        expect(runs.filter((r) => !r.ok)).toEqual([])
+        // Exactly one of them applied the migration; the others found it applied.
+        expect(runs.flatMap((r) => r.applied)).toEqual(['idempotency/0001-keys'])
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  }, 120_000)
 })

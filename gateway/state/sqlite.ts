@@ -75,7 +75,20 @@ export async function openSqliteState(options: SqliteStateOptions): Promise<Stat
     database.pragma('synchronous = FULL')
     db = new Kysely<StateDatabase>({ dialect: new ImmediateSqliteDialect(database) })
     const kysely = db
-    const applied = await serialised(file, () => migrateState(kysely, options.modules))
+    // Kysely runs SQLite migrations without a transaction or a lock (its adapter assumes one connection), so two
+    // processes starting on a new file would both create the tables. One IMMEDIATE transaction around the whole run
+    // takes the file's write lock first: the other process waits (busy_timeout), then finds everything applied.
+    const applied = await serialised(file, async () => {
+      database.exec('BEGIN IMMEDIATE')
+      try {
+        const done = await migrateState(kysely, options.modules)
+        database.exec('COMMIT')
+        return done
+      } catch (err) {
+        if (database.inTransaction) database.exec('ROLLBACK')
+        throw err
+      }
+    })
     return {
       dialect: 'sqlite',
       db: kysely,
