@@ -1,5 +1,5 @@
 import type { JSONWebKeySet, JWK } from 'jose'
-import type { AuditCursor, AuditFilter, SegmentListing } from '../backend.js'
+import type { AuditBackend, AuditCursor, AuditFilter, SegmentListing } from '../backend.js'
 import type { CheckpointBody, SignedCheckpoint } from '../checkpoint.js'
 import type { LogEntry } from '../entry.js'
 import type { AuditRecord } from '../record.js'
@@ -40,17 +40,13 @@ export function toCheckpoint(jws: string): SignedCheckpoint {
 }
 
 /** The reads of the PostgreSQL audit store: queries, paging, records, segments' entries (proofs), checkpoints, keys. */
-export interface PgReader {
-  findRecord(id: string): Promise<LogEntry | undefined>
-  segmentEntries(logId: string, segment: number): AsyncIterable<LogEntry>
+export interface PgReader
+  extends Pick<
+    AuditBackend,
+    'findRecord' | 'segmentEntries' | 'checkpoints' | 'query' | 'logIds' | 'segments' | 'publishKey' | 'keys'
+  > {
   /** Last stored entry of a segment. */
   lastEntryOf(logId: string, segment: number): Promise<LogEntry | undefined>
-  checkpoints(filter?: { logId?: string; segment?: number }): Promise<SignedCheckpoint[]>
-  query(filter: AuditFilter, after?: AuditCursor): AsyncIterable<LogEntry>
-  logIds(): Promise<string[]>
-  segments(logId: string): Promise<SegmentListing[]>
-  publishKey(jwk: JWK): Promise<void>
-  keys(): Promise<JSONWebKeySet>
 }
 
 export function createPgReader(ctx: PgContext): PgReader {
