@@ -12,6 +12,7 @@ const NEEDS_SERVICES = [
   // PostgreSQL.
   'gateway/audit/pg-backend.test.ts',
   'gateway/state/postgres.test.ts',
+  'gateway/sharing/*.postgres.test.ts',
   'connectors/market-qzk/conformance.test.ts',
   'connectors/market-qzk/connector.test.ts',
   'connectors/market-qzk/seed.test.ts',

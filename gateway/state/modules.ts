@@ -1,5 +1,6 @@
 import { idempotencyState } from '../idempotency/state-store.js'
+import { sharingState } from '../sharing/tables.js'
 import type { StateModule } from './store.js'
 
 /** Every module that keeps state in the store; each brings its own migrations. */
-export const STATE_MODULES: readonly StateModule[] = [idempotencyState]
+export const STATE_MODULES: readonly StateModule[] = [idempotencyState, sharingState]

@@ -54,7 +54,7 @@ describe('PostgreSQL state store', () => {
         const schema = freshSchema()
         used.push(schema)
         const store = await openPostgresState({ connectionString: PG_URL, schema, modules: STATE_MODULES })
-        expect(store.applied).toEqual(['idempotency/0001-keys'])
+        expect(store.applied).toEqual(['idempotency/0001-keys', 'sharing/0001-applications-grants'])
         await store.close()
       }
     } finally {
@@ -81,6 +81,10 @@ describe('PostgreSQL state store', () => {
         'idempotency_keys',
         'qiao_state_migration',
         'qiao_state_migration_lock',
+        'sharing_applications',
+        'sharing_events',
+        'sharing_grant_epoch',
+        'sharing_grants',
       ])
     } finally {
       await store.close()

@@ -1,14 +1,15 @@
 import type { Kysely, Migration, Transaction } from 'kysely'
 import type { IdempotencyKeysTable } from '../idempotency/state-store.js'
+import type { SharingTables } from '../sharing/tables.js'
 
 /**
- * What gateway instances must share (idempotency keys today; the sharing workflow's applications, live grants and
- * notices next), in one database: embedded SQLite for a single instance, PostgreSQL for several. Queries are
+ * What gateway instances must share (idempotency keys; the sharing workflow's applications, their history and live
+ * grants), in one database: embedded SQLite for a single instance, PostgreSQL for several. Queries are
  * written once with Kysely for both dialects.
  *
  * A module that keeps state adds its tables here and registers its migrations as a StateModule (./modules.ts).
  */
-export interface StateDatabase {
+export interface StateDatabase extends SharingTables {
   idempotency_keys: IdempotencyKeysTable
 }
 
@@ -32,6 +33,32 @@ export interface StateStore {
   transaction<T>(work: (trx: Transaction<StateDatabase>) => Promise<T>): Promise<T>
   /** Migration names applied by this open (empty when the schema was already current). */
   readonly applied: readonly string[]
+  /**
+   * PostgreSQL only (absent on SQLite): a dedicated connection that LISTENs on `channel` and hands each
+   * notification's payload to `onNotify`. When the connection drops it reconnects with backoff and calls
+   * `onReconnect` once it listens again (notifications sent meanwhile are lost: the caller catches up). Resolves
+   * once it listens; rejects if that first connection fails.
+   */
+  listen?(
+    channel: string,
+    onNotify: (payload: string) => void,
+    onReconnect: () => void,
+    options?: ListenOptions,
+  ): Promise<StateListener>
+  close(): Promise<void>
+}
+
+export interface ListenOptions {
+  /** First wait before reconnecting, doubled after each failed attempt up to `maxRetryMs`; default 250 ms. */
+  readonly minRetryMs?: number
+  /** Default 10 s. */
+  readonly maxRetryMs?: number
+  /** A lost connection or a failed reconnection attempt (for the operational log; the listener keeps trying). */
+  readonly onError?: (err: Error) => void
+}
+
+export interface StateListener {
+  /** Stops listening and reconnecting, and closes the connection. */
   close(): Promise<void>
 }
 
