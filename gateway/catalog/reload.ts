@@ -7,7 +7,7 @@ import type { QuotaStore } from '../quota/store.js'
 import type { Logger } from '../telemetry/logger.js'
 import { instanceChanges } from './connector-instances.js'
 import type { SnapshotHolder } from './holder.js'
-import { loadCatalog } from './load.js'
+import { type LoadCatalogResult, loadCatalog } from './load.js'
 import { buildSnapshot } from './snapshot.js'
 import { type Catalog, type CatalogIssue, formatIssue } from './types.js'
 
@@ -25,16 +25,44 @@ export interface ReloadContext {
 
 export type ReloadResult = { ok: true; catalog: Catalog } | { ok: false; issues: readonly CatalogIssue[] }
 
+const snapshotChanges = new WeakMap<SnapshotHolder, Promise<unknown>>()
+
+/**
+ * Runs `work` (which builds a snapshot from the holder's current one and swaps it in) after every change of
+ * `holder`'s snapshot already under way: a catalog reload and a grant sync (gateway/sharing/grant-sync.ts) go
+ * through this one chain, so neither swaps in a snapshot built from one the other has just replaced (a reload would
+ * drop a grant synced meanwhile, a sync would bring back the old file). Keyed by the holder, so whoever changes it
+ * shares the chain without being wired to it.
+ */
+export function changeSnapshot<T>(holder: SnapshotHolder, work: () => Promise<T>): Promise<T> {
+  const run = (snapshotChanges.get(holder) ?? Promise.resolve()).then(work)
+  snapshotChanges.set(
+    holder,
+    run.catch(() => {}),
+  )
+  return run
+}
+
 /**
  * Live catalog reload (SIGHUP or POST /v1/admin/catalog/reload): the new file is checked exactly as at start; an
  * invalid one is rejected with every problem and the running catalog keeps serving. A valid one becomes current
  * atomically — calls in flight finish under the catalog they started with — so a revoked grant stops the very
  * next call. Every attempt, accepted or rejected, is audited; a reload whose record cannot be written is refused.
  * Connector instances whose configuration did not change are kept with their breaker and pooled connections; the
- * changed and removed ones are closed once the calls on the snapshots using them have ended.
+ * changed and removed ones are closed once the calls on the snapshots using them have ended. The live grants of the
+ * current snapshot are merged into the new catalog, so a reload never drops an application's approval.
  */
 export async function reloadCatalog(ctx: ReloadContext, actor: string, requestId?: string): Promise<ReloadResult> {
   const loaded = await loadCatalog(ctx.file, { definitions: ctx.definitions, vars: ctx.vars })
+  return changeSnapshot(ctx.holder, () => applyReload(ctx, loaded, actor, requestId))
+}
+
+async function applyReload(
+  ctx: ReloadContext,
+  loaded: LoadCatalogResult,
+  actor: string,
+  requestId: string | undefined,
+): Promise<ReloadResult> {
   const current = ctx.holder.get()
   const previous = current.catalog
   if (!loaded.ok) {
@@ -54,7 +82,9 @@ export async function reloadCatalog(ctx: ReloadContext, actor: string, requestId
     ctx.log.warn({ problems: loaded.issues.length, kept: previous.version }, 'catalog reload rejected')
     return { ok: false, issues: loaded.issues }
   }
-  const next = buildSnapshot(loaded.catalog, { log: ctx.log, clock: ctx.clock, quotaStore: ctx.quotaStore }, current)
+  // The live grants compiled now stay: the new file's catalog is merged with them (grant sync brings changes).
+  const deps = { log: ctx.log, clock: ctx.clock, quotaStore: ctx.quotaStore }
+  const next = buildSnapshot(loaded.catalog, deps, current, current.liveGrants)
   // Ids only: the options behind them may hold interpolated secrets.
   const changes = instanceChanges(current.instances, next.instances)
   try {

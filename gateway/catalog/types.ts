@@ -101,6 +101,8 @@ export interface Resource {
     readonly legalBasis?: string
     /** 共享方式 (e.g. 接口). */
     readonly mode?: string
+    /** The provider's review deadline in working days (provinces differ); default 5, 10 while unpublished. */
+    readonly reviewDays?: number
   }
   readonly updateCycle: UpdateCycle
   readonly publishedAt?: string
@@ -124,6 +126,15 @@ export interface Approval {
 }
 
 export interface Grant {
+  /** Written in catalog.yaml, or made by an approved sharing application (a live grant, gateway/sharing). */
+  readonly source: 'catalog' | 'application'
+  /** The live grant's id (source `application`). */
+  readonly grantId?: string
+  /**
+   * Set when the live grant was revoked: calls under it are refused with grant-revoked. Only that and when — the
+   * reason stays in the sharing store (`/v1/grants/{id}`) and never reaches the exchange path.
+   */
+  readonly revoked?: { readonly at: string; readonly reason?: never }
   readonly matter: string
   readonly consumer: string
   readonly resource: string

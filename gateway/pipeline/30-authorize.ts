@@ -81,9 +81,16 @@ export function authorize<G extends CompiledGrant>(
 ): G {
   const decision = decide(snapshot.catalog, grants, principal, purpose, resource, action, now)
   if (!decision.allow) {
+    // A refusal under a grant (grant-revoked) names its approval: in the answer, and so in the audit record.
+    const approvalRef = decision.grant?.grant.approval?.ref
     throw new GatewayError(decision.code, {
       detail: decision.detail,
-      extensions: decision.requiredScope === undefined ? undefined : { requiredScope: decision.requiredScope },
+      extensions:
+        decision.requiredScope !== undefined
+          ? { requiredScope: decision.requiredScope }
+          : approvalRef !== undefined
+            ? { approvalRef }
+            : undefined,
     })
   }
   return decision.grant

@@ -22,7 +22,8 @@ export function auditRecordOf(
   const written = error === undefined && receipt !== undefined && exchange.params !== undefined
   return {
     action: exchange.action,
-    approvalRef: grant?.grant.approval?.ref,
+    // A call refused under a grant (grant-revoked) carries its approval in the problem (30-authorize.ts).
+    approvalRef: grant?.grant.approval?.ref ?? refusedUnderApproval(error),
     case: purpose?.caseId,
     catalogVersion: exchange.snapshot.catalog.version,
     decision: grant === undefined ? 'deny' : 'allow',
@@ -62,6 +63,11 @@ export function auditRecordOf(
     upstreamCode: exchange.upstreamCode,
     upstreamMs: exchange.upstreamMs,
   }
+}
+
+function refusedUnderApproval(error: GatewayError | undefined): string | undefined {
+  const ref = error?.code === 'grant-revoked' ? error.extensions?.approvalRef : undefined
+  return typeof ref === 'string' ? ref : undefined
 }
 
 /** Fail closed: if the record cannot be made durable, the call answers 503 and nothing is served. */

@@ -169,6 +169,52 @@ describe('decide: every branch, in order', () => {
     expect(atEnd).toMatchObject({ allow: false, code: 'grant-expired' })
   })
 
+  it('grant-revoked: a revoked live grant refuses, naming its approval and the day, and hands back the grant', () => {
+    const key = `${WATER_MATTER}\u0000${PERMITS}\u0000read\u0000water`
+    const expired = catalog.grants.get(key) as Grant
+    // Revoked even though its approval also ended: the revocation is what the caller must act on.
+    const revoked: Grant = {
+      ...expired,
+      source: 'application',
+      grantId: 'GR-2026-0042',
+      approval: { ref: 'GR-2026-0042', approvedBy: 'housing', validFrom: '2024-03-01', validTo: '2025-06-30' },
+      revoked: { at: '2026-05-06T17:30:00.000Z' },
+    }
+    const entry = { grant: revoked }
+    const revokedLookup = new Map([...lookup, [key, entry]])
+    for (const at of [NOW, (expired.validFromMs as number) - 1]) {
+      const decision = decide(
+        catalog,
+        revokedLookup,
+        scoped('water', WATER_MATTER),
+        purpose(WATER_MATTER),
+        permits,
+        'read',
+        at,
+      )
+      expect(decision).toEqual({
+        allow: false,
+        code: 'grant-revoked',
+        // 17:30 UTC is 01:30 the next day in Shanghai.
+        detail: 'the grant behind this call (approval GR-2026-0042) was revoked on 2026-05-07',
+        grant: entry,
+      })
+      if (!decision.allow) expect(decision.grant).toBe(entry)
+    }
+    // The same grant not revoked is refused for its validity, and without a grant attached.
+    const { revoked: _, ...unrevoked } = revoked
+    const plain = decide(
+      catalog,
+      new Map([...lookup, [key, { grant: unrevoked }]]),
+      scoped('water', WATER_MATTER),
+      purpose(WATER_MATTER),
+      permits,
+      'read',
+      NOW,
+    )
+    expect(plain).toEqual({ allow: false, code: 'grant-expired', detail: 'the approval ended on 2025-06-30' })
+  })
+
   it('reports the first failing check: department before sharing, sharing before scope, scope before matter', () => {
     const secret = catalog.resources.get('housing.security-applicant') as Resource
     expect(decide(catalog, lookup, principal('nobody', []), purpose('QT99999999'), secret, 'read', NOW)).toMatchObject({

@@ -1,3 +1,4 @@
+import { shanghaiDate } from '../../kernel/working-calendar.js'
 import { AUDIT_READ_SCOPE, exchangeScope, type Principal } from '../auth/principal.js'
 import { type Action, type Catalog, type Grant, grantKey, type Resource } from '../catalog/types.js'
 import type { ProblemCode } from '../errors/codes.js'
@@ -19,13 +20,16 @@ export type Decision<G extends { readonly grant: Grant } = { readonly grant: Gra
       readonly code: ProblemCode
       readonly detail: string
       readonly requiredScope?: string
+      /** The grant the call was refused under (grant-revoked), so that its audit record names the approval. */
+      readonly grant?: G
     }
 
 /**
  * The access decision (primer §6.3): allowed only when the token carries the scope for this matter, resource and
- * action; the matter grants that action on that resource to the caller's department; the grant's approval is in
- * force; and the resource is shareable at all. Anything else is denied, with the first failing check as reason.
- * Role separation (GB/T 39477) comes first: a token carrying `audit:read` is an auditor's and never exchanges.
+ * action; the matter grants that action on that resource to the caller's department; the grant is not revoked and
+ * its approval is in force; and the resource is shareable at all. Anything else is denied, with the first failing
+ * check as reason. Role separation (GB/T 39477) comes first: a token carrying `audit:read` is an auditor's and
+ * never exchanges.
  */
 export function decide<G extends { readonly grant: Grant }>(
   catalog: Catalog,
@@ -70,6 +74,15 @@ export function decide<G extends { readonly grant: Grant }>(
     }
   }
   const { grant } = found
+  if (grant.revoked !== undefined) {
+    const on = revokedOn(grant.revoked.at)
+    return {
+      allow: false,
+      code: 'grant-revoked',
+      detail: `the grant behind this call (approval ${grant.approval?.ref}) was revoked on ${on}`,
+      grant: found,
+    }
+  }
   if (grant.validFromMs !== undefined && now < grant.validFromMs) {
     return {
       allow: false,
@@ -81,4 +94,10 @@ export function decide<G extends { readonly grant: Grant }>(
     return { allow: false, code: 'grant-expired', detail: `the approval ended on ${grant.approval?.validTo}` }
   }
   return { allow: true, grant: found }
+}
+
+/** The Asia/Shanghai calendar day of a revocation time (as the approval's own dates are written). */
+function revokedOn(at: string): string {
+  const ms = Date.parse(at)
+  return Number.isNaN(ms) ? at : shanghaiDate(ms)
 }

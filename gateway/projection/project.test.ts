@@ -9,6 +9,7 @@ function resource(fields: Field[]): Resource {
 
 function grant(fields: string[], masked: string[]): Grant {
   return {
+    source: 'catalog',
     matter: 'QT00301001',
     consumer: 'drc',
     resource: 'test.permit',

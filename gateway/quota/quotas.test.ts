@@ -33,6 +33,34 @@ afterEach(async () => {
 })
 
 describe('matching', () => {
+  it('the enforcer charges exactly the quotas that match, in catalog order, among thousands', async () => {
+    const depts = ['drc', 'urban', 'water']
+    const matters = ['QT00301001', 'XK00208001']
+    const resources = ['housing.construction-permit', 'housing.drawing-review']
+    const pick = <T>(xs: readonly T[], i: number): T | undefined =>
+      i % (xs.length + 1) === 0 ? undefined : xs[(i % (xs.length + 1)) - 1]
+    const quotas = Array.from({ length: 3000 }, (_, i) =>
+      quota({
+        id: `q${i}`,
+        department: pick(depts, i),
+        matter: pick(matters, i >> 2),
+        resource: pick(resources, i >> 4),
+        limit: 1000,
+      }),
+    )
+    const enforcer = createQuotaEnforcer(quotas, memoryQuotaStore())
+    for (const dept of depts) {
+      for (const matter of matters) {
+        for (const resource of resources) {
+          const c = { dept, matter, resource }
+          const outcome = await enforcer.charge(c)
+          const expected = quotas.filter((q) => quotaMatches(q, c)).map((q) => q.id)
+          expect(outcome?.states.map((st) => st.quota.id) ?? []).toEqual(expected)
+        }
+      }
+    }
+  })
+
   it('matches when each named department, matter and resource is the call’s', () => {
     expect(quotaMatches(quota({ id: 'a', department: 'drc' }), call)).toBe(true)
     expect(quotaMatches(quota({ id: 'b', matter: 'QT00301001' }), call)).toBe(true)

@@ -100,6 +100,8 @@ function lastToRefill(states: readonly QuotaState[]): QuotaState {
 }
 
 interface Entry {
+  /** Position in catalog order: matches are charged and reported in that order. */
+  readonly index: number
   readonly quota: Quota
   readonly limiter: QuotaLimiter
   readonly key: string
@@ -108,12 +110,13 @@ interface Entry {
 }
 
 export function createQuotaEnforcer(quotas: readonly Quota[], store: QuotaStore): QuotaEnforcer {
-  const entries: Entry[] = quotas.map((quota) => {
+  const entries: Entry[] = quotas.map((quota, index) => {
     const windowSeconds = refillSeconds(quota)
     if (!Number.isInteger(windowSeconds) || windowSeconds < 1) {
       throw new Error(`quota ${quota.id}: refill time ${windowSeconds} s is not whole seconds`)
     }
     return {
+      index,
       quota,
       limiter: store.limiter(quota.id, quota.burst, windowSeconds),
       key: quotaKey(quota),
@@ -121,6 +124,8 @@ export function createQuotaEnforcer(quotas: readonly Quota[], store: QuotaStore)
       windowSeconds,
     }
   })
+
+  const index = indexQuotas(entries)
 
   const stateOf = (e: Entry, res: RateLimiterRes, refused: boolean): QuotaState => ({
     quota: e.quota,
@@ -134,7 +139,7 @@ export function createQuotaEnforcer(quotas: readonly Quota[], store: QuotaStore)
     quotas,
     store,
     async charge(call) {
-      const matched = entries.filter((e) => quotaMatches(e.quota, call))
+      const matched = index(call)
       if (matched.length === 0) return undefined
       const settled = await Promise.allSettled(matched.map((e) => e.limiter.consume(e.key)))
       const states: QuotaState[] = []
@@ -162,5 +167,46 @@ export function createQuotaEnforcer(quotas: readonly Quota[], store: QuotaStore)
       }
       return { allowed: true, tightest: tightest(states), states }
     },
+  }
+}
+
+/**
+ * Which quotas a call matches, without looking at every quota: each approved application may bring a quota of its
+ * own (thousands of them), and the per-call cost must not grow with their number. Quotas are grouped by which of
+ * department, matter and resource they name (at most 8 shapes); a call looks up one key per shape present.
+ */
+function indexQuotas(entries: readonly Entry[]): (call: QuotaCall) => Entry[] {
+  const shapes = new Map<number, Map<string, Entry[]>>()
+  const shapeOf = (q: Quota) =>
+    (q.department === undefined ? 0 : 1) | (q.matter === undefined ? 0 : 2) | (q.resource === undefined ? 0 : 4)
+  const keyOf = (shape: number, dept: string, matter: string, resource: string) =>
+    `${shape & 1 ? dept : ''}\u0000${shape & 2 ? matter : ''}\u0000${shape & 4 ? resource : ''}`
+  for (const e of entries) {
+    const shape = shapeOf(e.quota)
+    let byKey = shapes.get(shape)
+    if (byKey === undefined) {
+      byKey = new Map()
+      shapes.set(shape, byKey)
+    }
+    const key = keyOf(shape, e.quota.department ?? '', e.quota.matter ?? '', e.quota.resource ?? '')
+    const list = byKey.get(key)
+    if (list === undefined) byKey.set(key, [e])
+    else list.push(e)
+  }
+  const groups = [...shapes]
+  return (call) => {
+    let matched: Entry[] | undefined
+    let several = false
+    for (const [shape, byKey] of groups) {
+      const found = byKey.get(keyOf(shape, call.dept, call.matter, call.resource))
+      if (found === undefined) continue
+      if (matched === undefined) matched = found
+      else {
+        matched = [...matched, ...found]
+        several = true
+      }
+    }
+    if (matched === undefined) return []
+    return several ? matched.sort((x, y) => x.index - y.index) : matched
   }
 }

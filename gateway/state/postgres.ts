@@ -1,7 +1,7 @@
 import { type DatabaseIntrospector, Kysely, PostgresDialect, sql, type TableMetadata } from 'kysely'
 import pg from 'pg'
 import { migrateState } from './migrate.js'
-import type { StateDatabase, StateModule, StateStore } from './store.js'
+import type { ListenOptions, StateDatabase, StateListener, StateModule, StateStore } from './store.js'
 
 export interface PostgresStateOptions {
   /** postgres:// URL without our `schema` parameter. */
@@ -49,11 +49,94 @@ export async function openPostgresState(options: PostgresStateOptions): Promise<
       db,
       applied,
       transaction: (work) => db.transaction().execute(work),
+      listen: (channel, onNotify, onReconnect, listenOptions = {}) =>
+        listenOn({ connectionString: options.connectionString, schema }, channel, onNotify, onReconnect, listenOptions),
       close: () => db.destroy(),
     }
   } catch (err) {
     await db.destroy()
     throw err
+  }
+}
+
+/**
+ * LISTEN on a connection of its own, outside the pool: a pooled connection is handed to other queries and released,
+ * and a LISTEN lives only as long as its session. When the session ends (server restart, failover, an idle
+ * connection cut, pg_terminate_backend) a new one is opened after a backoff that doubles per failed attempt, and
+ * `onReconnect` is called once it listens again. TCP keepalive notices a peer that vanished without closing.
+ */
+async function listenOn(
+  server: { readonly connectionString: string; readonly schema: string },
+  channel: string,
+  onNotify: (payload: string) => void,
+  onReconnect: () => void,
+  options: ListenOptions,
+): Promise<StateListener> {
+  const minRetryMs = options.minRetryMs ?? 250
+  const maxRetryMs = options.maxRetryMs ?? 10_000
+  let closed = false
+  let client: pg.Client | undefined
+  let retry: NodeJS.Timeout | undefined
+  let failures = 0
+
+  const connect = async (): Promise<void> => {
+    const candidate = new pg.Client({
+      connectionString: server.connectionString,
+      options: `-c search_path=${server.schema}`,
+      // Names the session in pg_stat_activity: operators (and the tests) can tell the store's listener apart.
+      application_name: `qiao listen ${server.schema}`.slice(0, 63),
+      keepAlive: true,
+      connectionTimeoutMillis: 10_000,
+    })
+    // A broken connection emits 'error' and then 'end'; reconnection hangs off 'end'.
+    candidate.on('error', (err) => options.onError?.(err))
+    candidate.on('notification', (message) => {
+      if (message.channel === channel) onNotify(message.payload ?? '')
+    })
+    try {
+      await candidate.connect()
+      await candidate.query(`LISTEN ${candidate.escapeIdentifier(channel)}`)
+    } catch (err) {
+      await candidate.end().catch(() => {})
+      throw err
+    }
+    if (closed) {
+      await candidate.end().catch(() => {})
+      return
+    }
+    client = candidate
+    candidate.once('end', () => {
+      if (client === candidate) client = undefined
+      if (!closed) reconnectLater()
+    })
+  }
+
+  const reconnectLater = () => {
+    const delay = Math.min(maxRetryMs, minRetryMs * 2 ** Math.min(failures, 16))
+    retry = setTimeout(async () => {
+      retry = undefined
+      if (closed) return
+      try {
+        await connect()
+        failures = 0
+        if (!closed) onReconnect()
+      } catch (err) {
+        failures++
+        options.onError?.(err as Error)
+        if (!closed) reconnectLater()
+      }
+    }, delay)
+    retry.unref()
+  }
+
+  await connect()
+  return {
+    async close() {
+      closed = true
+      if (retry !== undefined) clearTimeout(retry)
+      await client?.end().catch(() => {})
+      client = undefined
+    },
   }
 }
 

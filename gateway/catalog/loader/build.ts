@@ -2,6 +2,7 @@
 
 import type { ConnectorDefinition } from '../../../connectors/kit/types.js'
 import {
+  type Approval,
   type Catalog,
   type ConnectorInstance,
   DEFAULT_HTTP_POOL,
@@ -28,6 +29,18 @@ const SHANGHAI_OFFSET_MS = 8 * 60 * 60 * 1000
 function shanghaiMidnight(date: string, days = 0): number {
   const [y, m, d] = date.split('-').map(Number) as [number, number, number]
   return Date.UTC(y, m - 1, d + days) - SHANGHAI_OFFSET_MS
+}
+
+/**
+ * An approval's validity in epoch ms: from 00:00 Asia/Shanghai of validFrom to the next midnight after validTo
+ * (exclusive: the approval covers all of validTo). Live grants (gateway/sharing/live-grants.ts) are bounded by this
+ * same function, so a catalog approval and an application's approval for the same days end at the same instant.
+ */
+export function approvalWindowMs(approval: Pick<Approval, 'validFrom' | 'validTo'>): {
+  validFromMs: number
+  validUntilMs: number
+} {
+  return { validFromMs: shanghaiMidnight(approval.validFrom), validUntilMs: shanghaiMidnight(approval.validTo, 1) }
 }
 
 export function buildCatalog(raw: RawCatalog, checker: Checker, meta: { file: string; digest: string }): Catalog {
@@ -104,14 +117,15 @@ function toQuota(q: RawQuota): Quota {
 }
 
 function toGrant(matter: string, g: RawGrant): Grant {
+  const window = g.approval && approvalWindowMs(g.approval)
   return {
+    source: 'catalog',
     matter,
     ...g,
     fields: g.fields ?? [],
     masked: g.masked ?? [],
-    validFromMs: g.approval && shanghaiMidnight(g.approval.validFrom),
-    // Exclusive bound: the approval covers all of validTo, so it ends at the next midnight.
-    validUntilMs: g.approval && shanghaiMidnight(g.approval.validTo, 1),
+    validFromMs: window?.validFromMs,
+    validUntilMs: window?.validUntilMs,
   }
 }
 

@@ -51,7 +51,7 @@ export interface RawResource {
   summary: string
   provider: string
   classification?: Record<string, string>
-  sharing: { type: SharingType; condition?: string; legalBasis?: string; mode?: string }
+  sharing: { type: SharingType; condition?: string; legalBasis?: string; mode?: string; reviewDays?: number }
   updateCycle: UpdateCycle
   publishedAt?: string
   connector?: string
