@@ -69,6 +69,10 @@ export type AdminAction =
   | 'audit.retention'
   /** An auditor read the log: records, export or a receipt (GB/T 39477: the auditor's acts are audited too). */
   | 'audit.read'
+  /** A sharing-workflow step on an application: details.transition, from, to, application, reasonDigest … */
+  | 'sharing.application'
+  /** A live grant made, revoked or reminded of its expiry. */
+  | 'sharing.grant'
 
 export interface AdminAuditRecord {
   readonly id: string

@@ -91,9 +91,9 @@ export const problems = {
   },
   'query-invalid': {
     status: 400,
-    title: 'Audit query invalid',
+    title: 'Query invalid',
     meaning:
-      'An auditor query has an unknown, repeated or malformed parameter (filter, `limit`, `cursor`, `format`); `errors` lists each by name.',
+      'A listing query (the audit API, applications, grants) has an unknown, repeated or malformed parameter (filter, `limit`, `cursor`, `format`); `errors` lists each by name.',
   },
   'resource-not-found': {
     status: 404,
@@ -213,6 +213,71 @@ export const problems = {
     status: 403,
     title: 'Resource is not shared',
     meaning: 'The resource is classified 不予共享 (not shared); no matter can grant it.',
+  },
+  'grant-revoked': {
+    status: 403,
+    title: 'Grant revoked',
+    meaning:
+      'The live grant behind this call was revoked by the provider or the data-sharing authority (`approvalRef` names it; its reason is in `/v1/grants/{id}`). A new application is needed.',
+  },
+  // The sharing workflow (/v1/applications, /v1/grants)
+  'application-invalid': {
+    status: 422,
+    title: 'Application invalid',
+    meaning:
+      'The application (or its renewal or resubmission) is incomplete or inconsistent with the catalog; `errors` lists every problem by JSON pointer. A 不予共享 resource cannot be applied for: the catalog’s reason is given.',
+  },
+  'decision-invalid': {
+    status: 422,
+    title: 'Decision invalid',
+    meaning:
+      'A conformity check, review, notice or revocation is malformed or incomplete (a refusal or revocation needs a reason; approved fields must be within those applied for); `errors` lists every problem by JSON pointer.',
+  },
+  'notice-item-repeated': {
+    status: 422,
+    title: 'Item already noticed',
+    meaning:
+      '一次性告知: everything missing is named in one notice, so an application cannot be bounced twice for the same item; `errors` names the repeated items.',
+  },
+  'application-not-found': {
+    status: 404,
+    title: 'Application not found',
+    meaning: 'No application with this id, or none the caller’s department may see.',
+  },
+  'grant-not-found': {
+    status: 404,
+    title: 'Grant not found',
+    meaning: 'No grant with this id, or none the caller’s department may see.',
+  },
+  'sharing-not-permitted': {
+    status: 403,
+    title: 'Not permitted in the sharing workflow',
+    meaning:
+      'The token’s scope or department cannot take this step: applying needs `sharing:apply`, the conformity check `sharing:admin`, a review or revocation `sharing:review` of the provider department.',
+  },
+  'separation-of-duties': {
+    status: 403,
+    title: 'Separation of duties',
+    meaning:
+      'Nobody checks or reviews an application their own department filed, and the applicant never approves their own application.',
+  },
+  'transition-not-allowed': {
+    status: 409,
+    title: 'Step not allowed in this state',
+    meaning:
+      'The application (or grant) is not in a state where this step can be taken, e.g. a review of an application still in its conformity check; `state` says where it is.',
+  },
+  'precondition-required': {
+    status: 428,
+    title: 'If-Match required',
+    meaning:
+      'Workflow steps must name the state they act on: send `If-Match` with the ETag of the application or grant as last read.',
+  },
+  'precondition-failed': {
+    status: 412,
+    title: 'State changed meanwhile',
+    meaning:
+      'The `If-Match` ETag is not the current one: someone else acted first. Read the application again and decide on what it now says.',
   },
   // 5xx: upstream and gateway
   'upstream-rejected': {
