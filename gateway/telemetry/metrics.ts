@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { Stage } from '../sharing/model.js'
 
 /**
  * Prometheus metrics at /metrics (text exposition format). One registry per gateway instance. Label values come
@@ -13,6 +14,22 @@ export interface Metrics {
   readonly upstreamErrors: Counter<'connector' | 'kind'>
   readonly auditWriteSeconds: Histogram
   readonly tokenCache: Counter<'result'>
+  readonly sharing: SharingMetrics
+}
+
+/**
+ * What the sharing scheduler (../sharing/scheduler.ts) and its webhook report. Fed by calls rather than collected
+ * from sources: the scheduler knows the overdue counts only when it scans, and the events as they happen.
+ */
+export interface SharingMetrics {
+  /** The counts of the last scan's overdue applications by stage (the gauge keeps them until the next scan). */
+  overdue(counts: Readonly<Record<Stage, number>>): void
+  /** This instance escalated an overdue application. */
+  escalated(): void
+  /** This instance gave a grant's 30- or 7-day expiry reminder. */
+  reminded(days: 30 | 7): void
+  /** A webhook notice was given up on after its retry. */
+  webhookFailed(): void
 }
 
 export interface MetricsSources {
@@ -184,5 +201,39 @@ export function createMetrics(sources: MetricsSources): Metrics {
       this.inc(sources.quotaFallbacks())
     },
   })
-  return { registry, requests, requestSeconds, upstreamSeconds, upstreamErrors, auditWriteSeconds, tokenCache }
+  const sharing = sharingMetrics(registry)
+  return { registry, requests, requestSeconds, upstreamSeconds, upstreamErrors, auditWriteSeconds, tokenCache, sharing }
+}
+
+function sharingMetrics(registry: Registry): SharingMetrics {
+  const overdue = new Gauge({
+    name: 'qiao_sharing_applications_overdue',
+    help: 'Applications whose running check (conformity, review) is past its due date, by stage; set by each deadline scan (metrics.sharing.overdue).',
+    labelNames: ['stage'] as const,
+    registers: [registry],
+  })
+  const escalations = new Counter({
+    name: 'qiao_sharing_escalations_total',
+    help: 'Overdue applications this instance escalated to the data-sharing authority (metrics.sharing.escalated).',
+    registers: [registry],
+  })
+  const reminders = new Counter({
+    name: 'qiao_sharing_reminders_total',
+    help: 'Grant expiry reminders this instance gave, by days before expiry: 30 or 7 (metrics.sharing.reminded).',
+    labelNames: ['days'] as const,
+    registers: [registry],
+  })
+  const webhookFailures = new Counter({
+    name: 'qiao_sharing_webhook_failures_total',
+    help: 'Sharing webhook notices not delivered after one retry (metrics.sharing.webhookFailed); the API still shows them.',
+    registers: [registry],
+  })
+  return {
+    overdue(counts) {
+      for (const [stage, n] of Object.entries(counts)) overdue.set({ stage }, n)
+    },
+    escalated: () => escalations.inc(),
+    reminded: (days) => reminders.inc({ days: String(days) }),
+    webhookFailed: () => webhookFailures.inc(),
+  }
 }
