@@ -3,12 +3,14 @@ import { isProblemCode, problems } from './errors/codes.js'
 import { GatewayError, toGatewayError } from './errors/gateway-error.js'
 import { renderProblem } from './errors/problem.js'
 import type { GatewayDeps } from './gateway-deps.js'
-import { requestIdFrom } from './pipeline/10-route-request.js'
+import { applicationRoutes } from './routes/applications.js'
 import { auditRoutes } from './routes/audit.js'
 import { catalogHandler } from './routes/catalog.js'
 import { exchangeHandler } from './routes/exchange.js'
+import { grantRoutes } from './routes/grants.js'
 import { catalogReloadHandler, readinessHandler, requireCatalogAdmin } from './routes/operations.js'
 import { requireScope } from './routes/require-scope.js'
+import { requestIdOf } from './routes/sharing-http.js'
 import type { Metrics } from './telemetry/metrics.js'
 import { currentTraceId } from './telemetry/tracing.js'
 
@@ -30,7 +32,7 @@ export function createApp(deps: GatewayDeps): Hono {
   app.use('*', async (c, next) => {
     if (c.req.path.startsWith('/v1/resources/') || c.req.path.startsWith('/v1/audit/')) return next()
     const started = performance.now()
-    const requestId = requestIdFrom(c.req.header('x-request-id'), deps.clock.now())
+    const requestId = requestIdOf(c, deps.clock.now())
     await next()
     c.res.headers.set('x-request-id', requestId)
     const probe = c.req.path === '/healthz' || c.req.path === '/readyz'
@@ -64,6 +66,10 @@ export function createApp(deps: GatewayDeps): Hono {
   // The auditors' API (scope audit:read): each read leaves an `audit.read` admin record in the same log.
   app.route('/v1/audit', auditRoutes(deps))
 
+  // The sharing workflow: apply, check, review, and the grants it makes (roles are the workflow's to check).
+  app.route('/v1/applications', applicationRoutes(deps))
+  app.route('/v1/grants', grantRoutes(deps))
+
   // Only `qiao demo` has a dev key; a gateway with an issuer never publishes keys of its own.
   if (deps.config.demoMode && deps.devKey !== undefined) {
     const jwks = deps.devKey.publicJwks
@@ -79,7 +85,7 @@ export function createApp(deps: GatewayDeps): Hono {
 
   const problemResponse = (c: Context, err: unknown): Response => {
     const error = toGatewayError(err)
-    const requestId = requestIdFrom(c.req.header('x-request-id'), deps.clock.now())
+    const requestId = requestIdOf(c, deps.clock.now())
     if (error.code === 'internal') deps.log.error({ requestId, err: error.message }, 'unhandled error')
     const problem = renderProblem(error, requestId)
     problem.headers['x-request-id'] = requestId

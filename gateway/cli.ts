@@ -6,10 +6,11 @@ import { registerConnectorCommands } from './cli/connector-new.js'
 import { registerDemoCommand } from './cli/demo.js'
 import { registerDepartmentCommands } from './cli/department.js'
 import { registerServeCommand } from './cli/serve.js'
+import { registerSharingCommands } from './cli/sharing.js'
 import { registerSimulateCommand } from './cli/simulate.js'
 import { registerTokenCommand } from './cli/token.js'
 
-/** `qiao` command line: serve, demo, catalog check, token, simulate. */
+/** `qiao` command line: serve, demo, catalog check, token, simulate; the sharing workflow (apply, review, grants…). */
 const program = new Command()
   .name('qiao')
   .description('Qiao (桥): data-sharing exchange gateway between government departments')
@@ -22,6 +23,7 @@ registerAuditCommands(program)
 registerDepartmentCommands(program)
 registerConnectorCommands(program)
 registerTokenCommand(program)
+registerSharingCommands(program)
 registerSimulateCommand(program)
 
 await program.parseAsync(process.argv)

@@ -8,6 +8,7 @@ import type { CatalogSnapshot } from './catalog/snapshot.js'
 import type { Config } from './config/settings.js'
 import type { HealthMonitor } from './health/connector-health.js'
 import type { IdempotencyStore } from './idempotency/store.js'
+import type { SharingWorkflow } from './sharing/service.js'
 import type { StateStore } from './state/store.js'
 import type { Logger } from './telemetry/logger.js'
 import type { Metrics } from './telemetry/metrics.js'
@@ -36,6 +37,8 @@ export interface GatewayDeps {
   /** What instances share (state/): idempotency keys, and the sharing workflow's state to come. */
   readonly state: StateStore
   readonly idempotency: IdempotencyStore
+  /** The sharing workflow behind /v1/applications and /v1/grants (applications, reviews, live grants). */
+  readonly sharing: SharingWorkflow
   /** Last known health of each connector instance. */
   readonly health: HealthMonitor
   readonly metrics: Metrics
