@@ -24,6 +24,8 @@ import type { GatewayDeps, Lifecycle } from './gateway-deps.js'
 import { createHealthMonitor } from './health/connector-health.js'
 import { openStateIdempotencyStore } from './idempotency/state-store.js'
 import { openQuotaStore } from './quota/store.js'
+import { openSharingStore } from './sharing/kysely-store.js'
+import { startSharing } from './sharing/start.js'
 import { openStateStore } from './state/open.js'
 import { acquireAuditWriterLock } from './storage/writer-lock.js'
 import { createLogger, type Logger } from './telemetry/logger.js'
@@ -192,7 +194,13 @@ async function startComposed(options: StartGatewayOptions): Promise<RunningGatew
   })
   const digest = createKeyedDigest(await loadOrCreateAuditKey(config.auditKeyFile))
   const quotaStore = await openQuotaStore({ redisUrl: config.quotaRedisUrl, keyPrefix: config.quotaKeyPrefix, log })
-  const holder = new SnapshotHolder(buildSnapshot(loaded.catalog, { log, clock, quotaStore }))
+  // The sharing workflow's live grants approved so far are compiled into the first snapshot; every later change
+  // (on any instance) into a new one (sharing/start.ts). Calls never read the store.
+  const sharingStore = openSharingStore(state)
+  const snapshotDeps = { log, clock, quotaStore }
+  const holder = new SnapshotHolder(
+    buildSnapshot(loaded.catalog, snapshotDeps, undefined, await sharingStore.liveGrants()),
+  )
   const snapshot = () => holder.get()
 
   const health = createHealthMonitor({ snapshot, log, clock, intervalMs: config.healthInterval })
@@ -215,6 +223,20 @@ async function startComposed(options: StartGatewayOptions): Promise<RunningGatew
         up: health.status(connector).status === 'up' ? 1 : 0,
       })),
   })
+
+  const sharingParts = await startSharing({
+    config,
+    store: sharingStore,
+    state,
+    holder,
+    snapshotDeps,
+    audit,
+    digest,
+    clock,
+    log,
+    metrics: metrics.sharing,
+  })
+  const sharing = sharingParts.workflow
 
   let draining = false
   let inFlight = 0
@@ -258,6 +280,7 @@ async function startComposed(options: StartGatewayOptions): Promise<RunningGatew
     digest,
     state,
     idempotency,
+    sharing,
     health,
     metrics,
     snapshot,
@@ -323,6 +346,7 @@ async function startComposed(options: StartGatewayOptions): Promise<RunningGatew
         }
         health.stop()
         clearInterval(retention)
+        await sharingParts.close()
         await holder.disposeAll()
         await quotaStore.close()
         await idempotency.close()

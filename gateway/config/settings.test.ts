@@ -107,6 +107,13 @@ describe('configuration', () => {
       'auditRetentionMs',
       'quotaRedisUrl',
       'quotaKeyPrefix',
+      'workingCalendarFile',
+      'sharingConformityDays',
+      'sharingReviewDays',
+      'sharingReviewDaysUnpublished',
+      'sharingScanIntervalMs',
+      'sharingWebhookUrl',
+      'sharingWebhookSecretFile',
       'demoMode',
     ]
     expect(new Set(Object.keys(SETTINGS)).size + 1).toBe(fields.length)

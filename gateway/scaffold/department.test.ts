@@ -66,7 +66,7 @@ describe('planDepartment', () => {
     const result = await readFile(join(root, 'catalog.yaml'), 'utf8')
     expect(onlyInserted(original, result)).toBe(true)
     expect(result).toContain(
-      '    uscc: "113201000024930642"\n  - code: sewage\n    name: 南京市排水管理处\n    uscc: "113201000024930730"\n',
+      '    uscc: 11320100002493072W\n  - code: sewage\n    name: 南京市排水管理处\n    uscc: "113201000024930730"\n',
     )
     const data = parse(result, { schema: 'core' })
     expect(data.departments.at(-1)).toEqual(plan.department)
