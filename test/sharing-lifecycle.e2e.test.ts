@@ -218,6 +218,14 @@ describe('apply → conformity check → approval → the next query on another 
     expect(res.json.code).toBe('grant-revoked')
     const records = (await b.auditRecords()) as ExchangeAuditRecord[]
     expect(records.at(-1)).toMatchObject({ decision: 'deny', reason: 'grant-revoked', approvalRef: grantId })
+    // The catalog view says so too, naming the approval.
+    const catalog = await call(b, 'GET', '/v1/catalog', await exchange())
+    const access = (catalog.json.access as { grants: Record<string, unknown>[] }).grants
+    expect(access.find((g) => g.matter === MATTER && g.resource === PERMITS)).toMatchObject({
+      state: 'revoked',
+      source: 'application',
+      approvalRef: grantId,
+    })
   })
 })
 

@@ -6,9 +6,10 @@ import type { GatewayDeps } from '../gateway-deps.js'
 import type { ConnectorStatus } from '../health/connector-health.js'
 import type { AuthenticatedEnv } from './require-scope.js'
 
-type GrantState = 'active' | 'expired' | 'not-yet-valid'
+type GrantState = 'active' | 'expired' | 'not-yet-valid' | 'revoked'
 
 function grantState(grant: Grant, now: number): GrantState {
+  if (grant.revoked !== undefined) return 'revoked'
   if (grant.validFromMs !== undefined && now < grant.validFromMs) return 'not-yet-valid'
   if (grant.validUntilMs !== undefined && now >= grant.validUntilMs) return 'expired'
   return 'active'
@@ -67,6 +68,9 @@ export function catalogView(
       action: grant.action,
       scope,
       state: grantState(grant, now),
+      // A live grant (an approved application) names its approval, so the caller can look it up in /v1/grants.
+      source: grant.source,
+      ...(grant.source === 'application' ? { approvalRef: grant.approval?.ref } : {}),
       tokenHasScope: principal.scopes.has(scope),
     })
   }
