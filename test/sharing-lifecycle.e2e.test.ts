@@ -99,7 +99,7 @@ async function adminRecords(h: Harness): Promise<AdminAuditRecord[]> {
 }
 
 beforeAll(async () => {
-  a = await startHarness({ env: { QIAO_STATE_URL: STATE_URL, QIAO_AUDIT_LOG_ID: 'qiao-a' } })
+  a = await startHarness({ env: { QIAO_STATE_URL: STATE_URL, QIAO_AUDIT_LOG_ID: 'qiao-a', QIAO_METRICS_PORT: '0' } })
   // B trusts A's issuer (one IdP for both instances), and has its own data directory and audit log.
   b = await startHarness({ env: { QIAO_STATE_URL: STATE_URL, QIAO_AUDIT_LOG_ID: 'qiao-b', QIAO_JWKS_URL: a.jwks.url } })
   projectCode = a.sim.data.permits.find((p) => p.SJYXBS === '1')?.XMDM as string
@@ -179,6 +179,9 @@ describe('apply → conformity check → approval → the next query on another 
       ['ownerLeadName', 'ownerLeadPhone', 'permitNo', 'plannedStartDate', 'projectCode', 'projectName'].sort(),
     )
     expect(String(record.ownerLeadName)).toContain('*')
+    const metrics = await (await request(`${a.gateway.metricsUrl}/metrics`)).body.text()
+    expect(metrics).toMatch(/^qiao_sharing_live_grants 1$/m)
+    expect(metrics).toMatch(/^qiao_sharing_grant_sync_failures_total 0$/m)
   })
 
   it('carries the approval id in the exchange audit record, from call to application', async () => {

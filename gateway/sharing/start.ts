@@ -35,6 +35,8 @@ export interface StartSharingOptions {
 
 export interface RunningSharing {
   readonly workflow: SharingWorkflow
+  /** Failed recompilations of the live grants so far (the metric to alert on). */
+  syncFailures(): number
   /** Stops the scheduler and the grant sync (before the state store and the snapshots are closed). */
   close(): Promise<void>
 }
@@ -102,6 +104,7 @@ export async function startSharing(options: StartSharingOptions): Promise<Runnin
   })
   return {
     workflow,
+    syncFailures: () => grantSync.stats.failures,
     async close() {
       await scheduler.stop()
       await grantSync.close()

@@ -49,6 +49,8 @@ export interface MetricsSources {
   connectorUp(): Array<{ connector: string; up: number }>
   /** Quota checks answered from this instance's memory because the shared store (Redis) failed. */
   quotaFallbacks(): number
+  /** Live grants compiled into the current snapshot, and failed recompilations (the state store unreadable). */
+  liveGrants?(): { readonly compiled: number; readonly syncFailures: number }
 }
 
 export function createMetrics(sources: MetricsSources): Metrics {
@@ -199,6 +201,23 @@ export function createMetrics(sources: MetricsSources): Metrics {
     collect() {
       this.reset()
       this.inc(sources.quotaFallbacks())
+    },
+  })
+  new Gauge({
+    name: 'qiao_sharing_live_grants',
+    help: 'Live grants (approved applications, active or revoked) compiled into the snapshot this instance serves.',
+    registers: [registry],
+    collect() {
+      this.set(sources.liveGrants?.().compiled ?? 0)
+    },
+  })
+  new Counter({
+    name: 'qiao_sharing_grant_sync_failures_total',
+    help: 'Recompilations of live grants that failed (state store unreadable): the grants compiled before stay in force; alert when it rises.',
+    registers: [registry],
+    collect() {
+      this.reset()
+      this.inc(sources.liveGrants?.().syncFailures ?? 0)
     },
   })
   const sharing = sharingMetrics(registry)
