@@ -40,6 +40,8 @@ export interface PeerHandle {
   pids(): number[]
   /** Seconds from spawn to accepting requests. */
   readonly startupSeconds: number
+  /** Qiao only: its stdout and stderr (JSON lines), readable until stop() removes its directory. */
+  readonly logFile?: string
   stop(): Promise<void>
 }
 
@@ -186,6 +188,13 @@ export async function startHaproxy(ctx: PeerContext): Promise<PeerHandle> {
   }
 }
 
+export interface QiaoOptions {
+  /** Runs after the instance's data directory is made and before the gateway starts, e.g. to seed its state store. */
+  readonly prepareDataDir?: (dataDir: string) => Promise<void>
+  /** QIAO_LOG_LEVEL; default warn (at info every call is logged, which costs CPU on the measured path). */
+  readonly logLevel?: string
+}
+
 /**
  * P3: `node dist/gateway/cli.js serve` with a clean environment (no OTEL_*: tracing off), metrics on their own
  * loopback listener (QIAO_METRICS_PORT) as an operator would run it.
@@ -195,9 +204,15 @@ export async function startQiao(
   ctx: PeerContext,
   catalogFile: string,
   nodeArgs: readonly string[] = [],
+  options: QiaoOptions = {},
 ): Promise<PeerHandle> {
   const dir = join(ctx.runDir, `qiao-${++serial}`)
   mkdirSync(dir, { recursive: true })
+  const dataDir = join(dir, 'data')
+  if (options.prepareDataDir) {
+    mkdirSync(dataDir, { mode: 0o700 })
+    await options.prepareDataDir(dataDir)
+  }
   const port = await freePort()
   const metricsPort = await freePort()
   const env: NodeJS.ProcessEnv = {
@@ -209,16 +224,17 @@ export async function startQiao(
     QIAO_PORT: String(port),
     QIAO_METRICS_PORT: String(metricsPort),
     QIAO_CATALOG: catalogFile,
-    QIAO_DATA_DIR: join(dir, 'data'),
+    QIAO_DATA_DIR: dataDir,
     QIAO_JWKS_FILE: ctx.keys.jwksFile,
     QIAO_ISSUER: BENCH_ISSUER,
     QIAO_AUDIENCE: BENCH_AUDIENCE,
     QIAO_JWT_ALGORITHMS: 'RS256',
-    QIAO_LOG_LEVEL: 'warn',
+    QIAO_LOG_LEVEL: options.logLevel ?? 'warn',
     QIAO_HEALTH_INTERVAL: '0',
     QIAO_DRAIN_TIMEOUT: '1s',
     QIAO_AUDIT_LOG_ID: 'qiao-bench',
   }
+  const logFile = join(dir, 'qiao.log')
   const started = performance.now()
   const proc = startProcess({
     name: 'qiao',
@@ -232,7 +248,7 @@ export async function startQiao(
     ],
     env,
     cwd: dir,
-    logFile: join(dir, 'qiao.log'),
+    logFile,
   })
   await waitForPort(proc, port, 180_000)
   const baseUrl = `http://127.0.0.1:${port}`
@@ -244,6 +260,7 @@ export async function startQiao(
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     pids: () => [proc.pid],
     startupSeconds: (performance.now() - started) / 1000,
+    logFile,
     async stop() {
       await proc.stop('SIGTERM', 20_000)
       rmSync(dir, { recursive: true, force: true })

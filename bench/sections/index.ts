@@ -1,6 +1,7 @@
 import type { PeerId } from '../lib/peers.js'
 import { runAudit } from './audit.js'
 import { runCatalog } from './catalog.js'
+import { runGrants } from './grants.js'
 import { runMain } from './main.js'
 import { runPayload } from './payload.js'
 import { runProfile } from './profile.js'
@@ -9,7 +10,7 @@ import { runSoak } from './soak.js'
 import { runTokens } from './tokens.js'
 
 /** The sections of `npm run bench`, in the order they run (tokens reads main's saturation to size its pool). */
-export const SECTIONS = ['main', 'catalog', 'tokens', 'payload', 'audit', 'profile', 'soak'] as const
+export const SECTIONS = ['main', 'catalog', 'tokens', 'payload', 'grants', 'audit', 'profile', 'soak'] as const
 export type Section = (typeof SECTIONS)[number]
 
 interface SectionRunner {
@@ -23,6 +24,7 @@ const RUNNERS: Record<Section, SectionRunner> = {
   catalog: { needsQiao: true, run: runCatalog },
   tokens: { needsQiao: true, run: runTokens },
   payload: { needsQiao: true, run: runPayload },
+  grants: { needsQiao: true, run: runGrants },
   audit: { needsQiao: false, run: runAudit },
   profile: { needsQiao: true, run: runProfile },
   soak: { needsQiao: true, run: runSoak },
