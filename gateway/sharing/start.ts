@@ -74,7 +74,7 @@ export async function startSharing(options: StartSharingOptions): Promise<Runnin
         review: config.sharingReviewDays,
         reviewUnpublished: config.sharingReviewDaysUnpublished,
       },
-      onGrantsChanged: () => void grantSync.refresh(),
+      onGrantsChanged: () => grantSync.refresh(),
     })
   const workflow = workflowAt(clock)
   if (config.demoMode) {

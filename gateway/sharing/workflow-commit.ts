@@ -59,7 +59,7 @@ export async function commitStep(
     await appendAudit(deps, adminRecord('sharing.application', now, details, recordOptions(taker)))
     return true
   })
-  if (moved && step.grants !== undefined) deps.onGrantsChanged?.()
+  if (moved && step.grants !== undefined) await deps.onGrantsChanged?.()
   return moved
 }
 
@@ -115,7 +115,7 @@ export async function commitRevocation(
     const details = auditDetails(deps, app, { ...step, from: before.state, to: next.state, seq, grant: next.id })
     await appendAudit(deps, adminRecord('sharing.grant', now, details, recordOptions(taker)))
   })
-  deps.onGrantsChanged?.()
+  await deps.onGrantsChanged?.()
   return next
 }
 

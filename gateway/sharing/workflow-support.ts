@@ -24,8 +24,11 @@ export interface SharingWorkflowDeps {
   /** Keyed digest of reasons in admin records (the reason text itself is only in the history). */
   readonly digest: KeyedDigest
   readonly days: { readonly conformity: number; readonly review: number; readonly reviewUnpublished: number }
-  /** Called after a committed transaction that changed grants, so this instance recompiles at once. */
-  readonly onGrantsChanged?: () => void
+  /**
+   * Called after a committed transaction that changed grants, so this instance recompiles at once; the step answers
+   * after it settles, so the caller's next call on this instance runs under the new grants (read your writes).
+   */
+  readonly onGrantsChanged?: () => void | Promise<void>
 }
 
 /** 422 with every problem at once (and `truncated`/`total` when the schema found more than are described). */
