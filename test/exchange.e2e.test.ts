@@ -154,18 +154,22 @@ describe('purpose, scope and grant', () => {
     expect(await theAuditRecord()).toMatchObject({ decision: 'deny', reason: 'purpose-malformed' })
   })
 
-  it('another matter than the token’s scope: 403 insufficient_scope', async () => {
+  it('a matter that covers the call, missing from the token’s scope: 403 insufficient_scope', async () => {
+    const token = await h.token({ dept: 'drc', scope: `${MATTER}:housing.drawing-review:read` })
+    const res = await h.query(PERMITS, { projectCode }, { token, matter: MATTER, caseId: CASE })
+    expectProblem(res, 403, 'insufficient-scope')
+    expect(res.json.requiredScope).toBe(SCOPE)
+    expect(res.headers['www-authenticate']).toBe(`Bearer realm="qiao", error="insufficient_scope", scope="${SCOPE}"`)
+    expect(await theAuditRecord()).toMatchObject({ decision: 'deny', reason: 'insufficient-scope', matter: MATTER })
+  })
+
+  it('another matter than the one that covers the call: 403 grant-missing, whatever the token’s scope', async () => {
     const token = await h.token(drcClaims)
     const res = await h.query(PERMITS, { projectCode }, { token, matter: 'XK00208001', caseId: CASE })
-    expectProblem(res, 403, 'insufficient-scope')
-    expect(res.headers['www-authenticate']).toBe(
-      `Bearer realm="qiao", error="insufficient_scope", scope="XK00208001:${PERMITS}:read"`,
-    )
-    expect(await theAuditRecord()).toMatchObject({
-      decision: 'deny',
-      reason: 'insufficient-scope',
-      matter: 'XK00208001',
-    })
+    expectProblem(res, 403, 'grant-missing')
+    expect(res.json).not.toHaveProperty('requiredScope')
+    expect(res.json.matters).toEqual([{ code: MATTER, name: expect.any(String) }])
+    expect(await theAuditRecord()).toMatchObject({ decision: 'deny', reason: 'grant-missing', matter: 'XK00208001' })
   })
 
   it('a department without a grant: 403 even with the scope in its token', async () => {

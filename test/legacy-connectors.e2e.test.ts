@@ -41,7 +41,11 @@ describe('发改 investment-project platform (SOAP 1.1, GBK)', () => {
       },
     )
     expect(res.status).toBe(200)
-    const project = res.json.data as { companyName: string; projectCode: string }
+    // Cardinality one still answers an array: of exactly one record.
+    const records = res.json.data as { companyName: string; projectCode: string }[]
+    expect(records).toHaveLength(1)
+    expect(res.json.meta).toMatchObject({ count: 1 })
+    const project = records[0] as { companyName: string; projectCode: string }
     expect(project.companyName).toBe(NON_BMP_COMPANY_NAME)
     expect([...project.companyName].some((ch) => (ch.codePointAt(0) as number) > 0xffff)).toBe(true)
     expect(project.projectCode).toBe(drc.nonBmpProjectCode)
@@ -103,7 +107,9 @@ describe('市场监管 enterprise registry (前置库)', () => {
       },
     )
     expect(res.status).toBe(200)
-    const data = res.json.data as { uscc: string; legalRepresentative: string }
+    const records = res.json.data as { uscc: string; legalRepresentative: string }[]
+    expect(records).toHaveLength(1)
+    const data = records[0] as { uscc: string; legalRepresentative: string }
     expect(data.uscc).toBe(market.correctedUscc)
     expect(data.legalRepresentative).toMatch(/^\p{Script=Han}\*+$/u)
     expect(await lastAudit()).toMatchObject({ decision: 'allow', reason: 'ok', recordCount: 1 })

@@ -175,7 +175,8 @@ export const problems = {
   'insufficient-scope': {
     status: 403,
     title: 'Token scope does not cover this call',
-    meaning: 'The token has no `<matter>:<resource>:<action>` scope (or `audit:read`) for this call.',
+    meaning:
+      'The token has no `<matter>:<resource>:<action>` scope (or `audit:read`) for this call; `requiredScope` names it. On an exchange call the matter does cover the call (else `matter-unknown` or `grant-missing`), and `matters` lists the matters that do.',
     bearerError: 'insufficient_scope',
   },
   'role-separation': {
@@ -192,12 +193,14 @@ export const problems = {
   'matter-unknown': {
     status: 403,
     title: 'Matter not in catalog',
-    meaning: 'The declared `Qiao-Matter` is not a matter of the catalog.',
+    meaning:
+      'The declared `Qiao-Matter` is not a matter of the catalog (checked before the token scope, so no scope is asked for); `matters` lists the matters that cover this call for the calling department, as for `grant-missing`.',
   },
   'grant-missing': {
     status: 403,
     title: 'No grant for this department, matter and resource',
-    meaning: 'The matter does not grant this action on this resource to the calling department.',
+    meaning:
+      'The matter does not grant this action on this resource to the calling department; `matters` (`[{code, name}]`) lists the matters that do, with an approval in force. An empty list means none does: apply for one with `POST /v1/applications`.',
   },
   'grant-not-yet-valid': {
     status: 403,

@@ -2,7 +2,7 @@ import type { Principal } from '../auth/principal.js'
 import type { CatalogSnapshot, CompiledGrant } from '../catalog/snapshot.js'
 import type { Action, Resource } from '../catalog/types.js'
 import { GatewayError } from '../errors/gateway-error.js'
-import { decide, type Purpose } from '../policy/decide.js'
+import { type Decision, decide, type Purpose } from '../policy/decide.js'
 import type { Authenticated, Authorized, Reached } from './exchange.js'
 
 /**
@@ -80,20 +80,25 @@ export function authorize<G extends CompiledGrant>(
   now: number,
 ): G {
   const decision = decide(snapshot.catalog, grants, principal, purpose, resource, action, now)
-  if (!decision.allow) {
-    // A refusal under a grant (grant-revoked) names its approval: in the answer, and so in the audit record.
-    const approvalRef = decision.grant?.grant.approval?.ref
-    throw new GatewayError(decision.code, {
-      detail: decision.detail,
-      extensions:
-        decision.requiredScope !== undefined
-          ? { requiredScope: decision.requiredScope }
-          : approvalRef !== undefined
-            ? { approvalRef }
-            : undefined,
-    })
-  }
+  if (!decision.allow) throw refusal(decision)
   return decision.grant
+}
+
+/**
+ * The 403 of a denial, with what the caller needs to fix the call: the scope to ask for, the matters that cover
+ * it (`matters: [{code, name}]`, empty when none does), or, refused under a grant (grant-revoked), its approval,
+ * which the audit record names too.
+ */
+function refusal(decision: Extract<Decision<CompiledGrant>, { allow: false }>): GatewayError {
+  const extensions: Record<string, unknown> = {}
+  if (decision.requiredScope !== undefined) extensions.requiredScope = decision.requiredScope
+  if (decision.matters !== undefined) extensions.matters = decision.matters
+  const approvalRef = decision.grant?.grant.approval?.ref
+  if (approvalRef !== undefined) extensions.approvalRef = approvalRef
+  return new GatewayError(decision.code, {
+    detail: decision.detail,
+    extensions: Object.keys(extensions).length > 0 ? extensions : undefined,
+  })
 }
 
 /** The exchange stage: purpose headers, the resource, and the access decision with the grant it found. */

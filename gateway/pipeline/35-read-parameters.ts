@@ -92,9 +92,10 @@ function tooLarge(limit: number): GatewayError {
 }
 
 /**
- * Validates against the resource's compiled request schema. A 400 lists the violations by JSON pointer (the first
- * MAX_VIOLATIONS, with `truncated` and `total` beyond), and names the parameters the resource takes when an
- * unknown one was sent, so the caller can fix the call.
+ * Validates against the resource's compiled request schema (a read's parameters or a write's body). A 400 lists the
+ * violations by JSON pointer (the first MAX_VIOLATIONS, with `truncated` and `total` beyond), and names the
+ * parameters the resource takes when an unknown one was sent, so the caller can fix the call: once, in `allowed`
+ * and at the end of the detail, however many unknown members the body has.
  */
 export function validateParameters(schema: LoadedSchema, params: Record<string, unknown>): Record<string, unknown> {
   const result = validateBounded(schema.validate, schema.schema, params)
@@ -115,8 +116,18 @@ export function validateParameters(schema: LoadedSchema, params: Record<string, 
   })
 }
 
-/** The top-level parameter names the request schema declares. */
-function allowedParameters(schema: LoadedSchema): string[] {
-  const properties = (schema.schema as { properties?: unknown }).properties
-  return typeof properties === 'object' && properties !== null ? Object.keys(properties) : []
+const allowedBySchema = new WeakMap<LoadedSchema, readonly string[]>()
+
+/**
+ * The top-level parameter (read) or body member (write) names the request schema declares, in its order; worked
+ * out once per loaded schema.
+ */
+function allowedParameters(schema: LoadedSchema): readonly string[] {
+  let allowed = allowedBySchema.get(schema)
+  if (allowed === undefined) {
+    const properties = (schema.schema as { properties?: unknown }).properties
+    allowed = Object.freeze(typeof properties === 'object' && properties !== null ? Object.keys(properties) : [])
+    allowedBySchema.set(schema, allowed)
+  }
+  return allowed
 }

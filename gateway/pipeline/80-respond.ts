@@ -8,12 +8,15 @@ export interface ExchangeResponse {
   body: string
 }
 
-/** The 200 body: the released data and what the caller needs to account for it. */
+/**
+ * The 200 body: the released records and what the caller needs to account for them. `data` is an array whatever
+ * the binding's cardinality, so a client reads every resource the same way; `one` only means that the provider
+ * holds exactly one record (none is 404 record-not-found, never an empty array).
+ */
 export function renderSuccess(exchange: Released, retrievedAt: number): ExchangeResponse {
   const { resource, purpose, grant, released } = exchange
-  const data = exchange.binding.cardinality === 'one' ? released[0] : released
   const body = {
-    data,
+    data: released,
     meta: {
       resource: resource.id,
       provider: resource.provider,
@@ -37,7 +40,7 @@ export function renderSuccess(exchange: Released, retrievedAt: number): Exchange
   }
 }
 
-/** 201 for a delivered write: the provider's receipt. */
+/** 201 for a delivered write: `data` is the provider's receipt (one object, not records: nothing is released). */
 export function renderWriteSuccess(exchange: Delivered, deliveredAt: number): ExchangeResponse {
   const { resource, purpose, receipt } = exchange
   const body = {

@@ -88,32 +88,60 @@ describe('decide: every branch, in order', () => {
     expect(decision).toMatchObject({ allow: false, code: 'resource-not-shared' })
   })
 
-  it('insufficient-scope: the scope must name this matter, resource and action, and the answer says which', () => {
-    const cases: Array<[string[], 'read' | 'write']> = [
-      [[], 'read'],
-      [[exchangeScope(URBAN_MATTER, PERMITS, 'read')], 'read'], // another matter
-      [[exchangeScope(MATTER, 'housing.drawing-review', 'read')], 'read'], // another resource
-      [[exchangeScope(MATTER, PERMITS, 'read')], 'write'], // another action
+  it('insufficient-scope: the matter covers the call, the token lacks its scope; the answer says which scope', () => {
+    const cases: string[][] = [
+      [],
+      [exchangeScope(URBAN_MATTER, PERMITS, 'read')], // another matter
+      [exchangeScope(MATTER, 'housing.drawing-review', 'read')], // another resource
+      [exchangeScope(MATTER, PERMITS, 'write')], // another action
     ]
-    for (const [scopes, action] of cases) {
-      const decision = decide(catalog, lookup, principal('drc', scopes), purpose(MATTER), permits, action, NOW)
+    for (const scopes of cases) {
+      const decision = decide(catalog, lookup, principal('drc', scopes), purpose(MATTER), permits, 'read', NOW)
       expect(decision).toEqual({
         allow: false,
         code: 'insufficient-scope',
         detail: expect.any(String),
-        requiredScope: exchangeScope(MATTER, PERMITS, action),
+        requiredScope: exchangeScope(MATTER, PERMITS, 'read'),
+        matters: [{ code: MATTER, name: catalog.matters.get(MATTER)?.name }],
       })
     }
   })
 
-  it('matter-unknown: a scope for a matter the catalog does not have', () => {
-    const decision = decide(catalog, lookup, scoped('drc', 'QT99999999'), purpose('QT99999999'), permits, 'read', NOW)
-    expect(decision).toMatchObject({ allow: false, code: 'matter-unknown' })
+  it('matter-unknown: checked before the scope, so it never asks for a scope that cannot exist', () => {
+    for (const scopes of [
+      [],
+      [exchangeScope('QT99999999', PERMITS, 'read')],
+      [exchangeScope(MATTER, PERMITS, 'read')],
+    ]) {
+      const decision = decide(catalog, lookup, principal('drc', scopes), purpose('QT99999999'), permits, 'read', NOW)
+      expect(decision).toMatchObject({ allow: false, code: 'matter-unknown', matters: [{ code: MATTER }] })
+      expect(decision).not.toHaveProperty('requiredScope')
+      if (!decision.allow) expect(decision.detail).toContain('not in the catalog')
+    }
   })
 
-  it('grant-missing: the matter exists but grants nothing of the kind to the calling department', () => {
-    const otherDept = decide(catalog, lookup, scoped('urban', MATTER), purpose(MATTER), permits, 'read', NOW)
-    expect(otherDept).toMatchObject({ allow: false, code: 'grant-missing' })
+  it('grant-missing: the matter exists but does not cover the call; the matters that do are named', () => {
+    // 发改 under 城管's matter, with or without its scope: 发改's own matter covers the call.
+    for (const scopes of [[], [exchangeScope(URBAN_MATTER, PERMITS, 'read')]]) {
+      const decision = decide(catalog, lookup, principal('drc', scopes), purpose(URBAN_MATTER), permits, 'read', NOW)
+      expect(decision).toEqual({
+        allow: false,
+        code: 'grant-missing',
+        detail: `the declared matter does not cover this call; the matter that grants read on this resource to the calling department: ${MATTER}`,
+        matters: [{ code: MATTER, name: '投资项目在线审批监管（施工许可、图审和竣工验收信息回传）' }],
+      })
+    }
+  })
+
+  it('grant-missing: no matter covers the call, so the list is empty and the detail points at applying', () => {
+    const otherDept = decide(catalog, lookup, scoped('market', MATTER), purpose(MATTER), permits, 'read', NOW)
+    expect(otherDept).toEqual({
+      allow: false,
+      code: 'grant-missing',
+      detail:
+        'the declared matter does not cover this call; no matter grants read on this resource to the calling department: apply for one with POST /v1/applications',
+      matters: [],
+    })
     const otherAction = decide(
       catalog,
       lookup,
@@ -123,7 +151,32 @@ describe('decide: every branch, in order', () => {
       'write',
       NOW,
     )
-    expect(otherAction).toMatchObject({ allow: false, code: 'grant-missing' })
+    expect(otherAction).toMatchObject({ allow: false, code: 'grant-missing', matters: [] })
+  })
+
+  it('names only matters whose grant is in force: not a revoked one, nor one outside its approval', () => {
+    const key = `${URBAN_MATTER}\u0000${PERMITS}\u0000read\u0000urban`
+    const urbanGrant = catalog.grants.get(key) as Grant
+    const from = urbanGrant.validFromMs as number
+    // 城管 under 发改's matter: its own matter covers the call from the day its approval takes effect.
+    const asUrban = (lookupOf: typeof lookup, at: number) =>
+      decide(catalog, lookupOf, scoped('urban', MATTER), purpose(MATTER), permits, 'read', at)
+    expect(asUrban(lookup, from - 1)).toMatchObject({ code: 'grant-missing', matters: [] })
+    expect(asUrban(lookup, from)).toMatchObject({ code: 'grant-missing', matters: [{ code: URBAN_MATTER }] })
+    const revoked: Grant = { ...urbanGrant, source: 'application', revoked: { at: '2026-05-06T17:30:00.000Z' } }
+    const revokedLookup = new Map([...lookup, [key, { grant: revoked }]])
+    expect(asUrban(revokedLookup, from)).toMatchObject({ code: 'grant-missing', matters: [] })
+    // 水务's only grant has expired.
+    const asWater = decide(catalog, lookup, scoped('water', MATTER), purpose(MATTER), permits, 'read', NOW)
+    expect(asWater).toMatchObject({ code: 'grant-missing', matters: [] })
+  })
+
+  it('names every matter that covers the call, and a department calling its own resource is not sent to apply', () => {
+    const natres = decide(catalog, lookup, scoped('natres', MATTER), purpose(MATTER), permits, 'read', NOW)
+    expect(natres).toMatchObject({ code: 'grant-missing', matters: [{ code: 'QR00112001', name: '建设工程规划核实' }] })
+    const own = decide(catalog, lookup, scoped('housing', MATTER), purpose(MATTER), permits, 'read', NOW)
+    expect(own).toMatchObject({ code: 'grant-missing', matters: [] })
+    if (!own.allow) expect(own.detail).not.toContain('/v1/applications')
   })
 
   it('grant-not-yet-valid: refused until the first instant of the approval (Asia/Shanghai day), allowed from it', () => {
@@ -215,7 +268,29 @@ describe('decide: every branch, in order', () => {
     expect(plain).toEqual({ allow: false, code: 'grant-expired', detail: 'the approval ended on 2025-06-30' })
   })
 
-  it('reports the first failing check: department before sharing, sharing before scope, scope before matter', () => {
+  it('names a live grant’s matter from the lookup it decides on, each lookup (snapshot) with its own index', () => {
+    const asMarket = (lookupOf: typeof lookup) =>
+      decide(catalog, lookupOf, scoped('market', MATTER), purpose(MATTER), permits, 'read', NOW)
+    expect(asMarket(lookup)).toMatchObject({ code: 'grant-missing', matters: [] })
+    // A sharing application approved for 市场监管 under 城管's matter: the next snapshot's lookup carries it.
+    const approved: Grant = {
+      ...(catalog.grants.get(`${URBAN_MATTER}\u0000${PERMITS}\u0000read\u0000urban`) as Grant),
+      source: 'application',
+      grantId: 'GR-2026-0077',
+      consumer: 'market',
+      validFromMs: undefined,
+      validUntilMs: undefined,
+    }
+    const next = new Map([...lookup, [`${URBAN_MATTER}\u0000${PERMITS}\u0000read\u0000market`, { grant: approved }]])
+    expect(asMarket(next)).toMatchObject({
+      code: 'grant-missing',
+      matters: [{ code: URBAN_MATTER, name: '城市建筑垃圾处置核准' }],
+    })
+    // The earlier lookup keeps its own answer.
+    expect(asMarket(lookup)).toMatchObject({ code: 'grant-missing', matters: [] })
+  })
+
+  it('reports the first failing check: department, sharing, matter, grant, then scope', () => {
     const secret = catalog.resources.get('housing.security-applicant') as Resource
     expect(decide(catalog, lookup, principal('nobody', []), purpose('QT99999999'), secret, 'read', NOW)).toMatchObject({
       code: 'department-unknown',
@@ -224,6 +299,12 @@ describe('decide: every branch, in order', () => {
       code: 'resource-not-shared',
     })
     expect(decide(catalog, lookup, principal('drc', []), purpose('QT99999999'), permits, 'read', NOW)).toMatchObject({
+      code: 'matter-unknown',
+    })
+    expect(decide(catalog, lookup, principal('market', []), purpose(MATTER), permits, 'read', NOW)).toMatchObject({
+      code: 'grant-missing',
+    })
+    expect(decide(catalog, lookup, principal('drc', []), purpose(MATTER), permits, 'read', NOW)).toMatchObject({
       code: 'insufficient-scope',
     })
   })
