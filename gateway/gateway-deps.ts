@@ -6,6 +6,7 @@ import type { TokenVerifier } from './auth/verify-token.js'
 import type { ReloadResult } from './catalog/reload.js'
 import type { CatalogSnapshot } from './catalog/snapshot.js'
 import type { Config } from './config/settings.js'
+import type { ResourceExample } from './examples.js'
 import type { HealthMonitor } from './health/connector-health.js'
 import type { IdempotencyStore } from './idempotency/store.js'
 import type { SharingWorkflow } from './sharing/service.js'
@@ -50,4 +51,6 @@ export interface GatewayDeps {
   readonly lifecycle: Lifecycle
   /** Demo mode only: the dev signing key whose public half is served at /.well-known/jwks.json. */
   readonly devKey: DevKey | undefined
+  /** Sample parameters per resource id (demo: from the simulators; serve: none). */
+  readonly examples: ReadonlyMap<string, readonly ResourceExample[]>
 }

@@ -20,16 +20,19 @@ import { type ReloadContext, type ReloadResult, reloadCatalog } from './catalog/
 import { buildSnapshot } from './catalog/snapshot.js'
 import { type CatalogIssue, formatIssue } from './catalog/types.js'
 import type { Config } from './config/settings.js'
+import { examplesByResource, type ResourceExample } from './examples.js'
 import type { GatewayDeps, Lifecycle } from './gateway-deps.js'
 import { createHealthMonitor } from './health/connector-health.js'
 import { openStateIdempotencyStore } from './idempotency/state-store.js'
 import { openQuotaStore } from './quota/store.js'
 import { openSharingStore } from './sharing/kysely-store.js'
-import { startSharing } from './sharing/start.js'
+import { type RunningSharing, startSharing } from './sharing/start.js'
 import { openStateStore } from './state/open.js'
 import { acquireAuditWriterLock } from './storage/writer-lock.js'
 import { createLogger, type Logger } from './telemetry/logger.js'
 import { createMetrics } from './telemetry/metrics.js'
+
+export type { ResourceExample } from './examples.js'
 
 export interface StartGatewayOptions {
   readonly config: Config
@@ -41,6 +44,11 @@ export interface StartGatewayOptions {
   readonly auditBackend?: AuditBackend
   /** Values for ${NAME} in catalog connector options; defaults to process.env. */
   readonly vars?: Readonly<Record<string, string | undefined>>
+  /**
+   * Sample parameters per resource that return data (the demo's simulators know theirs): shown in the OpenAPI
+   * document, /docs and the demo banner. `serve` has none: a production gateway never loads a simulator.
+   */
+  readonly examples?: readonly ResourceExample[]
 }
 
 export interface RunningGateway {
@@ -203,6 +211,8 @@ async function startComposed(options: StartGatewayOptions): Promise<RunningGatew
   )
   const snapshot = () => holder.get()
 
+  // Set once the sharing workflow is composed (after the metrics, which read it lazily).
+  let sharingParts: RunningSharing | undefined
   const health = createHealthMonitor({ snapshot, log, clock, intervalMs: config.healthInterval })
   await health.check()
 
@@ -217,6 +227,7 @@ async function startComposed(options: StartGatewayOptions): Promise<RunningGatew
     auditFreeBytes: () => audit.freeBytes(),
     tokenCache: () => verifier.stats,
     quotaFallbacks: () => quotaStore.stats.fallbacks,
+    liveGrants: () => ({ compiled: snapshot().liveGrants.length, syncFailures: sharingParts?.syncFailures() ?? 0 }),
     connectorUp: () =>
       [...snapshot().connectors.keys()].map((connector) => ({
         connector,
@@ -224,7 +235,7 @@ async function startComposed(options: StartGatewayOptions): Promise<RunningGatew
       })),
   })
 
-  const sharingParts = await startSharing({
+  sharingParts = await startSharing({
     config,
     store: sharingStore,
     state,
@@ -288,6 +299,7 @@ async function startComposed(options: StartGatewayOptions): Promise<RunningGatew
     releaseSnapshot: (s) => holder.release(s),
     lifecycle,
     devKey,
+    examples: examplesByResource(options.examples ?? []),
   }
   const app = createApp(deps)
   const server = createAdaptorServer({ fetch: app.fetch, hostname: config.host }) as Server

@@ -4,6 +4,7 @@ import iconv from 'iconv-lite'
 import { describe, expect, it } from 'vitest'
 import { createAjv } from '../../gateway/validation/ajv.js'
 import { isAdminDivisionCode } from '../kit/admin-divisions.js'
+import { SHARED_PROJECTS } from '../kit/demo-universe.js'
 import { isInvestmentProjectCode, isUsccChecksumValid, projectCodeFormat } from '../kit/identifiers.js'
 import { mapApprovalResult, mapProject, parseLegacyDate, parseLegacyDateTime } from './mapping.js'
 import {
@@ -33,7 +34,7 @@ describe('seed', () => {
   })
 
   it('has at least 200 南京市 projects of all three types, in both code layouts, with approval results', () => {
-    expect(data.projects.length).toBe(SEED_PROJECT_COUNT)
+    expect(data.projects.length).toBe(SEED_PROJECT_COUNT + SHARED_PROJECTS.length)
     expect(SEED_PROJECT_COUNT).toBeGreaterThanOrEqual(200)
     const formats = new Set(data.projects.map((p) => projectCodeFormat(p.项目代码)))
     expect(formats).toStrictEqual(new Set(['current', 'legacy']))

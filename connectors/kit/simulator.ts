@@ -14,6 +14,14 @@ export interface SimulatorStartOptions {
   readonly port: number
 }
 
+/** Sample parameters of a resource that return data from the simulator's seed. */
+export interface SimulatorExample {
+  readonly resource: string
+  readonly params: Readonly<Record<string, unknown>>
+  /** One line, in Chinese, on what the example finds (the shared projects say they can be followed across departments). */
+  readonly summary?: string
+}
+
 export interface SimulatorDefinition {
   /** Name used by the CLI: `qiao simulate <name>`. */
   readonly name: string
@@ -24,7 +32,10 @@ export interface SimulatorDefinition {
    * point the catalog at a simulator that had to take another port.
    */
   readonly urlVariable?: string
-  /** Parameters that find seed records, per resource id: the demo prints a ready-to-run query from these. */
-  readonly examples?: ReadonlyArray<{ readonly resource: string; readonly params: Readonly<Record<string, unknown>> }>
+  /**
+   * Parameters that find seed records, per resource id, several per resource: the demo prints a ready-to-run query
+   * from the first and hands them all to the gateway (API docs, demo banner).
+   */
+  readonly examples?: ReadonlyArray<SimulatorExample>
   start(options: SimulatorStartOptions): Promise<RunningSimulator>
 }

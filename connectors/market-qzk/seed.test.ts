@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { exchangeScope } from '../../gateway/auth/principal.js'
 import { createAjv } from '../../gateway/validation/ajv.js'
+import { type Harness, NOW, startHarness } from '../../test/support/gateway.js'
 import { divisionStatus } from '../kit/admin-divisions.js'
+import { SHARED_COMPANIES } from '../kit/demo-universe.js'
 import { isOrgCodeValid, isUsccChecksumValid } from '../kit/identifiers.js'
 import { mapEnterpriseRow } from './mapping.js'
 import {
@@ -11,6 +14,7 @@ import {
   generateMarketDataset,
   insertBatches,
   marketDataset,
+  marketSimulator,
   type QzkSeedRow,
   SEED_CORRECTION_COUNT,
   SEED_ENTERPRISE_COUNT,
@@ -43,7 +47,7 @@ describe('seed dataset', () => {
   })
 
   it('holds at least 300 南京市 enterprises with unique USCCs and names', () => {
-    expect(data.enterprises.length).toBe(SEED_ENTERPRISE_COUNT)
+    expect(data.enterprises.length).toBe(SEED_ENTERPRISE_COUNT + SHARED_COMPANIES.length)
     expect(SEED_ENTERPRISE_COUNT).toBeGreaterThanOrEqual(300)
     expect(new Set(data.enterprises.map((e) => e.uscc)).size).toBe(data.enterprises.length)
     expect(new Set(data.enterprises.map((e) => e.current.QYMC)).size).toBe(data.enterprises.length)
@@ -206,5 +210,38 @@ describe('seedMarketDatabase', () => {
     await expect(seedMarketDatabase(TEST_DB_URL, { schema: 'pg_catalog' })).rejects.toThrow(TypeError)
     await expect(seedMarketDatabase(TEST_DB_URL, { schema: 'a"; DROP SCHEMA public; --' })).rejects.toThrow(TypeError)
     await expect(seedMarketDatabase(TEST_DB_URL, { schema, table: 'T; DROP' })).rejects.toThrow(TypeError)
+  })
+})
+
+describe('the simulator examples through the gateway', () => {
+  let h: Harness
+  beforeAll(async () => {
+    h = await startHarness({ market: true })
+  })
+  afterAll(async () => {
+    await h.close()
+  })
+
+  it('each finds its enterprise for the department granted market.enterprise-registration in catalog.yaml', async () => {
+    const grant = [...h.gateway.deps.snapshot().catalog.grants.values()].find(
+      (g) =>
+        g.resource === 'market.enterprise-registration' &&
+        g.action === 'read' &&
+        (g.validFromMs ?? 0) <= NOW &&
+        NOW < (g.validUntilMs ?? Number.POSITIVE_INFINITY),
+    )
+    if (!grant) throw new Error('catalog.yaml grants no department market.enterprise-registration')
+    const token = await h.token({ dept: grant.consumer, scope: exchangeScope(grant.matter, grant.resource, 'read') })
+    const examples = marketSimulator.examples ?? []
+    expect(examples.length).toBeGreaterThanOrEqual(2)
+    for (const [i, example] of examples.entries()) {
+      const res = await h.query(example.resource, example.params, {
+        token,
+        matter: grant.matter,
+        caseId: `SANDBOX-M-${i + 1}`,
+      })
+      expect(res.status, res.text).toBe(200)
+      expect(res.json.data).toMatchObject([{ uscc: example.params.uscc }])
+    }
   })
 })

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { isAbsolute, relative } from 'node:path'
 import type { Command } from 'commander'
-import type { RunningSimulator, SimulatorDefinition } from '../../connectors/kit/simulator.js'
+import type { RunningSimulator, SimulatorDefinition, SimulatorExample } from '../../connectors/kit/simulator.js'
 import { exchangeScope } from '../auth/principal.js'
 import type { Config } from '../config/settings.js'
 import type { RunningGateway } from '../gateway.js'
@@ -75,6 +75,43 @@ async function exampleQuery(
     }
   }
   return ['No example query: no simulator example matches an active grant of this catalog.']
+}
+
+/**
+ * The sandbox: one example per resource of the catalog (the simulators list the shared cross-department projects
+ * first), with the department and matter a token needs for it, and where the API docs list them all.
+ */
+function sampleParameters(
+  gateway: RunningGateway,
+  simulatorDefinitions: ReadonlyMap<string, SimulatorDefinition>,
+): string[] {
+  const { catalog } = gateway.deps.snapshot()
+  const now = Date.now()
+  const first = new Map<string, SimulatorExample>()
+  for (const simulator of simulatorDefinitions.values()) {
+    for (const example of simulator.examples ?? []) {
+      if (catalog.resources.has(example.resource) && !first.has(example.resource)) first.set(example.resource, example)
+    }
+  }
+  if (first.size === 0) return []
+  const width = Math.max(...[...first.keys()].map((id) => id.length))
+  const lines = [
+    'Sample parameters (sandbox), one per resource, with the department and matter a token needs for it;',
+    `all of them, and the API reference: ${gateway.url}/docs`,
+  ]
+  for (const [resource, example] of first) {
+    const grant = [...catalog.grants.values()].find(
+      (g) =>
+        g.resource === resource &&
+        g.action === 'read' &&
+        (g.validFromMs ?? 0) <= now &&
+        now < (g.validUntilMs ?? Number.POSITIVE_INFINITY),
+    )
+    const who = grant ? `${grant.consumer} · ${grant.matter}` : 'no active grant'
+    lines.push(`  ${resource.padEnd(width)}  ${who.padEnd(20)}  ${JSON.stringify(example.params)}`)
+    if (example.summary) lines.push(`      ${example.summary}`)
+  }
+  return lines
 }
 
 /** Resources whose provider system did not answer the start-up health check, said plainly. */
@@ -156,7 +193,8 @@ export function registerDemoCommand(program: Command): void {
       }
       const gateway = await startOrExit(async () => {
         try {
-          return await startGateway({ config, vars })
+          const examples = [...simulatorDefinitions.values()].flatMap((d) => d.examples ?? [])
+          return await startGateway({ config, vars, examples })
         } catch (err) {
           // Nothing may be left behind: the simulators go before the message (another demo may have won a race).
           await Promise.allSettled(simulators.map(({ running }) => running.close()))
@@ -168,6 +206,7 @@ export function registerDemoCommand(program: Command): void {
         }
       })
       const catalog = gateway.deps.snapshot().catalog
+      const samples = sampleParameters(gateway, simulatorDefinitions)
       const lines = [
         '',
         `Qiao demo gateway: ${gateway.url}  (catalog ${catalog.version}: ${catalog.departments.size} departments, ${catalog.resources.size} resources, ${catalog.matters.size} matters)`,
@@ -181,6 +220,8 @@ export function registerDemoCommand(program: Command): void {
         '',
         ...(await exampleQuery(gateway, config, simulatorDefinitions)),
         '',
+        ...samples,
+        ...(samples.length > 0 ? [''] : []),
         'Ctrl-C stops the gateway and the simulators.',
         '',
       ]

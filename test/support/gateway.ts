@@ -9,6 +9,7 @@ import { seedMarketDatabase } from '../../connectors/market-qzk/simulator/index.
 import type { AuditBackend } from '../../gateway/audit/backend.js'
 import type { ExchangeAuditRecord } from '../../gateway/audit/record.js'
 import { type Config, readConfig } from '../../gateway/config/settings.js'
+import type { ResourceExample } from '../../gateway/examples.js'
 import { type RunningGateway, startGateway } from '../../gateway/gateway.js'
 import { createLogger } from '../../gateway/telemetry/logger.js'
 import {
@@ -42,6 +43,8 @@ export interface HarnessOptions {
   readonly auditBackend?: (config: Config) => AuditBackend
   /** The gateway's clock, for tests that move time by hand; default frozen at NOW. */
   readonly clock?: { now(): number }
+  /** Sample parameters per resource, as `qiao demo` passes its simulators' (deps.examples); default none. */
+  readonly examples?: readonly ResourceExample[]
 }
 
 export interface Harness {
@@ -150,6 +153,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       logger: createLogger('debug', { write: (line: string) => void logLines.push(line) }),
       vars: { QIAO_HOUSING_URL: options.upstreamUrl ?? sim.url, QIAO_DRC_URL: drc.url, ...options.vars },
       auditBackend: options.auditBackend?.(config),
+      examples: options.examples,
     })
   let gateway = await start()
   const auditDir = join(config.auditDir, config.auditLogId)

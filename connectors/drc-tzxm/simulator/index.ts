@@ -1,5 +1,6 @@
-import type { SimulatorDefinition } from '../../kit/simulator.js'
-import { type SeedSample, seedSample } from './seed.js'
+import { SHARED_COMPANIES, SHARED_PROJECTS, sharedSummary } from '../../kit/demo-universe.js'
+import type { SimulatorDefinition, SimulatorExample } from '../../kit/simulator.js'
+import { type DrcDataset, drcDataset, type SeedSample, seedSample } from './seed.js'
 import { startDrcSimulator } from './server.js'
 
 export type { DrcDataset, SeedCompany, SeedSample } from './seed.js'
@@ -35,17 +36,45 @@ export const drcSimulator: SimulatorDefinition = {
   urlVariable: 'QIAO_DRC_URL',
   /** Computed on first use, so importing the registry does not generate the seed. */
   get examples() {
-    examples ??= exampleQueries(seedSample())
+    examples ??= exampleQueries(drcDataset(), seedSample())
     return examples
   },
   start: ({ host, port }) => startDrcSimulator({ host, port }),
 }
 
-function exampleQueries(sample: SeedSample): NonNullable<SimulatorDefinition['examples']> {
+/**
+ * The shared projects and their owners first, then generated corner cases (a name outside the BMP, a legacy-layout
+ * code): the summaries count what the dataset really holds.
+ */
+function exampleQueries(data: DrcDataset, sample: SeedSample): readonly SimulatorExample[] {
+  const approvalsOf = (code: string) => data.approvals.filter((a) => a.项目代码 === code).length
+  const projectsOf = (uscc: string) =>
+    data.projects.filter((p) => p.项目单位.some((c) => c.统一社会信用代码 === uscc)).length
   return Object.freeze([
-    { resource: 'drc.investment-project', params: { projectCode: sample.projectCode } },
-    { resource: 'drc.investment-project', params: { projectCode: sample.nonBmpProjectCode } },
-    { resource: 'drc.company-projects', params: { companyUscc: sample.companyUscc } },
-    { resource: 'drc.approval-result', params: { projectCode: sample.projectCode } },
+    ...SHARED_PROJECTS.map((p) => ({
+      resource: 'drc.investment-project',
+      params: { projectCode: p.code },
+      summary: sharedSummary(`${p.name}的立项信息（${p.projectType}）`),
+    })),
+    {
+      resource: 'drc.investment-project',
+      params: { projectCode: sample.nonBmpProjectCode },
+      summary: `项目单位名称含基本平面以外的汉字（${sample.nonBmpCompanyName}）：经 GB18030 原样送达`,
+    },
+    {
+      resource: 'drc.investment-project',
+      params: { projectCode: sample.legacyProjectCode },
+      summary: '2016—2020年旧版格式项目代码（YYYY-AAAAAA-II-TT-NNNNNN）的项目',
+    },
+    ...SHARED_COMPANIES.map((c) => ({
+      resource: 'drc.company-projects',
+      params: { companyUscc: c.uscc },
+      summary: sharedSummary(`${c.name}的${projectsOf(c.uscc)}个项目`),
+    })),
+    ...SHARED_PROJECTS.map((p) => ({
+      resource: 'drc.approval-result',
+      params: { projectCode: p.code },
+      summary: sharedSummary(`${p.name}的${approvalsOf(p.code)}条审批结果`),
+    })),
   ])
 }

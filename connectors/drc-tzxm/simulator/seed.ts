@@ -1,5 +1,6 @@
 // Over 400 lines: word lists and one seeded generator whose draw order fixes the demo data
 import { divisionName } from '../../kit/admin-divisions.js'
+import { SHARED_COMPANIES, SHARED_PROJECTS, type SharedProject } from '../../kit/demo-universe.js'
 import {
   bumpLastDigit,
   compactDay,
@@ -28,6 +29,9 @@ import type { ApprovalWire, ProjectWire } from '../wire.js'
  * project codes in both layouts (primer §3.4): legacy `YYYY-AAAAAA-II-TT-NNNNNN` for 2016 to 2020-10, current
  * `YYMM-AAAAAA-DD-PP-RRRRRC` since 2020-11 (its last digit is a made-up check digit: the algorithm is not public).
  * Some company names carry rare characters, one outside the BMP (𠮷 U+20BB7), which only a GB18030 path keeps.
+ *
+ * The projects and owners shared with the other simulators (connectors/kit/demo-universe.ts) come last, with their
+ * own times of day from a second stream: the generated rows (and the sample) are the same as without them.
  */
 
 export const DEFAULT_SEED = 20_260_102
@@ -416,7 +420,81 @@ export function generateDrcDataset(seed: number = DEFAULT_SEED): DrcDataset {
     results.sort((a, b) => a.day - b.day)
     for (const { day, row } of results) approvals.push({ ...row, 办结时间: stamp(rng, day) })
   }
-  return { seed, referenceDate: SEED_REFERENCE_DATE, companies, projects, approvals }
+  // The shared projects go last, their document serials after the generated ones (none is reused).
+  for (const company of SHARED_COMPANIES) {
+    if (usccs.has(company.uscc) || names.has(company.name)) {
+      throw new Error(`seed: shared company ${company.uscc} collides with a generated one; change the seed`)
+    }
+  }
+  const sharedRng = new SeedRng(seed ^ SHARED_STREAM)
+  const sharedProjects: ProjectWire[] = []
+  const sharedApprovals: ApprovalWire[] = []
+  for (const project of SHARED_PROJECTS) {
+    if (codes.has(project.code) || projectNames.has(project.name)) {
+      throw new Error(`seed: shared project ${project.code} collides with a generated one; change the seed`)
+    }
+    const rows = sharedProjectRows(sharedRng, project, nextDoc)
+    sharedProjects.push(rows.project)
+    sharedApprovals.push(...rows.approvals)
+  }
+  return {
+    seed,
+    referenceDate: SEED_REFERENCE_DATE,
+    companies: [...companies, ...SHARED_COMPANIES.map(({ name, uscc, sector }) => ({ name, uscc, sector }))],
+    projects: [...projects, ...sharedProjects],
+    approvals: [...approvals, ...sharedApprovals],
+  }
+}
+
+/** Mixed into the dataset's seed for the shared projects' own stream. */
+const SHARED_STREAM = 0x5eed
+
+/** A shared (district-level, filed) project as the platform's rows, authorities and documents by the rules above. */
+function sharedProjectRows(
+  rng: SeedRng,
+  project: SharedProject,
+  nextDoc: (key: string) => number,
+): { project: ProjectWire; approvals: ApprovalWire[] } {
+  const district = project.division
+  const site = DISTRICTS[district]
+  const siteName = divisionName(district)
+  if (!site || !siteName) throw new Error(`seed: shared project ${project.code} is not in a 南京市 district`)
+  const drc = `南京市${siteName}发展和改革局`
+  const year = (iso: string) => iso.slice(0, 4)
+  const authority: Record<SharedProject['approvals'][number]['matter'], (iso: string) => [string, string]> = {
+    企业投资项目备案: (iso) => [drc, `宁${site.abbr}发改备〔${year(iso)}〕${nextDoc(`${site.abbr}备${year(iso)}`)}号`],
+    建设项目用地预审与选址意见书核发: (iso) => [
+      `南京市规划和自然资源局${siteName.replace(/区$/, '')}分局`,
+      `用字第${district}${year(iso)}${String(nextDoc(`land${year(iso)}`)).padStart(5, '0')}号`,
+    ],
+    建设项目环境影响评价审批: (iso) => ['南京市生态环境局', `宁环建〔${year(iso)}〕${nextDoc(`eia${year(iso)}`)}号`],
+  }
+  const approvals = project.approvals.map(({ matter, result, date }): ApprovalWire => {
+    const [审批部门, 批复文号] = authority[matter](date)
+    return {
+      项目代码: project.code,
+      审批事项: matter,
+      审批结果: result,
+      审批部门,
+      批复文号,
+      办结时间: stamp(rng, toDay(date)),
+    }
+  })
+  return {
+    project: {
+      项目代码: project.code,
+      项目名称: project.name,
+      项目单位: [{ 单位名称: project.owner.name, 统一社会信用代码: project.owner.uscc }],
+      建设地点: project.location,
+      建设规模及内容: project.scale,
+      总投资: project.totalInvestmentWanYuan,
+      行业: project.industry,
+      项目类型: project.projectType,
+      审批部门: drc,
+      登记日期: compactDay(toDay(project.registered)),
+    },
+    approvals,
+  }
 }
 
 function sectorOf(kind: Exclude<Kind, 'public'>): Exclude<Sector, 'public'> {

@@ -1,5 +1,7 @@
-import type { SimulatorDefinition } from '../../kit/simulator.js'
-import { type SeedSample, seedSample } from './seed.js'
+import { SHARED_PROJECTS, sharedProjectsOf, sharedSummary } from '../../kit/demo-universe.js'
+import type { SimulatorDefinition, SimulatorExample } from '../../kit/simulator.js'
+import { ROW_INVALID } from '../wire.js'
+import { type HousingDataset, housingDataset, type SeedSample, seedSample } from './seed.js'
 import { startHousingSimulator } from './server.js'
 
 export type { HousingDataset, SeedCompany, SeedPerson, SeedProject, SeedSample, SeedSubProject } from './seed.js'
@@ -26,17 +28,72 @@ export const housingSimulator: SimulatorDefinition = {
   urlVariable: 'QIAO_HOUSING_URL',
   /** Computed on first use, so importing the registry does not generate the seed. */
   get examples() {
-    examples ??= exampleQueries(seedSample())
+    examples ??= exampleQueries(housingDataset(), seedSample())
     return examples
   },
   start: ({ host, port }) => startHousingSimulator({ host, port }),
 }
 
-function exampleQueries(sample: SeedSample): NonNullable<SimulatorDefinition['examples']> {
-  return Object.freeze([
-    { resource: 'housing.construction-permit', params: { projectCode: sample.projectCode } },
-    { resource: 'housing.construction-permit', params: { permitNo: sample.permitNos[0] } },
-    { resource: 'housing.drawing-review', params: { projectCode: sample.projectCode } },
-    { resource: 'housing.completion-filing', params: { projectCode: sample.projectCode } },
-  ])
+/**
+ * The shared projects first (each resource, each project it has rows for), then a generated corner case: the
+ * summaries count what the dataset really holds.
+ */
+function exampleQueries(data: HousingDataset, sample: SeedSample): readonly SimulatorExample[] {
+  const valid = data.permits.filter((r) => r.SJYXBS !== ROW_INVALID)
+  const of = <T extends { XMDM: string }>(rows: readonly T[], code: string) => rows.filter((r) => r.XMDM === code)
+  const examples: SimulatorExample[] = []
+  const [lead, ...others] = SHARED_PROJECTS
+  if (lead) {
+    const permits = of(valid, lead.code).length
+    examples.push({
+      resource: 'housing.construction-permit',
+      params: { projectCode: lead.code },
+      summary: sharedSummary(`${lead.name}的${permits}张施工许可`),
+    })
+  }
+  for (const project of others) {
+    const [permit] = of(valid, project.code)
+    if (!permit) continue
+    examples.push({
+      resource: 'housing.construction-permit',
+      params: { permitNo: permit.SGXKZBH },
+      summary: sharedSummary(`按许可证编号查${project.name}（${project.stage}）`),
+    })
+  }
+  if (lead) {
+    const owner = lead.owner
+    const permits = valid.filter((r) => r.JSDWDM === owner.uscc).length
+    examples.push({
+      resource: 'housing.construction-permit',
+      params: { ownerUscc: owner.uscc },
+      summary: sharedSummary(
+        `按建设单位查${owner.name}${sharedProjectsOf(owner.uscc).length}个项目的${permits}张施工许可`,
+      ),
+    })
+  }
+  examples.push({
+    resource: 'housing.construction-permit',
+    params: { projectCode: sample.correctedProjectCode },
+    summary: '一张施工许可曾因合同价格单位填报错误作废重报的项目：只返回有效记录',
+  })
+  for (const project of SHARED_PROJECTS) {
+    const reviews = of(data.drawingReviews, project.code)
+    if (reviews.length === 0) continue
+    const failed = reviews.some((r) => r.SCJL !== '合格') ? '（含不合格后复审）' : ''
+    examples.push({
+      resource: 'housing.drawing-review',
+      params: { projectCode: project.code },
+      summary: sharedSummary(`${project.name}的${reviews.length}份施工图审查${failed}`),
+    })
+  }
+  for (const project of SHARED_PROJECTS) {
+    const filings = of(data.completionFilings, project.code).length
+    if (filings === 0) continue
+    examples.push({
+      resource: 'housing.completion-filing',
+      params: { projectCode: project.code },
+      summary: sharedSummary(`${project.name}的${filings}份竣工验收备案`),
+    })
+  }
+  return Object.freeze(examples)
 }

@@ -1,5 +1,6 @@
 // Over 400 lines: word lists and one seeded generator whose draw order fixes the demo data
 import { currentCountyCodes, divisionName } from '../../kit/admin-divisions.js'
+import { SHARED_PROJECTS, type SharedProject } from '../../kit/demo-universe.js'
 import {
   bumpLastDigit,
   compactDay,
@@ -35,6 +36,9 @@ import {
  * clock. All identifiers are synthetic but valid: USCCs (with the embedded 组织机构代码 check), resident ids, mobile
  * numbers, division codes and current-format investment project codes (whose last digit is a made-up check digit:
  * the real algorithm is not public, primer §3.4).
+ *
+ * The projects shared with the other simulators (connectors/kit/demo-universe.ts) come first, with their own details
+ * (流水号, owner's project lead) from a second stream: the generated rows are the same as without them.
  */
 
 export const DEFAULT_SEED = 20_260_101
@@ -459,7 +463,134 @@ export function generateHousingDataset(seed: number = DEFAULT_SEED): HousingData
       }
     })
   }
-  return { seed, referenceDate: SEED_REFERENCE_DATE, projects, permits, drawingReviews, completionFilings }
+  // The shared projects go first, numbered after the generated rows (document serials continue, none is reused).
+  const shared: SharedRows = { projects: [], permits: [], drawingReviews: [], completionFilings: [] }
+  const sharedRng = new SeedRng(seed ^ SHARED_STREAM)
+  for (const project of SHARED_PROJECTS) {
+    if (projectCodes.has(project.code) || projectNames.has(project.name) || names.has(project.owner.name)) {
+      throw new Error(`seed: shared project ${project.code} collides with a generated one; change the seed`)
+    }
+    addSharedProject(sharedRng, project, shared, { permitSerials, nextDoc })
+  }
+  return {
+    seed,
+    referenceDate: SEED_REFERENCE_DATE,
+    projects: [...shared.projects, ...projects],
+    permits: [...shared.permits, ...permits],
+    drawingReviews: [...shared.drawingReviews, ...drawingReviews],
+    completionFilings: [...shared.completionFilings, ...completionFilings],
+  }
+}
+
+/** Mixed into the dataset's seed for the shared projects' own stream. */
+const SHARED_STREAM = 0x5eed
+
+interface SharedRows {
+  projects: SeedProject[]
+  permits: PermitWireRow[]
+  drawingReviews: DrawingReviewWireRow[]
+  completionFilings: CompletionFilingWireRow[]
+}
+
+/** A shared project as 工改 rows: a passed review (after a failed one, if it had one), a permit, and a filing if done. */
+function addSharedProject(
+  rng: SeedRng,
+  project: SharedProject,
+  out: SharedRows,
+  counters: { permitSerials: Map<string, number>; nextDoc: (key: string) => string },
+): void {
+  const c = project.construction
+  const division = project.division
+  const status = (iso: string) => {
+    const at = stamp(rng, toDay(iso))
+    return { LSH: `${at}${rng.digits(6)}`, DFSJZJ: rng.chars('0123456789abcdef', 32), SJYXBS: ROW_VALID, SJGXSJ: at }
+  }
+  const ownerLead = makePerson(rng)
+  const single = c.subProjects.length === 1
+  const subProjects = c.subProjects.map((sub, s) => ({
+    gcdm: single ? project.code : `${project.code}-${String(s + 1).padStart(3, '0')}`,
+    name: sub.name,
+  }))
+  const owner = { name: project.owner.name, uscc: project.owner.uscc }
+  out.projects.push({
+    projectCode: project.code,
+    divisionCode: division,
+    name: project.name,
+    owner,
+    ownerLead,
+    subProjects,
+  })
+
+  const issued = compactDay(toDay(c.permitIssued))
+  const batchKey = `${division}${issued}`
+  const serial = (counters.permitSerials.get(batchKey) ?? 0) + 1
+  counters.permitSerials.set(batchKey, serial)
+  c.subProjects.forEach((sub, s) => {
+    const { gcdm } = subProjects[s] as SeedSubProject
+    const review = (iso: string, result: '合格' | '不合格'): DrawingReviewWireRow => {
+      const key = `SC${division}${iso.slice(0, 4)}`
+      const row: DrawingReviewWireRow = {
+        SCHGSBH: `${key}${counters.nextDoc(key)}`,
+        XMDM: project.code,
+        GCDM: gcdm,
+        GCMC: sub.name,
+        SCJGMC: c.reviewer.name,
+        SCJGDM: c.reviewer.uscc,
+        SJDWMC: c.designer,
+        SCJL: result,
+        SCWCRQ: compactDay(toDay(iso)),
+        ...status(iso),
+      }
+      out.drawingReviews.push(row)
+      return row
+    }
+    if (c.reviewFailed !== undefined) review(c.reviewFailed, '不合格')
+    const passed = review(c.reviewPassed, '合格')
+    out.permits.push({
+      SGXKZBH: `${batchKey}${String(serial).padStart(2, '0')}${String(s + 1).padStart(2, '0')}`,
+      XMDM: project.code,
+      GCDM: gcdm,
+      GCMC: sub.name,
+      XZQHDM: division,
+      JSDZ: c.site,
+      JSGM: `总建筑面积${sub.floorAreaM2}平方米，地上${sub.floorsAbove}层，地下${sub.floorsBelow}层`,
+      JSDW: owner.name,
+      JSDWDM: owner.uscc,
+      JSDWXMFZR: ownerLead.name,
+      JSFZRZJHM: ownerLead.idNo,
+      JSFZRLXDH: ownerLead.phone,
+      SGDWMC: c.contractor.name,
+      SGDWDM: c.contractor.uscc,
+      HTJG: sub.contractPriceWanYuan,
+      ZJZMJ: sub.floorAreaM2,
+      JHKGRQ: compactDay(toDay(c.plannedStart)),
+      JHJGRQ: compactDay(toDay(c.plannedCompletion)),
+      FZRQ: issued,
+      FZJG: c.issuingAuthority,
+      GCGHXKZBH: c.planningPermitNo,
+      SCHGSBH: passed.SCHGSBH,
+      JSXZ: '新建',
+      DSJZMJ: (Number(sub.floorAreaM2) - Number(sub.belowGroundM2)).toFixed(2),
+      DXJZMJ: sub.belowGroundM2,
+      ...status(c.permitIssued),
+    })
+    if (c.completion && sub.completedAreaM2 !== undefined && sub.finalCostWanYuan !== undefined) {
+      const key = `JB${division}${c.completion.filed.slice(0, 4)}`
+      out.completionFilings.push({
+        JGYSBABH: `${key}${counters.nextDoc(key)}`,
+        XMDM: project.code,
+        GCDM: gcdm,
+        GCMC: sub.name,
+        JSDW: owner.name,
+        JSDWDM: owner.uscc,
+        JGYSRQ: compactDay(toDay(c.completion.accepted)),
+        BARQ: compactDay(toDay(c.completion.filed)),
+        ZJZMJ: sub.completedAreaM2,
+        GCJS: sub.finalCostWanYuan,
+        ...status(c.completion.filed),
+      })
+    }
+  })
 }
 
 function makePerson(rng: SeedRng): SeedPerson {

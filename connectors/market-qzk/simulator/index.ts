@@ -1,5 +1,6 @@
 import pg from 'pg'
-import type { RunningSimulator, SimulatorDefinition } from '../../kit/simulator.js'
+import { SHARED_COMPANIES, sharedProjectsOf, sharedSummary } from '../../kit/demo-universe.js'
+import type { RunningSimulator, SimulatorDefinition, SimulatorExample } from '../../kit/simulator.js'
 import { DEFAULT_SCHEMA, DEFAULT_TABLE } from '../options.js'
 import { type SeedSample, seedMarketDatabase, seedSample } from './seed.js'
 
@@ -103,9 +104,23 @@ export const marketSimulator: SimulatorDefinition = {
   start: () => startMarketDatabase(),
 }
 
-function exampleQueries(sample: SeedSample): NonNullable<SimulatorDefinition['examples']> {
+/** The owners of the shared projects first, then generated front-end history cases. */
+function exampleQueries(sample: SeedSample): readonly SimulatorExample[] {
   return Object.freeze([
-    { resource: 'market.enterprise-registration', params: { uscc: sample.correctedUscc } },
-    { resource: 'market.enterprise-registration', params: { uscc: sample.plainUscc } },
+    ...SHARED_COMPANIES.map((c) => ({
+      resource: 'market.enterprise-registration',
+      params: { uscc: c.uscc },
+      summary: sharedSummary(`${c.name}（${sharedProjectsOf(c.uscc).length}个示例项目的建设单位）的法人登记`),
+    })),
+    {
+      resource: 'market.enterprise-registration',
+      params: { uscc: sample.correctedUscc },
+      summary: '住所更正过的企业：前置库有作废副本和新记录，返回最新有效登记',
+    },
+    {
+      resource: 'market.enterprise-registration',
+      params: { uscc: sample.plainUscc },
+      summary: '只有一条有效记录的存续企业',
+    },
   ])
 }

@@ -1,6 +1,7 @@
 // Over 400 lines: word lists and one seeded generator whose draw order fixes the demo data
 import pg from 'pg'
 import { divisionName, divisionStatus } from '../../kit/admin-divisions.js'
+import { SHARED_COMPANIES } from '../../kit/demo-universe.js'
 import {
   compactDay,
   compactTime,
@@ -27,6 +28,10 @@ import { createTableStatements, insertBatches } from './schema.js'
  * Everything comes from one mulberry32 stream, so the same seed always gives the same rows; nothing reads the clock.
  * USCCs are synthetic but valid: `91` + registering division + 组织机构代码 (with its own GB 11714 check) + GB 32100
  * check character. Names are synthetic.
+ *
+ * The owners of the projects shared with the other simulators (connectors/kit/demo-universe.ts) are registered too,
+ * after the generated enterprises, with their upload times from a second stream: the generated rows are the same as
+ * without them (only their LSH moves, rows going in by upload time).
  */
 
 export const DEFAULT_SEED = 20_260_315
@@ -343,6 +348,9 @@ interface Draft {
   readonly backFilled?: number
 }
 
+/** Mixed into the dataset's seed for the shared companies' own stream. */
+const SHARED_STREAM = 0x5eed
+
 /** Generates the dataset for a seed. Pure: same seed, same result. */
 export function generateMarketDataset(seed: number = DEFAULT_SEED): MarketDataset {
   const rng = new SeedRng(seed)
@@ -461,6 +469,32 @@ export function generateMarketDataset(seed: number = DEFAULT_SEED): MarketDatase
         break
       }
     }
+  }
+
+  const sharedRng = new SeedRng(seed ^ SHARED_STREAM)
+  for (const company of SHARED_COMPANIES) {
+    if (usccs.has(company.uscc) || names.has(company.name)) {
+      throw new Error(`seed: shared company ${company.uscc} collides with a generated one; change the seed`)
+    }
+    const established = toDay(company.established)
+    const upload = officeTime(sharedRng, Math.max(established, FRONT_END_START_DAY) + sharedRng.int(0, 90))
+    const row: QzkSeedRow = {
+      TYSHXYDM: company.uscc,
+      QYMC: company.name,
+      FDDBR: company.legalRepresentative,
+      QYLX: company.enterpriseType,
+      DJZT: '存续',
+      ZS: company.address,
+      XZQHDM: company.division,
+      ZCZB: company.registeredCapitalWanYuan,
+      CLRQ: compactDay(established),
+      DJJG: company.registrationAuthority,
+      JYFW: company.businessScope,
+      SJYXBS: ROW_VALID,
+      SJWXYY: null,
+      SJGXSJ: compactTime(upload),
+    }
+    drafts.push({ uscc: company.uscc, history: 'plain', rows: [row], current: 0 })
   }
 
   // Rows go in by upload time (ties keep the enterprise's own order); back-filled rows come last.
