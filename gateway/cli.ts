@@ -5,6 +5,7 @@ import { registerCatalogCommands } from './cli/catalog.js'
 import { registerConnectorCommands } from './cli/connector-new.js'
 import { registerDemoCommand } from './cli/demo.js'
 import { registerDepartmentCommands } from './cli/department.js'
+import { registerOpenApiCommand } from './cli/openapi.js'
 import { registerServeCommand } from './cli/serve.js'
 import { registerSharingCommands } from './cli/sharing.js'
 import { registerSimulateCommand } from './cli/simulate.js'
@@ -23,6 +24,7 @@ registerAuditCommands(program)
 registerDepartmentCommands(program)
 registerConnectorCommands(program)
 registerTokenCommand(program)
+registerOpenApiCommand(program)
 registerSharingCommands(program)
 registerSimulateCommand(program)
 

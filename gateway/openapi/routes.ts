@@ -1,0 +1,149 @@
+import { type ProblemCode, problems } from '../errors/codes.js'
+import { applicationSchema } from '../sharing/application-schema.js'
+import { problemResponses, TOKEN_CODES } from './problems.js'
+import type { Schema, SchemaComponents } from './schemas.js'
+import type { Texts } from './texts.js'
+
+export const CATALOG_TAG = '共享目录 / Catalog'
+export const SHARING_TAG = '共享申请 / Sharing'
+export const PROBLEMS_TAG = '问题 / Problems'
+
+const APPLICATION_FILTERS = ['state', 'consumer', 'provider', 'resource', 'overdue', 'limit', 'cursor']
+const GRANT_FILTERS = [
+  'state',
+  'source',
+  'consumer',
+  'provider',
+  'resource',
+  'matter',
+  'expiringWithin',
+  'limit',
+  'cursor',
+]
+
+const query = (names: readonly string[]): Schema[] =>
+  names.map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } }))
+
+const json = (schema: Schema, description: string): Schema => ({
+  description,
+  content: { 'application/json': { schema } },
+})
+
+/** `{ data }` answers of the sharing routes (sharing-http.ts); their members are documented in the README. */
+const dataAnswer: Schema = {
+  type: 'object',
+  required: ['data'],
+  properties: { data: {} },
+}
+
+/**
+ * The other routes a department uses, briefly: what they take, who may call them and what they answer. The
+ * workflow's steps beyond applying (conformity, review, renewal …) are the reviewers' and stay in the README.
+ */
+export function otherRoutes(texts: Texts, components: SchemaComponents): Record<string, Record<string, Schema>> {
+  const bearer = [{ bearer: [] }]
+  const problemsOf = (codes: readonly ProblemCode[]) => problemResponses([...TOKEN_CODES, ...codes], texts)
+  const application = components.add('Application', components.convert(applicationSchema, applicationSchema) as Schema)
+  return {
+    '/v1/catalog': {
+      get: {
+        operationId: 'getCatalog',
+        summary: texts.routes.catalog,
+        tags: [CATALOG_TAG],
+        security: bearer,
+        responses: { '200': json({ type: 'object' }, texts.routes.catalog), ...problemsOf([]) },
+      },
+    },
+    '/v1/openapi.json': {
+      get: {
+        operationId: 'getOpenApi',
+        summary: texts.routes.openapi,
+        tags: [CATALOG_TAG],
+        // Optional: without a token the public view.
+        security: [{}, { bearer: [] }],
+        parameters: [{ name: 'lang', in: 'query', required: false, schema: { type: 'string', enum: ['zh', 'en'] } }],
+        responses: {
+          '200': {
+            ...json({ type: 'object' }, texts.routes.openapi),
+            headers: { ETag: { schema: { type: 'string' } } },
+          },
+          '304': { description: 'If-None-Match' },
+          ...problemsOf(['query-invalid', 'department-unknown']),
+        },
+      },
+    },
+    '/v1/applications': {
+      get: {
+        operationId: 'listApplications',
+        summary: texts.routes.applicationsList,
+        tags: [SHARING_TAG],
+        security: bearer,
+        parameters: query(APPLICATION_FILTERS),
+        responses: { '200': json(dataAnswer, texts.routes.applicationsList), ...problemsOf(['query-invalid']) },
+      },
+      post: {
+        operationId: 'createApplication',
+        summary: texts.routes.applicationsCreate,
+        tags: [SHARING_TAG],
+        security: [{ bearer: ['sharing:apply'] }],
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { $ref: `#/components/schemas/${application}` } } },
+        },
+        responses: {
+          '201': {
+            ...json(dataAnswer, texts.routes.applicationsCreate),
+            headers: { Location: { schema: { type: 'string' } }, ETag: { schema: { type: 'string' } } },
+          },
+          ...problemsOf([
+            'body-malformed',
+            'body-too-large',
+            'unsupported-media-type',
+            'query-invalid',
+            'application-invalid',
+            'sharing-not-permitted',
+            'department-unknown',
+            'audit-unavailable',
+          ]),
+        },
+      },
+    },
+    '/v1/grants': {
+      get: {
+        operationId: 'listGrants',
+        summary: texts.routes.grantsList,
+        tags: [SHARING_TAG],
+        security: bearer,
+        parameters: query(GRANT_FILTERS),
+        responses: { '200': json(dataAnswer, texts.routes.grantsList), ...problemsOf(['query-invalid']) },
+      },
+    },
+    '/problems/{code}': {
+      get: {
+        operationId: 'getProblem',
+        summary: texts.routes.problem,
+        tags: [PROBLEMS_TAG],
+        security: [],
+        parameters: [
+          { name: 'code', in: 'path', required: true, schema: { type: 'string', enum: Object.keys(problems) } },
+        ],
+        responses: {
+          '200': json(
+            {
+              type: 'object',
+              required: ['code', 'status', 'title', 'meaning'],
+              properties: {
+                code: { type: 'string' },
+                status: { type: 'integer' },
+                title: { type: 'string' },
+                meaning: { type: 'string' },
+              },
+            },
+            texts.routes.problem,
+          ),
+          ...problemResponses(['route-not-found', 'internal'], texts),
+        },
+      },
+    },
+  }
+}
