@@ -6,8 +6,11 @@ import type { GatewayDeps } from './gateway-deps.js'
 import { applicationRoutes } from './routes/applications.js'
 import { auditRoutes } from './routes/audit.js'
 import { catalogHandler } from './routes/catalog.js'
+import { catalogExportRoutes } from './routes/catalog-exports.js'
+import { docsRoutes } from './routes/docs.js'
 import { exchangeHandler } from './routes/exchange.js'
 import { grantRoutes } from './routes/grants.js'
+import { openApiRoutes } from './routes/openapi.js'
 import { catalogReloadHandler, readinessHandler, requireCatalogAdmin } from './routes/operations.js'
 import { requireScope } from './routes/require-scope.js'
 import { requestIdOf } from './routes/sharing-http.js'
@@ -63,12 +66,20 @@ export function createApp(deps: GatewayDeps): Hono {
   // Any valid token may read the catalog; `access` in the answer says what its department may do.
   app.get('/v1/catalog', requireScope(undefined, { verifier: deps.verifier }), catalogHandler(deps))
 
+  // The OpenAPI document: public without a token, the department's view with one (a bad token is 401).
+  app.route('/v1/openapi.json', openApiRoutes(deps))
+  // The published metadata (DCAT-AP JSON-LD, 编制指南 core metadata as JSON and CSV): public, without the grants.
+  app.route('/v1', catalogExportRoutes(deps))
+
   // The auditors' API (scope audit:read): each read leaves an `audit.read` admin record in the same log.
   app.route('/v1/audit', auditRoutes(deps))
 
   // The sharing workflow: apply, check, review, and the grants it makes (roles are the workflow's to check).
   app.route('/v1/applications', applicationRoutes(deps))
   app.route('/v1/grants', grantRoutes(deps))
+
+  // The interactive reference (Swagger UI served from memory, no CDN); it loads the caller's OpenAPI document.
+  app.route('/docs', docsRoutes())
 
   // Only `qiao demo` has a dev key; a gateway with an issuer never publishes keys of its own.
   if (deps.config.demoMode && deps.devKey !== undefined) {
