@@ -22,7 +22,7 @@ export function subjectDigest(digest: KeyedDigest, identifier: string): string {
   return digest(`subject:${normaliseSubject(identifier)}`)
 }
 
-/** Keyed digests of the subjects named in parameters and in released records, without repeats. */
+/** Keyed digests of the subjects named in parameters and in the records a call fetched (before projection), without repeats. */
 export function subjectsOf(
   digest: KeyedDigest,
   paramFields: readonly string[],

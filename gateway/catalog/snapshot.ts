@@ -20,7 +20,11 @@ export interface CompiledGrant<B extends ReadBinding | WriteBinding = ReadBindin
   readonly masked: readonly string[]
   /** Parameters (read) or body fields (write) that identify a data subject (USCC, resident id …). */
   readonly subjectParams: readonly string[]
-  /** Released record fields that identify a data subject. */
+  /**
+   * Record fields that identify a data subject (USCC, resident id …), released or not: a call is indexed by every
+   * subject whose record it fetched, so a search by someone's ID number finds the calls that released only their
+   * masked name and phone. Only keyed digests are stored, never the identifiers.
+   */
   readonly subjectFields: readonly string[]
 }
 
@@ -152,13 +156,12 @@ function compileGrant<B extends ReadBinding | WriteBinding>(
   binding: B,
 ): CompiledGrant<B> {
   const released = releasedFields(resource, grant)
-  const recordSubjects = new Set(subjectFieldsOf(resource.read?.response.schema))
   return Object.freeze({
     grant,
     binding,
     project: compileProjector(resource, grant),
     ...released,
     subjectParams: subjectFieldsOf(binding.request.schema),
-    subjectFields: grant.action === 'read' ? released.fields.filter((f) => recordSubjects.has(f)) : [],
+    subjectFields: grant.action === 'read' ? subjectFieldsOf(resource.read?.response.schema) : [],
   })
 }
