@@ -5,9 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { seedSample as marketSample } from '../connectors/market-qzk/simulator/index.js'
 import { COLUMNS as MARKET_COLUMNS } from '../connectors/market-qzk/sql.js'
 import type { LogEntry } from '../gateway/audit/entry.js'
+import { CSV_COLUMNS_ZH, UTF8_BOM } from '../gateway/audit/export.js'
 import type { AdminAuditRecord } from '../gateway/audit/record.js'
 import { subjectDigest } from '../gateway/audit/subjects.js'
 import { createAjv, MAX_VIOLATIONS } from '../gateway/validation/ajv.js'
+import { parseCsv } from './support/csv.js'
 import { openSegmentFile, setImmutable } from './support/fs-faults.js'
 import { type Harness, type HttpResult, REPO, startHarness } from './support/gateway.js'
 import { rawRequest } from './support/raw-http.js'
@@ -229,7 +231,12 @@ describe('auditors’ reads are audited in the same log', () => {
       headers: { authorization: `Bearer ${auditor}` },
     })
     expect(res.statusCode).toBe(200)
-    const rows = (await res.body.text()).split('\r\n').filter(Boolean)
+    // Bytes, not text(): a decoder would drop the BOM that this checks.
+    const text = Buffer.from(await res.body.arrayBuffer()).toString('utf8')
+    expect(text.startsWith(UTF8_BOM)).toBe(true)
+    const rows = parseCsv(text.slice(1))
+    expect(rows[0]).toEqual([...CSV_COLUMNS_ZH])
+    expect(rows.length).toBeGreaterThan(1)
     const requestId = res.headers['x-request-id'] as string
     let record: AdminAuditRecord | undefined
     for (let i = 0; i < 100 && record === undefined; i++) {

@@ -1,5 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import type { JSONWebKeySet } from 'jose'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -7,11 +7,13 @@ import { closedPort } from '../connectors/kit/conformance/ports.js'
 import type { CheckpointBody } from '../gateway/audit/checkpoint.js'
 import { verifyCheckpoint } from '../gateway/audit/checkpoint.js'
 import { type LogEntry, leafInput } from '../gateway/audit/entry.js'
-import { CSV_COLUMNS } from '../gateway/audit/export.js'
+import { CSV_COLUMNS, CSV_COLUMNS_ZH } from '../gateway/audit/export.js'
 import { createHasher, type HashAlgorithm, verifyInclusion } from '../gateway/audit/merkle.js'
 import type { ExchangeAuditRecord } from '../gateway/audit/record.js'
+import { usccCheckChar } from '../kernel/identifiers.js'
 import { parseCsv } from './support/csv.js'
 import { type Harness, type HttpResult, startHarness } from './support/gateway.js'
+import { runQiao } from './support/gateway-process.js'
 
 /**
  * The auditors' API end to end: a real gateway, JWKS and 住建 simulator on loopback. Exchange calls are made
@@ -28,6 +30,8 @@ const natresExchange = {
   scope: 'QR00112001:housing.construction-permit:read XK00102001:drc.company-projects:read',
 }
 const auditorClaims = { dept: 'drc', sub: 'auditor-01', scope: 'audit:read' }
+/** One call a day for 自然资源 under QR00112001: its second call is allowed, then refused 429 quota-exceeded. */
+const ONCE_A_DAY = '  - { id: natres-qr00112001-once, department: natres, matter: QR00112001, limit: 1, per: day }\n'
 
 let h: Harness
 let auditor: string
@@ -67,6 +71,10 @@ async function download(path: string, token: string) {
 beforeAll(async () => {
   // 发改 and 市场监管 upstreams are not running: their calls fail 503 but are audited with their subjects.
   h = await startHarness({
+    catalog: (text) => {
+      if (!text.includes('\nquotas:\n')) throw new Error('the demo catalog has no quotas list')
+      return text.replace('\nquotas:\n', `\nquotas:\n${ONCE_A_DAY}`)
+    },
     vars: {
       QIAO_DRC_URL: `http://127.0.0.1:${await closedPort()}`,
       QIAO_MARKET_DB_URL: `postgres://postgres@127.0.0.1:${await closedPort()}/test`,
@@ -86,6 +94,13 @@ beforeAll(async () => {
   // No scope for this matter: denied.
   expect((await call('drc-denied', await q(exchangeToken, 'XK00208001', 'NJ-2026-000003'))).status).toBe(403)
   expect((await call('natres-1', await q(natres, 'QR00112001', 'ZR-2026-000001'))).status).toBe(200)
+  // Allowed (token, scope and grant are fine) and then refused: the department's quota for the matter is spent.
+  expect((await call('natres-quota', await q(natres, 'QR00112001', 'ZR-2026-000002'))).status).toBe(429)
+  // Allowed and then failed: 发改 is not running. Asked about the project's own owner (the subject query below
+  // looks for a company that has nothing to do with this project).
+  const owner = h.sim.data.permits.find((p) => p.XMDM === projectCode)?.JSDWDM as string
+  const failed = await q(natres, 'XK00102001', 'ZR-2026-000003', 'drc.company-projects', { companyUscc: owner })
+  expect((await call('natres-failed', failed)).status).toBe(503)
 
   const page = await records('?limit=1000')
   all = page.records
@@ -150,6 +165,76 @@ describe('auditors query the audit log', () => {
     expect((await records('?decision=deny&dept=drc')).records.map((e) => e.record.id)).toContain(calls['drc-denied'])
   })
 
+  it('finds refusals and failures by outcome, reason and status, whatever the access decision said', async () => {
+    const byId = (name: string) => all.find((e) => e.record.id === calls[name])?.record
+    expect(byId('natres-quota')).toMatchObject({ decision: 'allow', reason: 'quota-exceeded', status: 429 })
+    expect(byId('natres-failed')).toMatchObject({ decision: 'allow', status: 503 })
+    const ex = (e: LogEntry) => (e.record.kind === 'exchange' ? (e.record as ExchangeAuditRecord) : undefined)
+    const status = (e: LogEntry) => ex(e)?.status ?? 0
+    const refused = (e: LogEntry) => status(e) >= 400 && status(e) < 500
+    const cases: Array<[string, (e: LogEntry) => boolean]> = [
+      ['outcome=ok', (e) => status(e) >= 200 && status(e) < 300],
+      ['outcome=refused', refused],
+      ['outcome=failed', (e) => status(e) >= 500],
+      ['reason=quota-exceeded', (e) => ex(e)?.reason === 'quota-exceeded'],
+      ['status=429', (e) => status(e) === 429],
+      ['decision=allow&outcome=refused', (e) => ex(e)?.decision === 'allow' && refused(e)],
+      ['decision=deny&outcome=refused', (e) => ex(e)?.decision === 'deny' && refused(e)],
+      ['outcome=ok&dept=natres', (e) => ex(e)?.requester.dept === 'natres' && status(e) === 200],
+    ]
+    for (const [query, wanted] of cases) {
+      const expected = all.filter(wanted).map((e) => e.record.id)
+      expect(expected.length, query).toBeGreaterThan(0)
+      // Exchange-only filters: the auditors' own reads since the snapshot (admin records) never match.
+      expect(
+        (await records(`?${query}&limit=1000`)).records.map((e) => e.record.id),
+        query,
+      ).toEqual(expected)
+    }
+    const ids = async (query: string) => (await records(`${query}&limit=1000`)).records.map((e) => e.record.id)
+    // A quota refusal is an allowed call: the access decision alone misses it, the outcome and the reason find it.
+    expect(await ids('?decision=deny')).not.toContain(calls['natres-quota'])
+    expect(await ids('?outcome=refused')).toEqual(expect.arrayContaining([calls['natres-quota'], calls['drc-denied']]))
+    expect(await ids('?reason=quota-exceeded&decision=allow')).toEqual([calls['natres-quota']])
+    expect(await ids('?outcome=failed&decision=allow')).toEqual([calls['natres-failed']])
+    expect(await ids('?outcome=refused&reason=ok')).toEqual([])
+  })
+
+  it('qiao audit export takes the same filters', async () => {
+    const env = { HOME: process.env.HOME, QIAO_DATA_DIR: join(h.dataDir, 'cli') }
+    // The store's directory (h.auditDir is this gateway's log within it), read while the gateway runs.
+    const store = dirname(h.auditDir)
+    const exported = async (...filters: string[]) => {
+      const run = await runQiao(['audit', 'export', '--dir', store, ...filters], env)
+      expect(run.code, run.stderr).toBe(0)
+      return run.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as LogEntry).record.id)
+    }
+    expect(await exported('--outcome', 'refused', '--reason', 'quota-exceeded', '--status', '429')).toEqual([
+      calls['natres-quota'],
+    ])
+    expect(await exported('--outcome', 'failed', '--decision', 'allow')).toEqual([calls['natres-failed']])
+    const bad = await runQiao(['audit', 'export', '--dir', store, '--outcome', 'denied', '--subject', '12345'], env)
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/--outcome: expected ok \(2xx\), refused \(4xx\) or failed \(5xx\)/)
+    expect(bad.stderr).toMatch(/--subject: expected a valid identifier of a company or person: a USCC/)
+    expect(bad.stderr).not.toContain('12345')
+  })
+
+  it('refuses a subject that is not a valid identifier, naming the formats and not the value', async () => {
+    for (const subject of ['12345', '91320115MA1W2K7Q0A', '2303-320115-04-03-518275']) {
+      const res = await h.get(`/v1/audit/records?subject=${subject}`, auditor)
+      expectProblem(res, 400, 'query-invalid')
+      const errors = res.json.errors as string[]
+      expect(errors).toHaveLength(1)
+      expect(errors[0]).toMatch(/^subject: expected a valid identifier/)
+      for (const format of ['USCC', 'resident id', 'organisation code']) expect(errors[0]).toContain(format)
+      expect(`${res.json.detail} ${errors.join(' ')}`).not.toContain(subject)
+    }
+  })
+
   it('cursor pages cover every record exactly once, in order', async () => {
     for (const limit of [1, 3, 7]) {
       // Every page is audited, so the log grows while it is paged: a page run covers what was there at its start.
@@ -192,6 +277,10 @@ describe('auditors query the audit log', () => {
       `?cursor=${Buffer.from(JSON.stringify({ loggedAt: 'x', logId: 'a', seq: 1 })).toString('base64url')}`,
       '?dpt=drc',
       '?dept=drc&dept=natres',
+      '?outcome=denied',
+      '?reason=quota_exceeded',
+      '?status=600',
+      '?subject=12345',
     ]) {
       const res = await h.get(`/v1/audit/records${query}`, auditor)
       expectProblem(res, 400, 'query-invalid')
@@ -374,7 +463,7 @@ describe('export', () => {
     expect(csv.headers['content-disposition']).toMatch(/^attachment; filename="qiao-audit-[0-9TZ]+\.csv"$/)
     expect([...csv.bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf])
     const rows = parseCsv(csv.bytes.toString('utf8').slice(1))
-    expect(rows[0]).toEqual([...CSV_COLUMNS])
+    expect(rows[0]).toEqual([...CSV_COLUMNS_ZH])
     expect(rows).toHaveLength(listed.length + 1)
     const idAt = CSV_COLUMNS.indexOf('id')
     const caseAt = CSV_COLUMNS.indexOf('case')
@@ -385,6 +474,26 @@ describe('export', () => {
     const formula = cells.find((c) => c[idAt] === calls['drc-formula'])
     expect(formula?.[caseAt]).toBe("'-2-3")
     expect(csv.bytes.toString('utf8')).not.toMatch(/(^|,)-2-3/m)
+    // Names from the catalog beside the codes, and the time in Beijing time beside the UTC one.
+    const drc1 = cells.find((c) => c[idAt] === calls['drc-1']) ?? []
+    const cell = (name: string) => drc1[CSV_COLUMNS.indexOf(name)]
+    expect([cell('dept'), cell('deptName')]).toEqual(['drc', '南京市发展和改革委员会'])
+    expect([cell('matter'), cell('matterName')]).toEqual([
+      MATTER,
+      '投资项目在线审批监管（施工许可、图审和竣工验收信息回传）',
+    ])
+    expect([cell('resource'), cell('resourceName')]).toEqual([PERMITS, '建筑工程施工许可信息'])
+    expect([cell('provider'), cell('providerName')]).toEqual(['housing', '南京市住房和城乡建设局'])
+    expect([cell('localTime'), cell('time')]).toEqual(['2026-11-26 10:00:00.000', '2026-11-26T02:00:00.000Z'])
+
+    // headers=en: the English header names for scripts, the same columns and rows.
+    const english = await download(`/v1/audit/records/export?format=csv&headers=en&${query}`, auditor)
+    expect(english.status).toBe(200)
+    const englishRows = parseCsv(english.bytes.toString('utf8').slice(1))
+    expect(englishRows[0]).toEqual([...CSV_COLUMNS])
+    expect(englishRows.slice(1)).toEqual(cells)
+    expectProblem(await h.get('/v1/audit/records/export?format=csv&headers=fr', auditor), 400, 'query-invalid')
+    expectProblem(await h.get('/v1/audit/records/export?headers=en', auditor), 400, 'query-invalid')
 
     // Unfiltered exports include admin records too and a bad format is refused before anything is streamed.
     const everything = await download('/v1/audit/records/export', auditor)
@@ -428,7 +537,10 @@ describe('subject query', () => {
     expect((await records(`?subject=${uscc.toLowerCase()}&dept=natres`)).records.map((e) => e.record.id)).toEqual([
       ids[1],
     ])
-    expect((await records('?subject=91000000000000000X')).records).toEqual([])
+    // A valid USCC that no call named finds nothing.
+    const nobody = `91320100MA1Q0Q0Q0${usccCheckChar('91320100MA1Q0Q0Q0')}`
+    expect(h.sim.data.permits.some((p) => p.JSDWDM === nobody || p.SGDWDM === nobody)).toBe(false)
+    expect((await records(`?subject=${nobody}`)).records).toEqual([])
 
     // The identifier is in no stored file of the audit log, and not in the operational log line of the query.
     for (const name of await readdir(h.auditDir)) {

@@ -7,8 +7,9 @@ import { adminRecord } from '../gateway/audit/admin.js'
 import { openAuditLog } from '../gateway/audit/audit-log.js'
 import { loadOrCreateAuditSigningKey } from '../gateway/audit/checkpoint.js'
 import type { LogEntry } from '../gateway/audit/entry.js'
-import { CSV_COLUMNS, UTF8_BOM } from '../gateway/audit/export.js'
+import { CSV_COLUMNS, CSV_COLUMNS_ZH, UTF8_BOM } from '../gateway/audit/export.js'
 import { createFileAuditBackend } from '../gateway/audit/file-backend.js'
+import { parseCsv } from './support/csv.js'
 import { startHarness } from './support/gateway.js'
 import { type CliResult, type QiaoEnv, runQiao } from './support/gateway-process.js'
 
@@ -282,20 +283,46 @@ describe('qiao audit export', () => {
       'deny',
     ])
     const toFile = await qiao(['audit', 'export', '--dir', dir, '--format', 'csv', '--case', 'NJ-2026-3', '--out', out])
+    const [english, noCatalog, headersOnJsonl] = await Promise.all([
+      qiao(['audit', 'export', '--dir', dir, '--format', 'csv', '--headers', 'en']),
+      qiao(['audit', 'export', '--dir', dir, '--format', 'csv'], { QIAO_CATALOG: join(work, 'no-catalog.yaml') }),
+      qiao(['audit', 'export', '--dir', dir, '--headers', 'en']),
+    ])
     const badFormat = await qiao(['audit', 'export', '--dir', dir, '--format', 'xlsx'])
     const badFrom = await qiao(['audit', 'export', '--dir', dir, '--from', 'yesterday'])
     expect(csv.code, csv.stderr).toBe(0)
     expect(csv.stdout.startsWith(UTF8_BOM)).toBe(true)
-    const rows = csv.stdout.slice(1).split('\r\n').filter(Boolean)
-    expect(rows[0]).toBe(CSV_COLUMNS.join(','))
+    const rows = parseCsv(csv.stdout.slice(1))
+    expect(rows[0]).toEqual([...CSV_COLUMNS_ZH])
     const entries = jsonl.stdout
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as LogEntry)
     expect(rows.length - 1).toBe(entries.length)
     expect(entries.filter((e) => e.record.kind === 'exchange')).toHaveLength(callCount)
-    expect(rows.slice(1).map((r) => r.split(',')[3])).toEqual(entries.map((e) => e.record.id))
+    expect(rows.slice(1).map((r) => r[CSV_COLUMNS.indexOf('id')])).toEqual(entries.map((e) => e.record.id))
     expect(csv.stderr).toContain(`exported ${entries.length} record(s)`)
+    // Names from ./catalog.yaml beside the codes; none when there is no catalog, and the export still runs.
+    const named = (row: readonly string[] | undefined) =>
+      ['deptName', 'matterName', 'resourceName', 'providerName'].map((n) => row?.[CSV_COLUMNS.indexOf(n)])
+    const natres = rows.find((r) => r[CSV_COLUMNS.indexOf('dept')] === 'natres')
+    expect(named(natres)).toEqual([
+      '南京市规划和自然资源局',
+      '投资项目在线审批监管（施工许可、图审和竣工验收信息回传）',
+      '建筑工程施工许可信息',
+      '南京市住房和城乡建设局',
+    ])
+    expect(english.code, english.stderr).toBe(0)
+    const englishRows = parseCsv(english.stdout.slice(1))
+    expect(englishRows[0]).toEqual([...CSV_COLUMNS])
+    expect(englishRows.slice(1)).toEqual(rows.slice(1))
+    expect(noCatalog.code, noCatalog.stderr).toBe(0)
+    expect(noCatalog.stderr).toContain('the name columns are empty')
+    const unnamed = parseCsv(noCatalog.stdout.slice(1))
+    expect(unnamed).toHaveLength(rows.length)
+    expect(named(unnamed.find((r) => r[CSV_COLUMNS.indexOf('dept')] === 'natres'))).toEqual(['', '', '', ''])
+    expect(headersOnJsonl.code).toBe(2)
+    expect(headersOnJsonl.stderr).toContain('--headers')
 
     expect(denied.stdout.slice(1).split('\r\n').filter(Boolean)).toHaveLength(1 + 12)
 

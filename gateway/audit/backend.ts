@@ -66,7 +66,16 @@ export class AuditBackendBrokenError extends Error {
   }
 }
 
-/** Filters of the auditor's queries; all optional, combined with AND. */
+/**
+ * How an exchange call ended, read from its HTTP status: `ok` (2xx) answered, `refused` (4xx) turned away — denied,
+ * over quota (429), bad parameters (400) … —, `failed` (5xx) broke: the provider or the gateway failed.
+ */
+export type AuditOutcome = 'ok' | 'refused' | 'failed'
+
+/**
+ * Filters of the auditor's queries; all optional, combined with AND. Every filter but `from`, `to`, `kind` and
+ * `logId` is about exchange calls: admin records (which have their own `outcome`) never match one.
+ */
 export interface AuditFilter {
   readonly from?: string
   readonly to?: string
@@ -76,7 +85,18 @@ export interface AuditFilter {
   readonly matter?: string
   readonly case?: string
   readonly resource?: string
+  /**
+   * The access decision only: was the caller allowed to call this resource for this matter (token, scope, grant,
+   * role). An `allow` call can still be refused after it (429 quota-exceeded, 400 params-invalid) or fail (503
+   * upstream-unavailable): `outcome`, `reason` and `status` find those; `decision: 'deny'` alone misses them.
+   */
   readonly decision?: AuditDecision
+  /** How the call ended, from its `status` (see AuditOutcome). */
+  readonly outcome?: AuditOutcome
+  /** The record's `reason`: `ok` or the problem code that ended the call (`quota-exceeded`, …). */
+  readonly reason?: string
+  /** The HTTP status the call was answered with. */
+  readonly status?: number
   /** Keyed HMAC of a subject identifier (the gateway hashes what the auditor sends). */
   readonly subject?: string
   readonly logId?: string

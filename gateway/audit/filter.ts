@@ -1,5 +1,17 @@
-import type { AuditCursor, AuditFilter } from './backend.js'
+import type { AuditCursor, AuditFilter, AuditOutcome } from './backend.js'
 import type { LogEntry } from './entry.js'
+
+/** The statuses of each outcome, `[from, to)`: one definition for every backend (PostgreSQL filters by range). */
+export const OUTCOME_STATUS: Readonly<Record<AuditOutcome, readonly [number, number]>> = {
+  ok: [200, 300],
+  refused: [400, 500],
+  failed: [500, 600],
+}
+
+export function hasOutcome(status: number, outcome: AuditOutcome): boolean {
+  const [from, to] = OUTCOME_STATUS[outcome]
+  return status >= from && status < to
+}
 
 /** Whether an entry matches an auditor's filter (backends without an index evaluate it per entry). */
 export function matchesFilter(entry: LogEntry, filter: AuditFilter): boolean {
@@ -17,6 +29,9 @@ export function matchesFilter(entry: LogEntry, filter: AuditFilter): boolean {
       filter.case === undefined &&
       filter.resource === undefined &&
       filter.decision === undefined &&
+      filter.outcome === undefined &&
+      filter.reason === undefined &&
+      filter.status === undefined &&
       filter.subject === undefined
     )
   }
@@ -26,6 +41,9 @@ export function matchesFilter(entry: LogEntry, filter: AuditFilter): boolean {
   if (filter.case !== undefined && r.case !== filter.case) return false
   if (filter.resource !== undefined && r.resource !== filter.resource) return false
   if (filter.decision !== undefined && r.decision !== filter.decision) return false
+  if (filter.outcome !== undefined && !hasOutcome(r.status, filter.outcome)) return false
+  if (filter.reason !== undefined && r.reason !== filter.reason) return false
+  if (filter.status !== undefined && r.status !== filter.status) return false
   if (filter.subject !== undefined && !(r.subjects ?? []).includes(filter.subject)) return false
   return true
 }

@@ -1,5 +1,8 @@
+import { checkUscc, isOrgCodeValid, isResidentIdValid, USCC_KNOWN_EXCEPTIONS } from '../../kernel/identifiers.js'
+import { isProblemCode } from '../errors/codes.js'
 import type { AuditCursor, AuditFilter } from './backend.js'
 import type { SignedCheckpoint } from './checkpoint.js'
+import { normaliseSubject } from './subjects.js'
 
 /**
  * The auditor's query language, shared by the HTTP API (`GET /v1/audit/records…`) and `qiao audit export`: filter
@@ -17,6 +20,9 @@ export const FILTER_PARAMS = [
   'case',
   'resource',
   'decision',
+  'outcome',
+  'reason',
+  'status',
   'subject',
   'logId',
 ] as const
@@ -37,11 +43,49 @@ export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok
 
 const CODE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 const RESOURCE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
-/** USCC (18), resident id (18, check `X`), organisation code (`XXXXXXXX-X`). */
-const SUBJECT = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/
+const STATUS = /^[1-5]\d\d$/
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/
 const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-](\d{2}):(\d{2})))?$/
+
+/** What a `subject` is checked against besides the algorithms. */
+export interface FilterOptions {
+  /**
+   * Real USCCs that fail the checksum and that this deployment's schemas accept (catalog
+   * `identifiers.usccExceptions`); the kernel's known ones are always accepted.
+   */
+  readonly usccExceptions?: ReadonlySet<string>
+  /** For a resident id's birth date (not after today); default the wall clock. */
+  readonly today?: Date
+}
+
+const KNOWN_USCC_EXCEPTIONS: ReadonlySet<string> = new Set(USCC_KNOWN_EXCEPTIONS)
+
+/**
+ * The identifiers a `subject` search takes, by the schema format that names them: exactly the formats the gateway
+ * indexes as data subjects (subjects.ts `subjectFieldsOf`), so that an identifier accepted here can be found and
+ * one refused could never be. An investment project code is not among them: a project is neither a company nor a
+ * person, and no record indexes one.
+ */
+export const SUBJECT_KINDS = {
+  uscc: (id: string, o: FilterOptions) =>
+    checkUscc(id, KNOWN_USCC_EXCEPTIONS) !== 'invalid' ||
+    (o.usccExceptions !== undefined && checkUscc(id, o.usccExceptions) !== 'invalid'),
+  'cn-resident-id': (id: string, o: FilterOptions) => isResidentIdValid(id, o.today),
+  'org-code': (id: string) => isOrgCodeValid(id),
+} as const
+const SUBJECT_CHECKS: readonly ((id: string, o: FilterOptions) => boolean)[] = Object.values(SUBJECT_KINDS)
+
+const SUBJECT_EXPECTED =
+  'expected a valid identifier of a company or person: a USCC (统一社会信用代码, 18 characters, GB 32100 check ' +
+  'character), a resident id (公民身份号码, 18 digits or 17 and X, GB 11643 check digit) or an organisation code ' +
+  '(组织机构代码, XXXXXXXX-X, GB 11714 check character)'
+
+/** Whether `raw` is one of SUBJECT_KINDS, spelled as the gateway indexes it (trimmed, upper case). */
+export function isSubjectIdentifier(raw: string, options: FilterOptions = {}): boolean {
+  const id = normaliseSubject(raw)
+  return SUBJECT_CHECKS.some((valid) => valid(id, options))
+}
 
 /**
  * ISO 8601 date (`2026-11-26`, meaning 00:00 UTC) or date-time with a zone (`2026-11-26T10:00:00+08:00`,
@@ -59,8 +103,11 @@ export function parseIsoTime(raw: string): string | undefined {
   return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined
 }
 
-/** Checks the filter parameters present in `params` (absent or empty = not filtered). */
-export function parseFilter(params: Readonly<Record<string, string | undefined>>): Parsed<ParsedFilter> {
+/** Checks the filter parameters present in `params` (absent or empty = not filtered), reporting every bad one. */
+export function parseFilter(
+  params: Readonly<Record<string, string | undefined>>,
+  options: FilterOptions = {},
+): Parsed<ParsedFilter> {
   const errors: string[] = []
   const filter: { -readonly [K in keyof AuditFilter]: AuditFilter[K] } = {}
   const used: FilterParam[] = []
@@ -86,6 +133,18 @@ export function parseFilter(params: Readonly<Record<string, string | undefined>>
         if (raw === 'allow' || raw === 'deny') filter.decision = raw
         else bad('expected allow or deny')
         break
+      case 'outcome':
+        if (raw === 'ok' || raw === 'refused' || raw === 'failed') filter.outcome = raw
+        else bad('expected ok (2xx), refused (4xx) or failed (5xx)')
+        break
+      case 'reason':
+        if (raw === 'ok' || isProblemCode(raw)) filter.reason = raw
+        else bad('expected ok or a problem code (GET /problems/{code})')
+        break
+      case 'status':
+        if (STATUS.test(raw)) filter.status = Number(raw)
+        else bad('expected an HTTP status 100–599')
+        break
       case 'dept':
       case 'matter':
       case 'case':
@@ -101,12 +160,10 @@ export function parseFilter(params: Readonly<Record<string, string | undefined>>
         if (raw.length <= 256 && !CONTROL.test(raw)) filter.sub = raw
         else bad('expected at most 256 characters, no control characters')
         break
-      case 'subject': {
-        const trimmed = raw.trim()
-        if (SUBJECT.test(trimmed)) subject = trimmed
-        else bad('expected an identifier (USCC, resident id or organisation code)')
+      case 'subject':
+        if (isSubjectIdentifier(raw, options)) subject = raw.trim()
+        else bad(SUBJECT_EXPECTED)
         break
-      }
     }
   }
   if (filter.from !== undefined && filter.to !== undefined && filter.from >= filter.to) {

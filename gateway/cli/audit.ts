@@ -6,7 +6,15 @@ import type { JSONWebKeySet } from 'jose'
 import type { AuditBackend, AuditFilter } from '../audit/backend.js'
 import { loadOrCreateAuditSigningKey } from '../audit/checkpoint.js'
 import { createKeyedDigest } from '../audit/digest.js'
-import { EXPORT_FORMATS, type ExportFormat, exportChunks } from '../audit/export.js'
+import {
+  CSV_HEADER_LANGUAGES,
+  type CsvHeaders,
+  EXPORT_FORMATS,
+  type ExportFormat,
+  type ExportNames,
+  exportChunks,
+  NO_NAMES,
+} from '../audit/export.js'
 import { createFileAuditBackend, setAsideOpenSegment } from '../audit/file-backend.js'
 import { configuredAuditBackend } from '../audit/open.js'
 import { parseFilter } from '../audit/query.js'
@@ -206,6 +214,7 @@ async function setAsideCommand(options: { dir?: string; url?: string; log: strin
 
 interface ExportOptions extends StoreOptions {
   readonly format: string
+  readonly headers?: string
   readonly out?: string
   readonly from?: string
   readonly to?: string
@@ -216,6 +225,9 @@ interface ExportOptions extends StoreOptions {
   readonly case?: string
   readonly resource?: string
   readonly decision?: string
+  readonly outcome?: string
+  readonly reason?: string
+  readonly status?: string
   readonly logId?: string
   readonly subject?: string
   readonly keyFile?: string
@@ -252,9 +264,34 @@ async function writeChunks(out: NodeJS.WritableStream, chunks: AsyncIterable<str
   if (failure && failure.code !== 'EPIPE') throw failure
 }
 
+/**
+ * The names beside the codes in a CSV export, from the catalog file (QIAO_CATALOG, else ./catalog.yaml), loaded
+ * for its names only: nothing is connected. Offline there may be no catalog, or one whose connector settings do not
+ * resolve here; the export goes on with empty names rather than fail, and says so.
+ */
+async function exportNames(file: string): Promise<ExportNames> {
+  if (!(await stat(file).catch(() => undefined))?.isFile()) {
+    console.error(`no catalog at ${file} (QIAO_CATALOG): the name columns are empty`)
+    return NO_NAMES
+  }
+  const [{ loadCatalog }, { connectorDefinitions }] = await Promise.all([
+    import('../catalog/load.js'),
+    import('../../connectors/registry.js'),
+  ])
+  const loaded = await loadCatalog(file, { definitions: connectorDefinitions, vars: process.env })
+  if (loaded.ok) return loaded.catalog
+  console.error(`${file}: ${loaded.issues.length} problem(s) (see \`qiao catalog check\`): the name columns are empty`)
+  return NO_NAMES
+}
+
 async function exportCommand(options: ExportOptions): Promise<number> {
   const format = options.format as ExportFormat
   if (!EXPORT_FORMATS.includes(format)) throw new UsageError(`--format: expected ${EXPORT_FORMATS.join(' or ')}`)
+  const headers = (options.headers ?? 'zh') as CsvHeaders
+  if (!CSV_HEADER_LANGUAGES.includes(headers)) {
+    throw new UsageError(`--headers: expected ${CSV_HEADER_LANGUAGES.join(' or ')}`)
+  }
+  if (options.headers !== undefined && format !== 'csv') throw new UsageError('--headers applies to --format csv only')
   const parsed = parseFilter({
     from: options.from,
     to: options.to,
@@ -265,6 +302,9 @@ async function exportCommand(options: ExportOptions): Promise<number> {
     case: options.case,
     resource: options.resource,
     decision: options.decision,
+    outcome: options.outcome,
+    reason: options.reason,
+    status: options.status,
     logId: options.logId,
     subject: options.subject,
   })
@@ -278,10 +318,11 @@ async function exportCommand(options: ExportOptions): Promise<number> {
     const digest = createKeyedDigest(await subjectKey(options.keyFile ?? config.auditKeyFile))
     filter = { ...filter, subject: subjectDigest(digest, parsed.value.subject) }
   }
+  const names = format === 'csv' ? await exportNames(config.catalog) : NO_NAMES
   const { backend } = await openStore(options, config)
   let count = 0
   try {
-    const chunks = exportChunks(backend.query(filter), format, { onEntry: () => void count++ })
+    const chunks = exportChunks(backend.query(filter), format, { onEntry: () => void count++, names, headers })
     if (options.out === undefined) {
       await writeChunks(process.stdout, chunks)
     } else {
@@ -326,10 +367,15 @@ export function registerAuditCommands(program: Command): void {
 
   audit
     .command('export')
-    .description('stream matching audit records as JSON lines or CSV (UTF-8 with BOM) to stdout or --out')
+    .description(
+      'stream matching audit records as JSON lines or CSV (UTF-8 with BOM) to stdout or --out; the CSV names ' +
+        'departments, matters and resources from the catalog file (QIAO_CATALOG, else ./catalog.yaml): without ' +
+        'one, the name columns are empty',
+    )
     .option('--dir <dir>', 'audit directory (default: QIAO_AUDIT_DIR, else <data dir>/audit)')
     .option('--url <url>', 'PostgreSQL audit store (default: QIAO_AUDIT_URL)')
     .option('--format <format>', 'jsonl or csv', 'jsonl')
+    .option('--headers <lang>', 'CSV header names: zh (default) or en (the English names, for scripts)')
     .option('--out <file>', 'write to this file (mode 0600) instead of stdout')
     .option('--from <time>', 'records at or after (ISO 8601: 2026-11-26 or 2026-11-26T10:00:00+08:00)')
     .option('--to <time>', 'records before (ISO 8601)')
@@ -339,11 +385,14 @@ export function registerAuditCommands(program: Command): void {
     .option('--matter <code>', 'matter code')
     .option('--case <id>', 'case id')
     .option('--resource <id>', 'resource id')
-    .option('--decision <decision>', 'allow or deny')
+    .option('--decision <decision>', 'access decision: allow or deny (allowed calls can still be refused or fail)')
+    .option('--outcome <outcome>', 'how the call ended: ok (2xx), refused (4xx, also 429 quota-exceeded), failed (5xx)')
+    .option('--reason <code>', 'ok or the problem code that ended the call (e.g. quota-exceeded)')
+    .option('--status <status>', 'the HTTP status it was answered with (100–599)')
     .option('--log-id <id>', 'one gateway instance’s log')
     .option(
       '--subject <identifier>',
-      'calls about this company or person (USCC, resident id); needs the audit HMAC key',
+      'calls about this company or person (valid USCC, resident id or organisation code); needs the audit HMAC key',
     )
     .option('--key-file <file>', 'audit HMAC key for --subject (default: QIAO_AUDIT_KEY_FILE)')
     .exitOverride(exitOnUsage)

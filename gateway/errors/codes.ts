@@ -93,7 +93,7 @@ export const problems = {
     status: 400,
     title: 'Query invalid',
     meaning:
-      'A listing query (the audit API, applications, grants) has an unknown, repeated or malformed parameter (filter, `limit`, `cursor`, `format`); `errors` lists each by name.',
+      'A listing query (the audit API, applications, grants) has an unknown, repeated or malformed parameter (filter, `limit`, `cursor`, `format`), such as an audit `subject` that is not a valid USCC, resident id or organisation code; `errors` lists each by name.',
   },
   'resource-not-found': {
     status: 404,

@@ -4,7 +4,15 @@ import type { AuditFilter } from '../audit/backend.js'
 import { canonicalJson } from '../audit/canonical-json.js'
 import type { LogEntry } from '../audit/entry.js'
 import { leafInput } from '../audit/entry.js'
-import { chunkStream, EXPORT_FORMATS, type ExportFormat, exportChunks, exportContentType } from '../audit/export.js'
+import {
+  CSV_HEADER_LANGUAGES,
+  type CsvHeaders,
+  chunkStream,
+  EXPORT_FORMATS,
+  type ExportFormat,
+  exportChunks,
+  exportContentType,
+} from '../audit/export.js'
 import { uuidv7 } from '../audit/ids.js'
 import {
   checkpointPosition,
@@ -202,7 +210,9 @@ function queryParams(c: Context, allowed: readonly string[]): Record<string, str
 
 /** The filter as the store takes it: the subject identifier becomes its keyed digest here and goes no further. */
 function auditFilter(deps: GatewayDeps, params: Record<string, string>, call: AuditorCall): AuditFilter {
-  const { filter, subject, used } = ok(parseFilter(params))
+  // The catalog's own USCC exceptions (pilot-era codes) are identifiers too, as the exchange path accepts them.
+  const options = { usccExceptions: deps.snapshot().catalog.usccExceptions, today: new Date(deps.clock.now()) }
+  const { filter, subject, used } = ok(parseFilter(params, options))
   call.filters = used
   call.filter = subject === undefined ? filter : { ...filter, subject: subjectDigest(deps.digest, subject) }
   return call.filter
@@ -239,15 +249,25 @@ async function listRecords(deps: GatewayDeps, c: Context, call: AuditorCall): Pr
   return json({ records, nextCursor: more && last ? encodePageCursor({ after: last, until }) : null })
 }
 
-/** GET /v1/audit/records/export: every matching record, streamed as JSON lines or CSV. */
+/**
+ * GET /v1/audit/records/export: every matching record, streamed as JSON lines or CSV. The CSV's names are those of
+ * the catalog in force when the export starts (`headers=en`: English header names, for scripts).
+ */
 async function exportRecords(deps: GatewayDeps, c: Context, call: AuditorCall): Promise<Response> {
-  const params = queryParams(c, [...FILTER_PARAMS, 'format'])
+  const params = queryParams(c, [...FILTER_PARAMS, 'format', 'headers'])
   const format = (params.format ?? 'jsonl') as ExportFormat
   if (!EXPORT_FORMATS.includes(format)) throw invalid([`format: expected ${EXPORT_FORMATS.join(' or ')}`])
+  const headers = (params.headers ?? 'zh') as CsvHeaders
+  if (!CSV_HEADER_LANGUAGES.includes(headers)) throw invalid([`headers: expected ${CSV_HEADER_LANGUAGES.join(' or ')}`])
+  if (params.headers !== undefined && format !== 'csv') throw invalid(['headers: applies to format=csv only'])
   call.format = format
   const filter = auditFilter(deps, params, call)
   let count = 0
-  const chunks = exportChunks(deps.audit.query(filter), format, { onEntry: () => void count++ })
+  const chunks = exportChunks(deps.audit.query(filter), format, {
+    onEntry: () => void count++,
+    names: deps.snapshot().catalog,
+    headers,
+  })
   // The first chunk is read before answering, so that a store that cannot be read gets a problem, not a 200.
   const first = await chunks.next()
   call.deferLog = true

@@ -4,6 +4,7 @@ import type { AuditBackend, AuditCursor, AuditFilter } from '../backend.js'
 import { type AuditSigningKey, loadOrCreateAuditSigningKey } from '../checkpoint.js'
 import type { LogEntry } from '../entry.js'
 import { createHasher, verifyInclusion } from '../merkle.js'
+import type { AdminAuditRecord, ExchangeAuditRecord } from '../record.js'
 import { verifyAuditLogs } from '../verify.js'
 import { adminRecord, exchangeRecord } from './records.js'
 
@@ -229,6 +230,86 @@ export function testAuditBackend(suite: AuditBackendSuiteOptions): void {
         cursor = { loggedAt: last.loggedAt, logId: last.logId, seq: last.seq }
       }
       expect(paged).toEqual(every.map((e) => e.seq))
+    })
+
+    it('finds refusals and failures of every kind by outcome, reason and status; decision stays the access decision', async () => {
+      // How calls end: allowed and answered, denied, allowed and then refused (quota, parameters) or failed.
+      const endings: readonly Pick<ExchangeAuditRecord, 'decision' | 'reason' | 'status' | 'action'>[] = [
+        { decision: 'allow', reason: 'ok', status: 200, action: 'read' },
+        { decision: 'deny', reason: 'insufficient-scope', status: 403, action: 'read' },
+        { decision: 'allow', reason: 'quota-exceeded', status: 429, action: 'read' },
+        { decision: 'allow', reason: 'upstream-unavailable', status: 503, action: 'read' },
+        { decision: 'allow', reason: 'params-invalid', status: 400, action: 'read' },
+        { decision: 'deny', reason: 'grant-missing', status: 403, action: 'read' },
+        { decision: 'allow', reason: 'ok', status: 201, action: 'write' },
+        { decision: 'allow', reason: 'upstream-timeout', status: 504, action: 'read' },
+      ]
+      const log = await open()
+      const written: ExchangeAuditRecord[] = []
+      for (let i = 0; i < 48; i++) {
+        const record = exchangeRecord(i, endings[i % endings.length])
+        written.push(record)
+        await log.append(record)
+        // Admin records carry an outcome of their own, which these filters are not about.
+        if (i % 16 === 0) {
+          const outcome: AdminAuditRecord['outcome'] = i === 0 ? 'failed' : 'rejected'
+          await log.append({ ...adminRecord(i), outcome })
+        }
+      }
+      const ids = async (filter: AuditFilter) => (await all(log, filter)).map((e) => e.record.id)
+      const cases: Array<[AuditFilter, (r: ExchangeAuditRecord) => boolean]> = [
+        [{ outcome: 'ok' }, (r) => r.status === 200 || r.status === 201],
+        [{ outcome: 'refused' }, (r) => r.status === 400 || r.status === 403 || r.status === 429],
+        [{ outcome: 'failed' }, (r) => r.status === 503 || r.status === 504],
+        [{ reason: 'quota-exceeded' }, (r) => r.status === 429],
+        [{ reason: 'ok' }, (r) => r.status === 200 || r.status === 201],
+        [{ status: 429 }, (r) => r.reason === 'quota-exceeded'],
+        [{ status: 403 }, (r) => r.decision === 'deny'],
+        [{ decision: 'allow', outcome: 'refused' }, (r) => r.status === 429 || r.status === 400],
+        [{ decision: 'deny', outcome: 'refused' }, (r) => r.status === 403],
+        [
+          { outcome: 'refused', reason: 'quota-exceeded', dept: 'drc' },
+          (r) => r.status === 429 && r.requester.dept === 'drc',
+        ],
+        [
+          { outcome: 'failed', status: 503, matter: 'XK00208001' },
+          (r) => r.status === 503 && r.matter === 'XK00208001',
+        ],
+      ]
+      for (const [filter, wanted] of cases) {
+        const expected = written.filter(wanted).map((r) => r.id)
+        expect(expected.length, JSON.stringify(filter)).toBeGreaterThan(0)
+        expect(await ids(filter), JSON.stringify(filter)).toEqual(expected)
+      }
+      const none: AuditFilter[] = [
+        { status: 418 },
+        { outcome: 'ok', reason: 'quota-exceeded' },
+        { outcome: 'refused', status: 503 },
+      ]
+      for (const filter of none) expect(await ids(filter), JSON.stringify(filter)).toEqual([])
+      // The access decision alone: a 429 and a 503 are `allow`, so `decision=deny` misses them.
+      const allowed = await ids({ decision: 'allow' })
+      expect(allowed).toEqual(expect.arrayContaining(written.filter((r) => r.status >= 429).map((r) => r.id)))
+      expect(await ids({ decision: 'deny' })).toEqual(written.filter((r) => r.status === 403).map((r) => r.id))
+      // Admin records never match an exchange filter, whatever their own outcome; `kind` still finds them.
+      expect(await ids({ kind: 'admin' })).toHaveLength(3)
+      expect(await ids({ kind: 'admin', outcome: 'failed' })).toEqual([])
+      expect(await ids({ kind: 'admin', reason: 'ok' })).toEqual([])
+      // Cursor pages of a new filter cover its records exactly once.
+      const paged: string[] = []
+      let cursor: AuditCursor | undefined
+      for (;;) {
+        const page: LogEntry[] = []
+        for await (const e of log.query({ outcome: 'refused', decision: 'allow' }, cursor)) {
+          page.push(e)
+          if (page.length === 4) break
+        }
+        if (page.length === 0) break
+        paged.push(...page.map((e) => e.record.id))
+        const last = page.at(-1) as LogEntry
+        cursor = { loggedAt: last.loggedAt, logId: last.logId, seq: last.seq }
+      }
+      expect(paged).toEqual(written.filter((r) => r.status === 429 || r.status === 400).map((r) => r.id))
     })
 
     for (const kind of ['edit', 'delete', 'insert', 'swap', 'truncate'] as const) {

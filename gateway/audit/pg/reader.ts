@@ -2,6 +2,7 @@ import type { JSONWebKeySet, JWK } from 'jose'
 import type { AuditBackend, AuditCursor, AuditFilter, SegmentListing } from '../backend.js'
 import type { CheckpointBody, SignedCheckpoint } from '../checkpoint.js'
 import type { LogEntry } from '../entry.js'
+import { OUTCOME_STATUS } from '../filter.js'
 import type { AuditRecord } from '../record.js'
 import type { PgContext } from './context.js'
 
@@ -106,6 +107,17 @@ export function createPgReader(ctx: PgContext): PgReader {
     if (filter.case !== undefined) where.push(`case_id = ${p(filter.case)}`)
     if (filter.resource !== undefined) where.push(`resource = ${p(filter.resource)}`)
     if (filter.decision !== undefined) where.push(`decision = ${p(filter.decision)}`)
+    // Status and reason have no column: they are read from the stored record, and no index covers them, so these
+    // filters only narrow what the indexed ones (time, dept, matter, resource, case, sub, subject) or the walk in
+    // log order find. Compared as jsonb, not cast to a number, so no stored value can make the query fail. Admin
+    // records have neither key at the top level (NULL), so these exclude them too.
+    if (filter.outcome !== undefined) {
+      const [from, to] = OUTCOME_STATUS[filter.outcome]
+      // jsonb sorts numbers after strings and before booleans, arrays and objects: the range holds numbers only.
+      where.push(`record->'status' >= ${p(String(from))}::jsonb AND record->'status' < ${p(String(to))}::jsonb`)
+    }
+    if (filter.reason !== undefined) where.push(`record->>'reason' = ${p(filter.reason)}`)
+    if (filter.status !== undefined) where.push(`record->'status' = ${p(String(filter.status))}::jsonb`)
     if (filter.subject !== undefined) where.push(`subjects @> ARRAY[${p(filter.subject)}]::text[]`)
     const fixed = params.length
     const [a, b, c] = [fixed + 1, fixed + 2, fixed + 3]
