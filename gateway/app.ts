@@ -1,4 +1,5 @@
 import { type Context, Hono } from 'hono'
+import { consoleRoutes } from './console/routes.js'
 import { isProblemCode, problems } from './errors/codes.js'
 import { GatewayError, toGatewayError } from './errors/gateway-error.js'
 import { renderProblem } from './errors/problem.js'
@@ -80,6 +81,9 @@ export function createApp(deps: GatewayDeps): Hono {
 
   // The interactive reference (Swagger UI served from memory, no CDN); it loads the caller's OpenAPI document.
   app.route('/docs', docsRoutes())
+
+  // The web console: server-rendered pages that call the workflow with the signed-in user's own token.
+  app.route('/console', consoleRoutes(deps))
 
   // Only `qiao demo` has a dev key; a gateway with an issuer never publishes keys of its own.
   if (deps.config.demoMode && deps.devKey !== undefined) {

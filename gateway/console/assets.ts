@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto'
+
+/**
+ * The console's only two assets, served from memory (no CDN, no build step): a small stylesheet and a script that
+ * does one thing the CSP forbids inline — moving focus to an error summary so a screen reader announces it.
+ */
+
+const CSS = `:root{--ink:#1f2933;--muted:#52606d;--line:#cbd2d9;--accent:#0b5cad;--bad:#b42318;--bg:#f5f7fa}
+*{box-sizing:border-box}
+body{margin:0;font:16px/1.6 system-ui,"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;color:var(--ink);background:var(--bg)}
+a{color:var(--accent)}
+a:focus,button:focus,input:focus,select:focus,textarea:focus,[tabindex]:focus{outline:3px solid #f5a623;outline-offset:2px}
+.skip{position:absolute;left:-9999px}.skip:focus{left:1rem;top:1rem;background:#fff;padding:.5rem}
+header{display:flex;flex-wrap:wrap;gap:1rem;align-items:center;padding:.75rem 1.5rem;background:#fff;border-bottom:1px solid var(--line)}
+header nav{display:flex;gap:1rem;flex:1}
+header form{margin:0}
+main{max-width:64rem;margin:0 auto;padding:1.5rem}
+h1{font-size:1.5rem;margin:0 0 1rem}
+table{border-collapse:collapse;width:100%;background:#fff}
+th,td{border:1px solid var(--line);padding:.4rem .6rem;text-align:left;vertical-align:top}
+.card{background:#fff;border:1px solid var(--line);border-radius:4px;padding:1rem;margin:0 0 1rem}
+.muted{color:var(--muted)}
+label{display:block;font-weight:600;margin:.75rem 0 .25rem}
+fieldset{border:1px solid var(--line);margin:1rem 0;padding:.5rem 1rem}
+fieldset label,.inline{display:inline;font-weight:400;margin:0 1rem 0 .25rem}
+input[type=text],input[type=search],input[type=date],input[type=tel],input[type=email],select,textarea{width:100%;padding:.4rem;border:1px solid var(--muted);border-radius:3px;font:inherit}
+textarea{min-height:4rem}
+button{font:inherit;padding:.4rem 1rem;border:1px solid var(--accent);background:var(--accent);color:#fff;border-radius:3px;cursor:pointer}
+button.link{background:none;color:var(--accent);border:none;padding:0;text-decoration:underline}
+[aria-invalid=true]{border-color:var(--bad);border-width:2px}
+.error{color:var(--bad);margin:.25rem 0}
+.summary{border:3px solid var(--bad);background:#fff;padding:1rem;margin:0 0 1rem}
+.search{display:flex;gap:.5rem;align-items:flex-end}.search div{flex:1}
+`
+
+const JS = `'use strict'
+document.addEventListener('DOMContentLoaded', function () {
+  var target = document.querySelector('[data-focus]')
+  if (target) target.focus()
+})
+`
+
+export interface Asset {
+  readonly body: string
+  readonly type: string
+  /** Versioned URL: a changed file is a new URL, so pages can ask for it to be cached. */
+  readonly path: string
+}
+
+function asset(name: string, body: string, type: string): Asset {
+  const v = createHash('sha256').update(body).digest('base64url').slice(0, 12)
+  return { body, type, path: `/console/assets/${name}?v=${v}` }
+}
+
+export const ASSETS: Readonly<Record<string, Asset>> = {
+  'console.css': asset('console.css', CSS, 'text/css; charset=utf-8'),
+  'console.js': asset('console.js', JS, 'text/javascript; charset=utf-8'),
+}
