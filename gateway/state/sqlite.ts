@@ -71,7 +71,9 @@ export async function openSqliteState(options: SqliteStateOptions): Promise<Stat
   try {
     // busy_timeout first: switching to WAL needs a lock another starting instance may hold.
     database.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`)
-    database.pragma('journal_mode = WAL')
+    // Switching a new file to WAL needs the file to itself: while another starting process holds it (migrating),
+    // SQLite may answer SQLITE_BUSY at once instead of waiting (its deadlock avoidance skips the busy handler).
+    await retryWhileBusy(() => database.pragma('journal_mode = WAL'), STARTUP_WAIT_MS)
     database.pragma('synchronous = FULL')
     db = new Kysely<StateDatabase>({ dialect: new ImmediateSqliteDialect(database) })
     const kysely = db
@@ -79,7 +81,7 @@ export async function openSqliteState(options: SqliteStateOptions): Promise<Stat
     // processes starting on a new file would both create the tables. One IMMEDIATE transaction around the whole run
     // takes the file's write lock first: the other process waits (busy_timeout), then finds everything applied.
     const applied = await serialised(file, async () => {
-      database.exec('BEGIN IMMEDIATE')
+      await retryWhileBusy(() => database.exec('BEGIN IMMEDIATE'), STARTUP_WAIT_MS)
       try {
         const done = await migrateState(kysely, options.modules)
         database.exec('COMMIT')
@@ -100,5 +102,21 @@ export async function openSqliteState(options: SqliteStateOptions): Promise<Stat
     if (db) await db.destroy()
     else database.close()
     throw err
+  }
+}
+
+/** How long a starting process waits for another one's start-up (WAL switch, migrations) before giving up. */
+const STARTUP_WAIT_MS = 30_000
+
+/** Runs `work` again after a short, growing pause while SQLite answers SQLITE_BUSY, up to `waitMs` in all. */
+async function retryWhileBusy<T>(work: () => T, waitMs: number): Promise<T> {
+  const until = Date.now() + waitMs
+  for (let pause = 10; ; pause = Math.min(pause * 2, 250)) {
+    try {
+      return work()
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= until) throw err
+      await new Promise((resolve) => setTimeout(resolve, pause))
+    }
   }
 }
