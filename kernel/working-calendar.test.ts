@@ -4,7 +4,9 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import shipped from './data/cn-working-calendar.json' with { type: 'json' }
 import {
+  addCalendarDays,
   builtInWorkingCalendar,
+  calendarDaysBetween,
   checkWorkingCalendarFile,
   endOfShanghaiDay,
   loadWorkingCalendar,
@@ -305,5 +307,17 @@ describe('Asia/Shanghai days', () => {
     expect(shanghaiDate(end)).toBe('2026-12-31')
     expect(shanghaiDate(end + 1)).toBe('2027-01-01')
     expect(() => endOfShanghaiDay('2026-02-29')).toThrow(RangeError)
+  })
+})
+
+describe('calendar-day arithmetic on ISO dates', () => {
+  it('adds and counts calendar days across months, leap days and years, both ways', () => {
+    expect(addCalendarDays('2026-11-26', 30)).toBe('2026-12-26')
+    expect(addCalendarDays('2026-12-25', 7)).toBe('2027-01-01')
+    expect(addCalendarDays('2028-02-28', 1)).toBe('2028-02-29')
+    expect(addCalendarDays('2026-03-01', -1)).toBe('2026-02-28')
+    expect(calendarDaysBetween('2026-11-26', '2026-12-26')).toBe(30)
+    expect(calendarDaysBetween('2027-01-01', '2026-12-25')).toBe(-7)
+    expect(() => addCalendarDays('2026-02-30', 1)).toThrow(RangeError)
   })
 })

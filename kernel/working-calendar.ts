@@ -256,6 +256,16 @@ export async function loadWorkingCalendar(extraFile?: string): Promise<WorkingCa
   return calendarOf({ ...shipped.years, ...extra.years })
 }
 
+/** ISO date `days` calendar days after `date` (before it when negative). */
+export function addCalendarDays(date: string, days: number): string {
+  return isoDate(dayNumber(date) + days)
+}
+
+/** Calendar days from `from` to `to` (ISO dates); negative when `to` is earlier. */
+export function calendarDaysBetween(from: string, to: string): number {
+  return dayNumber(to) - dayNumber(from)
+}
+
 /** Calendar day in Asia/Shanghai of an instant. */
 export function shanghaiDate(epochMs: number): string {
   return new Date(epochMs + SHANGHAI_OFFSET_MS).toISOString().slice(0, 10)

@@ -1,3 +1,4 @@
+import { shanghaiDate } from '../../kernel/working-calendar.js'
 import type { Principal } from '../auth/principal.js'
 import type { Application } from './model.js'
 import {
@@ -42,10 +43,6 @@ function actor(dept: string, sub: string, scope: string): Actor {
 const AUTHORITY = actor('data', 'data-officer-001', SHARING_ADMIN_SCOPE)
 const contact = { name: '演示联系人', phone: '025-00000000' }
 
-function isoDate(ms: number): string {
-  return new Date(ms + 8 * 3_600_000).toISOString().slice(0, 10)
-}
-
 /** Seeds the demo's applications unless some exist; returns how many it made. */
 export async function seedDemoApplications(deps: DemoSeedDeps): Promise<number> {
   const existing = await deps.store.listApplications({ limit: 1 }, deps.now)
@@ -53,7 +50,7 @@ export async function seedDemoApplications(deps: DemoSeedDeps): Promise<number> 
   let at = deps.now - 14 * DAY
   const clock = { now: () => at }
   const workflow = deps.workflowAt(clock)
-  const validTo = isoDate(deps.now + 365 * DAY)
+  const validTo = shanghaiDate(deps.now + 365 * DAY)
   const step = (days: number) => {
     at += days * DAY
   }

@@ -1,4 +1,5 @@
 import { type Kysely, type SelectQueryBuilder, sql, type Transaction } from 'kysely'
+import { addCalendarDays } from '../../kernel/working-calendar.js'
 import type { StateDatabase, StateStore } from '../state/store.js'
 import type { Application, GrantQuery, LiveGrant, Page, SharingEvent, Stage } from './model.js'
 import { GRANT_CHANGES_CHANNEL, type SharingStore, type SharingTx } from './store.js'
@@ -87,7 +88,7 @@ export function openSharingStore(state: StateStore): SharingStore {
       if (query.resource !== undefined) q = q.where('resource', '=', query.resource)
       if (query.matter !== undefined) q = q.where('matter', '=', query.matter)
       if (query.expiringWithinDays !== undefined) {
-        q = q.where('valid_to', '<=', addDays(today, query.expiringWithinDays)).where('valid_to', '>=', today)
+        q = q.where('valid_to', '<=', addCalendarDays(today, query.expiringWithinDays)).where('valid_to', '>=', today)
       }
       const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor)
       if (cursor !== undefined) {
@@ -331,10 +332,6 @@ export function decodeCursor(cursor: string): { at: number; id: string } | undef
 
 export function isCursor(cursor: string): boolean {
   return /^[A-Za-z0-9_-]{1,200}$/.test(cursor) && decodeCursor(cursor) !== undefined
-}
-
-function addDays(isoDate: string, days: number): string {
-  return new Date(Date.parse(`${isoDate}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10)
 }
 
 /** For tests: a Kysely handle typed for the sharing tables. */

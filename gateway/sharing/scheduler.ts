@@ -1,5 +1,5 @@
 import type { Clock } from '../../kernel/clock.js'
-import { shanghaiDate } from '../../kernel/working-calendar.js'
+import { addCalendarDays, calendarDaysBetween, shanghaiDate } from '../../kernel/working-calendar.js'
 import { adminRecord } from '../audit/admin.js'
 import type { AuditRecord } from '../audit/record.js'
 import type { Logger } from '../telemetry/logger.js'
@@ -195,16 +195,4 @@ function overdueNotice(app: Application, at: string): SharingNotice {
 function reminderNotice(grant: LiveGrant, at: string, daysLeft: number): SharingNotice {
   const { id, matter, resource, consumer, validTo } = grant
   return { type: 'grant.expiry-reminder', at, daysLeft, grant: { id, matter, resource, consumer, validTo } }
-}
-
-const DAY_MS = 86_400_000
-
-/** ISO date `days` calendar days after `date`. */
-export function addCalendarDays(date: string, days: number): string {
-  return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10)
-}
-
-/** Calendar days from `from` to `to` (ISO dates); negative when `to` is earlier. */
-export function calendarDaysBetween(from: string, to: string): number {
-  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS)
 }

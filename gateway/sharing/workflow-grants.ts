@@ -1,4 +1,4 @@
-import { shanghaiDate } from '../../kernel/working-calendar.js'
+import { addCalendarDays, shanghaiDate } from '../../kernel/working-calendar.js'
 import { actorOf } from '../audit/admin.js'
 import type { Catalog, Grant } from '../catalog/types.js'
 import { grantKey } from '../catalog/types.js'
@@ -194,11 +194,7 @@ function matches(view: CatalogView, query: GrantQuery, today: string): boolean {
   if (query.matter !== undefined && query.matter !== grant.matter) return false
   if (query.expiringWithinDays !== undefined) {
     const last = grant.validTo
-    if (last === undefined || last < today || last > addDays(today, query.expiringWithinDays)) return false
+    if (last === undefined || last < today || last > addCalendarDays(today, query.expiringWithinDays)) return false
   }
   return true
-}
-
-function addDays(isoDate: string, days: number): string {
-  return new Date(Date.parse(`${isoDate}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10)
 }
