@@ -83,7 +83,10 @@ export function createApp(deps: GatewayDeps): Hono {
   app.route('/docs', docsRoutes())
 
   // The web console: server-rendered pages that call the workflow with the signed-in user's own token.
-  app.route('/console', consoleRoutes(deps))
+  app.route(
+    '/console',
+    consoleRoutes(deps, (request) => Promise.resolve(app.fetch(request))),
+  )
 
   // Only `qiao demo` has a dev key; a gateway with an issuer never publishes keys of its own.
   if (deps.config.demoMode && deps.devKey !== undefined) {

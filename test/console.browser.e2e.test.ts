@@ -67,7 +67,7 @@ async function signIn(context: BrowserContext, dept: string, role: string): Prom
   await page.goto(`${origin}/console/sign-in`)
   await page.selectOption('#dept', dept)
   await page.check(`#role-${role}`)
-  await Promise.all([page.waitForURL(/\/console\/(applications|catalog)$/), page.click('button[type=submit]')])
+  await Promise.all([page.waitForURL(/\/console\/(?!sign-in)[a-z]+$/), page.click('button[type=submit]')])
   return page
 }
 

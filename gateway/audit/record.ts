@@ -73,6 +73,8 @@ export type AdminAction =
   | 'sharing.application'
   /** A live grant made, revoked or reminded of its expiry. */
   | 'sharing.grant'
+  /** A console page or action refused to the signed-in user's role (a 403 page is accountable like a 403 answer). */
+  | 'console.access'
 
 export interface AdminAuditRecord {
   readonly id: string

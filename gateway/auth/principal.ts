@@ -24,3 +24,5 @@ export function exchangeScope(matter: string, resource: string, action: 'read' |
 }
 
 export const AUDIT_READ_SCOPE = 'audit:read'
+/** Operators' read of the gateway's running state (connectors, breakers, quotas, audit log): GET /v1/admin/status. */
+export const OPS_READ_SCOPE = 'ops:read'

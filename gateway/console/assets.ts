@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 
 /**
- * The console's only two assets, served from memory (no CDN, no build step): a small stylesheet and a script that
- * does one thing the CSP forbids inline — moving focus to an error summary so a screen reader announces it.
+ * The console's assets, served from memory (no CDN, no build step): a small stylesheet; a script that does what
+ * the CSP forbids inline (focus to an error summary so a screen reader announces it; charts drawn from their
+ * `data-chart` attribute); and ECharts itself, read once from its npm package and loaded only by pages with charts.
  */
 
 const CSS = `:root{--ink:#1f2933;--muted:#52606d;--line:#cbd2d9;--accent:#0b5cad;--bad:#b42318;--bg:#f5f7fa}
@@ -31,14 +34,46 @@ button.link{background:none;color:var(--accent);border:none;padding:0;text-decor
 .error{color:var(--bad);margin:.25rem 0}
 .summary{border:3px solid var(--bad);background:#fff;padding:1rem;margin:0 0 1rem}
 .search{display:flex;gap:.5rem;align-items:flex-end}.search div{flex:1}
+.chart{width:100%;height:320px;background:#fff;border:1px solid var(--line)}
+figure{margin:0 0 1.5rem}figcaption{font-weight:600;margin:.5rem 0}
+.warn{color:#8a5300;font-weight:600}.ok{color:#1a7f37;font-weight:600}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 `
 
 const JS = `'use strict'
 document.addEventListener('DOMContentLoaded', function () {
   var target = document.querySelector('[data-focus]')
   if (target) target.focus()
+  var charts = document.querySelectorAll('[data-chart]')
+  if (charts.length === 0) return
+  var loader = document.createElement('script')
+  loader.src = document.documentElement.getAttribute('data-echarts')
+  loader.onload = function () {
+    for (var i = 0; i < charts.length; i++) drawChart(charts[i])
+  }
+  document.head.appendChild(loader)
 })
+function drawChart(node) {
+  var spec = JSON.parse(node.getAttribute('data-chart'))
+  var stacked = spec.kind === 'stacked-bar'
+  var chart = window.echarts.init(node, null, { renderer: 'canvas', locale: spec.lang === 'en' ? 'EN' : 'ZH' })
+  chart.setOption({
+    animation: false,
+    tooltip: { trigger: 'axis' },
+    legend: { top: 0, type: 'scroll' },
+    grid: { left: 48, right: 24, top: 40, bottom: 40, containLabel: true },
+    xAxis: { type: 'category', data: spec.categories },
+    yAxis: { type: 'value', name: spec.yName || '', max: spec.percent ? 100 : null, minInterval: spec.percent ? 0 : 1 },
+    series: spec.series.map(function (s) {
+      return { name: s.name, type: spec.kind === 'line' ? 'line' : 'bar', stack: stacked ? 'total' : undefined, data: s.data }
+    })
+  })
+  node.setAttribute('data-chart-drawn', 'true')
+  window.addEventListener('resize', function () { chart.resize() })
+}
 `
+
+const ECHARTS = readFileSync(createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js'), 'utf8')
 
 export interface Asset {
   readonly body: string
@@ -55,4 +90,5 @@ function asset(name: string, body: string, type: string): Asset {
 export const ASSETS: Readonly<Record<string, Asset>> = {
   'console.css': asset('console.css', CSS, 'text/css; charset=utf-8'),
   'console.js': asset('console.js', JS, 'text/javascript; charset=utf-8'),
+  'echarts.js': asset('echarts.js', ECHARTS, 'text/javascript; charset=utf-8'),
 }

@@ -30,6 +30,7 @@ const TEXTS = {
   'role.reviewer': ['数源部门审核', 'Provider review'],
   'role.authority': ['数据局', 'Data authority'],
   'role.auditor': ['审计', 'Audit'],
+  'role.operator': ['运维', 'Operations'],
   authorityOnlyData: ['数据局角色只属于数据局。', 'The data-authority role belongs to 数据局 only.'],
   chooseDepartment: ['请选择部门。', 'Choose a department.'],
   chooseRole: ['请选择角色。', 'Choose a role.'],
@@ -117,9 +118,29 @@ const TEXTS = {
   notFoundTitle: ['页面不存在', 'Page not found'],
   errorTitle: ['出错了', 'Something went wrong'],
   signedInAs: ['当前身份', 'Signed in as'],
+  navMyGrants: ['我的授权', 'My grants'],
+  navMyUsage: ['使用情况', 'My usage'],
+  navReviewInbox: ['待审申请', 'Review inbox'],
+  navProviderGrants: ['已发授权', 'Grants given'],
+  navProviderUsage: ['谁在使用', 'Who uses my data'],
+  navConformityInbox: ['合规审查', 'Conformity checks'],
+  navAuditSearch: ['访问查询', 'Access search'],
+  navAuditDashboard: ['统计图表', 'Dashboards'],
+  navOperations: ['运行状态', 'Operations'],
 } as const satisfies Record<string, readonly [string, string]>
 
 export type TextKey = keyof typeof TEXTS
+
+/** One area's texts (`[zh-CN, en]` per key): each page module keeps its own table beside it. */
+export type TextTable = Readonly<Record<string, readonly [string, string]>>
+
+/** The lookup for one area's table, typed by its keys like `t` is by the shared table's. */
+export function textsFor<T extends TextTable>(table: T): (lang: Lang, key: keyof T & string) => string {
+  return (lang, key) => {
+    const [zh, en] = table[key] as readonly [string, string]
+    return lang === 'en' ? en : zh
+  }
+}
 
 export function t(lang: Lang, key: TextKey): string {
   const [zh, en] = TEXTS[key]

@@ -2,8 +2,8 @@
 import type { Child } from 'hono/jsx'
 import { ASSETS } from './assets.js'
 import { CSRF_FIELD } from './csrf.js'
-import { type Lang, t, tOf } from './i18n.js'
-import type { ConsoleSession } from './session.js'
+import { type Lang, type TextKey, t, tOf } from './i18n.js'
+import type { ConsoleRole, ConsoleSession } from './session.js'
 
 /** What every page knows about who is looking: the language, and the session (with its CSRF token) if any. */
 export interface View {
@@ -13,6 +13,43 @@ export interface View {
   readonly deptName?: string
   /** This page's path and query, for the language switch. */
   readonly here: string
+}
+
+/** Each role's menu: the pages its modules register (one role per session, so one menu). */
+const NAV: Readonly<Record<ConsoleRole, readonly (readonly [string, TextKey])[]>> = {
+  applicant: [
+    ['/console/catalog', 'catalog'],
+    ['/console/applications', 'myApplications'],
+    ['/console/grants', 'navMyGrants'],
+    ['/console/usage', 'navMyUsage'],
+  ],
+  reviewer: [
+    ['/console/catalog', 'catalog'],
+    ['/console/review', 'navReviewInbox'],
+    ['/console/provider/grants', 'navProviderGrants'],
+    ['/console/provider/usage', 'navProviderUsage'],
+  ],
+  authority: [
+    ['/console/catalog', 'catalog'],
+    ['/console/conformity', 'navConformityInbox'],
+  ],
+  auditor: [
+    ['/console/audit', 'navAuditSearch'],
+    ['/console/audit/dashboard', 'navAuditDashboard'],
+  ],
+  operator: [['/console/ops', 'navOperations']],
+}
+
+/** Where a role lands after sign-in: its work list. */
+export function homeOf(role: ConsoleRole): string {
+  const home: Record<ConsoleRole, string> = {
+    applicant: '/console/applications',
+    reviewer: '/console/review',
+    authority: '/console/conformity',
+    auditor: '/console/audit',
+    operator: '/console/ops',
+  }
+  return home[role]
 }
 
 export function CsrfField(props: { view: View }) {
@@ -31,7 +68,7 @@ export function Page(props: { view: View; title: string; children?: Child }) {
   const user = view.session?.user
   const lang = view.lang
   return (
-    <html lang={lang}>
+    <html lang={lang} data-echarts={ASSETS['echarts.js']?.path}>
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -46,8 +83,11 @@ export function Page(props: { view: View; title: string; children?: Child }) {
         <header>
           <strong>{t(lang, 'console')}</strong>
           <nav aria-label={t(lang, 'console')}>
-            {user !== undefined && <a href="/console/catalog">{t(lang, 'catalog')}</a>}
-            {user?.role === 'applicant' && <a href="/console/applications">{t(lang, 'myApplications')}</a>}
+            {(user === undefined ? [] : (NAV[user.role] ?? [])).map(([href, key]) => (
+              <a href={href} aria-current={view.here.split('?')[0] === href ? 'page' : undefined}>
+                {t(lang, key)}
+              </a>
+            ))}
             <a href="/docs">{t(lang, 'apiDocs')}</a>
           </nav>
           <a href={switchHref(view.here, lang)} lang={lang === 'en' ? 'zh-CN' : 'en'}>

@@ -16,8 +16,8 @@ export const ABSOLUTE_TIMEOUT_MS = 8 * 3_600_000
 /** Beyond this many live sessions the oldest goes first, so a flood of sign-in pages cannot fill the memory. */
 const MAX_SESSIONS = 10_000
 
-/** One role per session (GB/T 39477 separation of duties): 办事部门, 数源部门审核, 数据局, 审计. */
-export type ConsoleRole = 'applicant' | 'reviewer' | 'authority' | 'auditor'
+/** One role per session (GB/T 39477 separation of duties): 办事部门, 数源部门审核, 数据局, 审计, 运维. */
+export type ConsoleRole = 'applicant' | 'reviewer' | 'authority' | 'auditor' | 'operator'
 
 export interface SignedIn {
   readonly role: ConsoleRole

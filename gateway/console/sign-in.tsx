@@ -1,6 +1,7 @@
 /** @jsxImportSource hono/jsx */
-import { AUDIT_READ_SCOPE, exchangeScope } from '../auth/principal.js'
+import { AUDIT_READ_SCOPE, exchangeScope, OPS_READ_SCOPE } from '../auth/principal.js'
 import type { Catalog } from '../catalog/types.js'
+import { CATALOG_ADMIN_SCOPE } from '../routes/operations.js'
 import { SHARING_ADMIN_SCOPE, SHARING_APPLY_SCOPE, SHARING_REVIEW_SCOPE } from '../sharing/service.js'
 import { t, tOf } from './i18n.js'
 import { CsrfField, Page, type View } from './layout.js'
@@ -11,7 +12,7 @@ import type { ConsoleRole } from './session.js'
  * the dev key, exactly the scopes of the role, and uses it for every page like any API client.
  */
 
-export const ROLES: readonly ConsoleRole[] = ['applicant', 'reviewer', 'authority', 'auditor']
+export const ROLES: readonly ConsoleRole[] = ['applicant', 'reviewer', 'authority', 'auditor', 'operator']
 /** The data-sharing authority's department: only it may take the 数据局 role. */
 export const AUTHORITY_DEPT = 'data'
 
@@ -40,6 +41,8 @@ export function scopesFor(role: ConsoleRole, dept: string, catalog: Catalog): st
       return [SHARING_ADMIN_SCOPE]
     case 'auditor':
       return [AUDIT_READ_SCOPE]
+    case 'operator':
+      return [OPS_READ_SCOPE, CATALOG_ADMIN_SCOPE]
   }
 }
 
