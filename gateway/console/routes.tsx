@@ -9,6 +9,7 @@ import { ASSETS } from './assets.js'
 import { registerAuditorPages } from './auditor-routes.js'
 import { registerConsumerPages } from './consumer-routes.js'
 import { CSRF_FIELD, csrfMatches, isCrossSite } from './csrf.js'
+import { registerDashboardPages } from './dashboard-routes.js'
 import { langOf, t } from './i18n.js'
 import { type ApiFetch, type ConsoleApp, type ConsoleEnv, type ConsoleKit, createKit, hereOf, render } from './kit.js'
 import { MessagePage, type View } from './layout.js'
@@ -129,5 +130,6 @@ const PAGE_MODULES: readonly ((app: ConsoleApp, kit: ConsoleKit) => void)[] = [
   registerConsumerPages,
   registerReviewerPages,
   registerAuditorPages,
+  registerDashboardPages,
   registerOperatorPages,
 ]
