@@ -49,6 +49,59 @@ describe('configuration', () => {
     expect(r3.ok === false && r3.errors).toEqual(['QIAO_JWT_ALGORITHMS: HS* algorithms need QIAO_JWT_HMAC_SECRET_FILE'])
   })
 
+  it('console OIDC sign-in: an https issuer with its client id and the console URL, all problems at once', () => {
+    const oidc = {
+      QIAO_CONSOLE_OIDC_ISSUER: 'https://idp.gov.example/realms/zwfw',
+      QIAO_CONSOLE_OIDC_CLIENT_ID: 'qiao-console',
+      QIAO_CONSOLE_OIDC_CLIENT_SECRET_FILE: 'secrets/console-oidc',
+      QIAO_CONSOLE_URL: 'https://qiao.example.gov.cn/',
+    }
+    const ok = readConfig(oidc, '/srv/qiao')
+    expect(ok.ok && ok.config).toMatchObject({
+      consoleOidcIssuer: 'https://idp.gov.example/realms/zwfw',
+      consoleOidcClientId: 'qiao-console',
+      consoleOidcClientSecretFile: '/srv/qiao/secrets/console-oidc',
+      consoleUrl: 'https://qiao.example.gov.cn',
+    })
+    // A public client (no secret) and a console on loopback over http are fine.
+    const local = readConfig({
+      ...oidc,
+      QIAO_CONSOLE_OIDC_CLIENT_SECRET_FILE: '',
+      QIAO_CONSOLE_URL: 'http://localhost:8080',
+    })
+    expect(local.ok && [local.config.consoleOidcClientSecretFile, local.config.consoleUrl]).toEqual([
+      undefined,
+      'http://localhost:8080',
+    ])
+
+    const missing = readConfig({ QIAO_CONSOLE_OIDC_ISSUER: oidc.QIAO_CONSOLE_OIDC_ISSUER })
+    expect(missing.ok === false && missing.errors).toEqual([
+      'QIAO_CONSOLE_OIDC_CLIENT_ID: required with QIAO_CONSOLE_OIDC_ISSUER',
+      'QIAO_CONSOLE_URL: required with QIAO_CONSOLE_OIDC_ISSUER',
+    ])
+    const bad = readConfig({
+      ...oidc,
+      QIAO_CONSOLE_OIDC_ISSUER: 'http://idp.gov.example',
+      QIAO_CONSOLE_URL: 'http://qiao.example.gov.cn',
+    })
+    expect(bad.ok === false && bad.errors.map((e) => e.split(':')[0])).toEqual([
+      'QIAO_CONSOLE_OIDC_ISSUER',
+      'QIAO_CONSOLE_URL',
+    ])
+    const withQuery = readConfig({ ...oidc, QIAO_CONSOLE_OIDC_ISSUER: 'https://idp.gov.example/?tenant=1' })
+    expect(withQuery.ok === false && withQuery.errors).toEqual([
+      'QIAO_CONSOLE_OIDC_ISSUER: expected an https: issuer URL without query or fragment',
+    ])
+    const withPath = readConfig({ ...oidc, QIAO_CONSOLE_URL: 'https://qiao.example.gov.cn/console' })
+    expect(withPath.ok === false && withPath.errors).toEqual([
+      'QIAO_CONSOLE_URL: expected scheme, host and port only, such as https://qiao.example.gov.cn',
+    ])
+    const orphan = readConfig({ QIAO_CONSOLE_OIDC_CLIENT_ID: 'qiao-console' })
+    expect(orphan.ok === false && orphan.errors).toEqual([
+      'QIAO_CONSOLE_OIDC_CLIENT_ID: set without QIAO_CONSOLE_OIDC_ISSUER',
+    ])
+  })
+
   it('parses durations and sizes', () => {
     expect(parseDuration('500ms')).toBe(500)
     expect(parseDuration('30s')).toBe(30_000)
@@ -114,6 +167,10 @@ describe('configuration', () => {
       'sharingScanIntervalMs',
       'sharingWebhookUrl',
       'sharingWebhookSecretFile',
+      'consoleOidcIssuer',
+      'consoleOidcClientId',
+      'consoleOidcClientSecretFile',
+      'consoleUrl',
       'demoMode',
     ]
     expect(new Set(Object.keys(SETTINGS)).size + 1).toBe(fields.length)

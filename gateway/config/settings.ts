@@ -343,7 +343,50 @@ export const SETTINGS = {
     'Prefix of the quota counter keys: `<prefix>:<quota id>:<department or matter>`.',
     parseQuotaKeyPrefix,
   ),
+  consoleOidcIssuer: setting(
+    'QIAO_CONSOLE_OIDC_ISSUER',
+    undefined,
+    'https://idp.gov.example/realms/zwfw',
+    'Console sign-in with OpenID Connect (authorization code + PKCE): the provider’s issuer URL, `https:` only, discovered in the background at start and again at a sign-in while that failed. Its access tokens for QIAO_AUDIENCE (requested as a resource indicator) are verified like any API token (QIAO_ISSUER, QIAO_JWKS_URL). Unset: `qiao serve` has no console sign-in (`qiao demo` has its own).',
+    parseIssuerUrl,
+  ),
+  consoleOidcClientId: setting(
+    'QIAO_CONSOLE_OIDC_CLIENT_ID',
+    undefined,
+    'qiao-console',
+    'The console’s client id at that provider; required with QIAO_CONSOLE_OIDC_ISSUER.',
+    parseString,
+  ),
+  consoleOidcClientSecretFile: setting(
+    'QIAO_CONSOLE_OIDC_CLIENT_SECRET_FILE',
+    undefined,
+    '/run/secrets/qiao-console-oidc',
+    'File with the console’s client secret (sent as client_secret_basic); unset = a public client, PKCE only.',
+    parseString,
+  ),
+  consoleUrl: setting(
+    'QIAO_CONSOLE_URL',
+    undefined,
+    'https://qiao.example.gov.cn',
+    'The console’s external base URL (scheme, host and port only); required with QIAO_CONSOLE_OIDC_ISSUER: the redirect URI is `<base>/console/oidc/callback`. `https:`; `http:` only for a loopback host.',
+    parseBaseUrl,
+  ),
 } as const
+
+/** An issuer identifier as written (compared exactly), `https:` and without query or fragment (RFC 8414 §2). */
+function parseIssuerUrl(raw: string): string {
+  const url = new URL(parseUrl(['https:'])(raw))
+  if (url.search !== '' || url.hash !== '') throw new Error('expected an https: issuer URL without query or fragment')
+  return raw.trim()
+}
+
+/** A site's base: scheme, host and port, nothing after; `https:`, or `http:` to loopback only. */
+function parseBaseUrl(raw: string): string {
+  const url = new URL(parseJwksUrl(raw))
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '')
+    throw new Error('expected scheme, host and port only, such as https://qiao.example.gov.cn')
+  return url.origin
+}
 
 type Settings = typeof SETTINGS
 type ValueOf<S> = S extends Setting<infer T, infer D> ? (D extends string ? T : T | undefined) : never
@@ -382,6 +425,7 @@ type Env = Readonly<Record<string, string | undefined>>
 export function readConfig(env: Env, cwd = process.cwd(), options: ReadConfigOptions = {}): ConfigResult {
   const { values, errors } = parseSettings(env)
   errors.push(...keySourceProblems(values, env, options))
+  errors.push(...consoleOidcProblems(env))
   if (errors.length > 0) return { ok: false, errors }
   // No errors: every setting with a default was parsed, so `values` has the full shape.
   return { ok: true, config: Object.freeze(derive(values as Parsed, env, cwd, options)) }
@@ -441,6 +485,20 @@ function keySourceProblems(values: Partial<Parsed>, env: Env, options: ReadConfi
   return errors
 }
 
+/** OIDC console sign-in needs its client id and the console's own URL (the redirect URI); a client needs an issuer. */
+function consoleOidcProblems(env: Env): string[] {
+  const given = (s: { readonly name: string }) => isGiven(env[s.name])
+  if (!given(SETTINGS.consoleOidcIssuer)) {
+    const orphans = [SETTINGS.consoleOidcClientId, SETTINGS.consoleOidcClientSecretFile].filter(given)
+    return orphans.map((s) => `${s.name}: set without QIAO_CONSOLE_OIDC_ISSUER`)
+  }
+  const errors: string[] = []
+  if (!given(SETTINGS.consoleOidcClientId))
+    errors.push('QIAO_CONSOLE_OIDC_CLIENT_ID: required with QIAO_CONSOLE_OIDC_ISSUER')
+  if (!given(SETTINGS.consoleUrl)) errors.push('QIAO_CONSOLE_URL: required with QIAO_CONSOLE_OIDC_ISSUER')
+  return errors
+}
+
 /** The values that are not one setting as parsed: absolute paths, defaults under the data dir, demo mode. */
 function derive(values: Parsed, env: Env, cwd: string, options: ReadConfigOptions): Config {
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(cwd, p))
@@ -452,6 +510,8 @@ function derive(values: Parsed, env: Env, cwd: string, options: ReadConfigOption
     dataDir,
     issuer: values.issuer ?? (demoMode ? DEMO_ISSUER : undefined),
     jwksFile: values.jwksFile === undefined ? undefined : abs(values.jwksFile),
+    consoleOidcClientSecretFile:
+      values.consoleOidcClientSecretFile === undefined ? undefined : abs(values.consoleOidcClientSecretFile),
     auditDir: abs(values.auditDir ?? join(dataDir, 'audit')),
     auditKeyFile: abs(values.auditKeyFile ?? join(dataDir, 'audit-hmac.key')),
     auditSigningKeyFile: abs(values.auditSigningKeyFile ?? join(dataDir, 'audit-signing-key.jwk.json')),

@@ -13,6 +13,8 @@ import { registerDashboardPages } from './dashboard-routes.js'
 import { langOf, t } from './i18n.js'
 import { type ApiFetch, type ConsoleApp, type ConsoleEnv, type ConsoleKit, createKit, hereOf, render } from './kit.js'
 import { MessagePage, type View } from './layout.js'
+import { createOidcClient, oidcSettingsOf, withFormTargets } from './oidc-client.js'
+import { registerOidcSignIn } from './oidc-routes.js'
 import { registerOperatorPages } from './operator-routes.js'
 import { registerReviewerPages } from './reviewer-routes.js'
 import { SessionStore, type SessionStore as Store, sessionIdOf } from './session.js'
@@ -29,8 +31,8 @@ type Env = ConsoleEnv
 /**
  * /console: server-rendered pages that are a client of Qiao's own workflow with the signed-in user's token —
  * the same `deps.sharing` calls the API routes make, with the principal the verifier gives for that token, so
- * each is checked and audited as the API call would be. Sign-in is built in for demo mode only; without it the
- * console says sign-in is not configured (OIDC comes later).
+ * each is checked and audited as the API call would be. Sign-in is demo mode's built-in one, or the OIDC provider's
+ * (QIAO_CONSOLE_OIDC_ISSUER); without either the console says sign-in is not configured.
  */
 export function consoleRoutes(
   deps: GatewayDeps,
@@ -38,11 +40,16 @@ export function consoleRoutes(
   sessions: Store = new SessionStore(deps.clock),
 ): Hono<Env> {
   const app = new Hono<Env>()
+  // Sign-in: demo mode's built-in one; else the OIDC provider's when configured; else none (503 below).
+  const devKey = deps.config.demoMode ? deps.devKey : undefined
+  const oidcSettings = devKey === undefined ? oidcSettingsOf(deps.config) : undefined
+  const oidc = oidcSettings === undefined ? undefined : createOidcClient(oidcSettings, deps.log)
+  const csp = () => (oidc === undefined ? CONSOLE_CSP : withFormTargets(CONSOLE_CSP, oidc.formTargets()))
 
   app.use('*', async (c, next) => {
     await next()
     const h = c.res.headers
-    h.set('content-security-policy', CONSOLE_CSP)
+    h.set('content-security-policy', csp())
     h.set('x-content-type-options', 'nosniff')
     h.set('referrer-policy', 'no-referrer')
     if (!c.req.path.startsWith('/console/assets/')) h.set('cache-control', 'no-store')
@@ -54,8 +61,7 @@ export function consoleRoutes(
     return c.body(found.body, 200, { 'content-type': found.type, 'cache-control': 'public, max-age=86400, immutable' })
   })
 
-  const devKey = deps.config.demoMode ? deps.devKey : undefined
-  if (devKey === undefined) {
+  if (devKey === undefined && oidc === undefined) {
     app.all('*', (c) => {
       const view: View = { lang: langOf(c.req.query('lang')) ?? 'zh-CN', session: undefined, here: hereOf(c) }
       return render(
@@ -102,7 +108,8 @@ export function consoleRoutes(
 
   app.get('/', (c) => c.redirect(c.get('session')?.user ? '/console/catalog' : '/console/sign-in', 303))
 
-  registerDemoSignIn(app, kit)
+  if (oidc === undefined) registerDemoSignIn(app, kit)
+  else registerOidcSignIn(app, kit, oidc)
   registerApplicantPages(app, kit)
 
   // Each role's pages, one module per area.

@@ -27,14 +27,19 @@ export function roleProblem(role: ConsoleRole, dept: string): 'authorityOnlyData
 
 /** The token's scopes: the role's, and for a requesting department the exchange scopes of its grants too. */
 export function scopesFor(role: ConsoleRole, dept: string, catalog: Catalog): string[] {
+  if (role !== 'applicant') return roleScopes(role)
+  const exchange = new Set<string>()
+  for (const g of catalog.grants.values()) {
+    if (g.consumer === dept) exchange.add(exchangeScope(g.matter, g.resource, g.action))
+  }
+  return [...roleScopes(role), ...[...exchange].sort()]
+}
+
+/** The scopes that make a token this role's (what an identity provider must grant for it; no exchange scopes). */
+export function roleScopes(role: ConsoleRole): string[] {
   switch (role) {
-    case 'applicant': {
-      const exchange = new Set<string>()
-      for (const g of catalog.grants.values()) {
-        if (g.consumer === dept) exchange.add(exchangeScope(g.matter, g.resource, g.action))
-      }
-      return [SHARING_APPLY_SCOPE, ...[...exchange].sort()]
-    }
+    case 'applicant':
+      return [SHARING_APPLY_SCOPE]
     case 'reviewer':
       return [SHARING_REVIEW_SCOPE]
     case 'authority':
