@@ -288,7 +288,7 @@ describe('qiao audit export', () => {
       qiao(['audit', 'export', '--dir', dir, '--format', 'csv'], { QIAO_CATALOG: join(work, 'no-catalog.yaml') }),
       qiao(['audit', 'export', '--dir', dir, '--headers', 'en']),
     ])
-    const badFormat = await qiao(['audit', 'export', '--dir', dir, '--format', 'xlsx'])
+    const badFormat = await qiao(['audit', 'export', '--dir', dir, '--format', 'pdf'])
     const badFrom = await qiao(['audit', 'export', '--dir', dir, '--from', 'yesterday'])
     expect(csv.code, csv.stderr).toBe(0)
     expect(csv.stdout.startsWith(UTF8_BOM)).toBe(true)

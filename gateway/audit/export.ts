@@ -5,14 +5,17 @@ import type { AdminAuditRecord, ExchangeAuditRecord } from './record.js'
  * Audit export, shared by `GET /v1/audit/records/export` and `qiao audit export`: JSON lines (one stored entry per
  * line, exactly as logged: what proofs verify) or CSV for people (RFC 4180, UTF-8 with a BOM so that Excel in Chinese
  * locales reads it as UTF-8; Chinese headers, Beijing time, names beside the codes). Both are produced lazily from the query's async iterator, so memory does not grow with the number of records.
+ * XLSX (export-xlsx.ts) has the CSV's columns and cells, as a streamed workbook.
  */
-export type ExportFormat = 'jsonl' | 'csv'
+export type ExportFormat = 'jsonl' | 'csv' | 'xlsx'
+/** The formats written as text, here; XLSX is bytes (export-xlsx.ts). */
+export type TextExportFormat = Exclude<ExportFormat, 'xlsx'>
 
-export const EXPORT_FORMATS: readonly ExportFormat[] = ['jsonl', 'csv']
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['jsonl', 'csv', 'xlsx']
 
 export const UTF8_BOM = '\uFEFF'
 
-type Cell = string | number | boolean | null | undefined
+export type Cell = string | number | boolean | null | undefined
 
 /** Spreadsheets run cells starting with these as formulas (CSV injection); such text cells get a leading `'`. */
 const FORMULA_START = /^[=+\-@\t\r]/
@@ -132,27 +135,36 @@ export function csvRow(entry: LogEntry, names: ExportNames = NO_NAMES): string {
   return `${line}\r\n`
 }
 
+/** One entry's cells in column order, as values (numbers stay numbers): what XLSX stores in typed cells. */
+export function exportCells(entry: LogEntry, names: ExportNames = NO_NAMES): Cell[] {
+  const x = entry.record.kind === 'exchange' ? entry.record : undefined
+  return COLUMNS.map((column) => column[2](entry, x, names))
+}
+
 export function jsonlLine(entry: LogEntry): string {
   return `${JSON.stringify(entry)}\n`
 }
 
+export const XLSX_CONTENT_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'
+
 export function exportContentType(format: ExportFormat): string {
+  if (format === 'xlsx') return XLSX_CONTENT_TYPE
   return format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson'
 }
 
 export interface ExportOptions {
   readonly chunkSize?: number
   readonly onEntry?: () => void
-  /** CSV: names beside the codes (default none: empty name cells). */
+  /** CSV and XLSX: names beside the codes (default none: empty name cells). */
   readonly names?: ExportNames
-  /** CSV: header language (default `zh`). */
+  /** CSV and XLSX: header language (default `zh`). */
   readonly headers?: CsvHeaders
 }
 
 /** Text chunks of about `chunkSize` characters each: BOM and header first for CSV, then one line per entry. */
 export async function* exportChunks(
   entries: AsyncIterable<LogEntry>,
-  format: ExportFormat,
+  format: TextExportFormat,
   options: ExportOptions = {},
 ): AsyncGenerator<string, void, undefined> {
   const chunkSize = options.chunkSize ?? 64 * 1024
@@ -175,17 +187,18 @@ export async function* exportChunks(
  * `first` is a chunk already read (so that a failing store is reported before the response starts).
  */
 export function chunkStream(
-  chunks: AsyncIterator<string, void, undefined>,
-  first: string | undefined,
+  chunks: AsyncIterator<string | Uint8Array, void, undefined>,
+  first: string | Uint8Array | undefined,
   onEnd: (outcome: { ok: true } | { ok: false; reason: 'cancelled' | 'failed'; error?: unknown }) => void,
 ): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder()
+  const bytes = (chunk: string | Uint8Array) => (typeof chunk === 'string' ? encoder.encode(chunk) : chunk)
   let pending = first
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         if (pending !== undefined) {
-          controller.enqueue(encoder.encode(pending))
+          controller.enqueue(bytes(pending))
           pending = undefined
           return
         }
@@ -195,7 +208,7 @@ export function chunkStream(
             controller.close()
             onEnd({ ok: true })
           } else {
-            controller.enqueue(encoder.encode(next.value))
+            controller.enqueue(bytes(next.value))
           }
         } catch (error) {
           controller.error(error)

@@ -75,6 +75,8 @@ export type AdminAction =
   | 'sharing.grant'
   /** A console page or action refused to the signed-in user's role (a 403 page is accountable like a 403 answer). */
   | 'console.access'
+  /** A department read its usage counts (GET /v1/usage): details.view, from, to, rows; refusals too. */
+  | 'usage.read'
 
 export interface AdminAuditRecord {
   readonly id: string

@@ -12,9 +12,9 @@ import {
   EXPORT_FORMATS,
   type ExportFormat,
   type ExportNames,
-  exportChunks,
   NO_NAMES,
 } from '../audit/export.js'
+import { exportFile } from '../audit/export-xlsx.js'
 import { createFileAuditBackend, setAsideOpenSegment } from '../audit/file-backend.js'
 import { configuredAuditBackend } from '../audit/open.js'
 import { parseFilter } from '../audit/query.js'
@@ -245,7 +245,7 @@ async function subjectKey(path: string): Promise<Uint8Array> {
 }
 
 /** Writes chunks honouring backpressure; a reader that went away (EPIPE, e.g. `| head`) ends the export quietly. */
-async function writeChunks(out: NodeJS.WritableStream, chunks: AsyncIterable<string>): Promise<void> {
+async function writeChunks(out: NodeJS.WritableStream, chunks: AsyncIterable<string | Uint8Array>): Promise<void> {
   let failure: NodeJS.ErrnoException | undefined
   const onError = (err: NodeJS.ErrnoException) => {
     failure = err
@@ -265,9 +265,9 @@ async function writeChunks(out: NodeJS.WritableStream, chunks: AsyncIterable<str
 }
 
 /**
- * The names beside the codes in a CSV export, from the catalog file (QIAO_CATALOG, else ./catalog.yaml), loaded
- * for its names only: nothing is connected. Offline there may be no catalog, or one whose connector settings do not
- * resolve here; the export goes on with empty names rather than fail, and says so.
+ * The names beside the codes in a CSV or XLSX export, from the catalog file (QIAO_CATALOG, else ./catalog.yaml),
+ * loaded for its names only: nothing is connected. Offline there may be no catalog, or one whose connector settings
+ * do not resolve here; the export goes on with empty names rather than fail, and says so.
  */
 async function exportNames(file: string): Promise<ExportNames> {
   if (!(await stat(file).catch(() => undefined))?.isFile()) {
@@ -291,7 +291,7 @@ async function exportCommand(options: ExportOptions): Promise<number> {
   if (!CSV_HEADER_LANGUAGES.includes(headers)) {
     throw new UsageError(`--headers: expected ${CSV_HEADER_LANGUAGES.join(' or ')}`)
   }
-  if (options.headers !== undefined && format !== 'csv') throw new UsageError('--headers applies to --format csv only')
+  if (options.headers !== undefined && format === 'jsonl') throw new UsageError('--headers applies to csv or xlsx only')
   const parsed = parseFilter({
     from: options.from,
     to: options.to,
@@ -318,11 +318,11 @@ async function exportCommand(options: ExportOptions): Promise<number> {
     const digest = createKeyedDigest(await subjectKey(options.keyFile ?? config.auditKeyFile))
     filter = { ...filter, subject: subjectDigest(digest, parsed.value.subject) }
   }
-  const names = format === 'csv' ? await exportNames(config.catalog) : NO_NAMES
+  const names = format === 'jsonl' ? NO_NAMES : await exportNames(config.catalog)
   const { backend } = await openStore(options, config)
   let count = 0
   try {
-    const chunks = exportChunks(backend.query(filter), format, { onEntry: () => void count++, names, headers })
+    const chunks = exportFile(backend.query(filter), format, { onEntry: () => void count++, names, headers })
     if (options.out === undefined) {
       await writeChunks(process.stdout, chunks)
     } else {
@@ -368,14 +368,14 @@ export function registerAuditCommands(program: Command): void {
   audit
     .command('export')
     .description(
-      'stream matching audit records as JSON lines or CSV (UTF-8 with BOM) to stdout or --out; the CSV names ' +
-        'departments, matters and resources from the catalog file (QIAO_CATALOG, else ./catalog.yaml): without ' +
-        'one, the name columns are empty',
+      'stream matching audit records as JSON lines, CSV (UTF-8 with BOM) or XLSX to stdout or --out; CSV and ' +
+        'XLSX name departments, matters and resources from the catalog file (QIAO_CATALOG, else ./catalog.yaml): ' +
+        'without one, the name columns are empty',
     )
     .option('--dir <dir>', 'audit directory (default: QIAO_AUDIT_DIR, else <data dir>/audit)')
     .option('--url <url>', 'PostgreSQL audit store (default: QIAO_AUDIT_URL)')
-    .option('--format <format>', 'jsonl or csv', 'jsonl')
-    .option('--headers <lang>', 'CSV header names: zh (default) or en (the English names, for scripts)')
+    .option('--format <format>', 'jsonl, csv or xlsx (a binary file: give --out)', 'jsonl')
+    .option('--headers <lang>', 'CSV and XLSX header names: zh (default) or en (the English names, for scripts)')
     .option('--out <file>', 'write to this file (mode 0600) instead of stdout')
     .option('--from <time>', 'records at or after (ISO 8601: 2026-11-26 or 2026-11-26T10:00:00+08:00)')
     .option('--to <time>', 'records before (ISO 8601)')

@@ -36,6 +36,39 @@ const dataAnswer: Schema = {
   properties: { data: {} },
 }
 
+const count: Schema = { type: 'integer', minimum: 0 }
+const code: Schema = { type: 'string' }
+
+/** `GET /v1/usage`: counts per Beijing day and (consumer, provider, resource, matter); routes/usage.ts. */
+const usageAnswer: Schema = {
+  type: 'object',
+  required: ['view', 'dept', 'from', 'to', 'rows'],
+  properties: {
+    view: { type: 'string', enum: ['consumer', 'provider'] },
+    dept: code,
+    from: { type: 'string', format: 'date' },
+    to: { type: 'string', format: 'date' },
+    rows: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['day', 'consumer', 'provider', 'resource', 'matter', 'calls', 'allowed', 'refused', 'failed'],
+        properties: {
+          day: { type: 'string', format: 'date' },
+          consumer: code,
+          provider: code,
+          resource: code,
+          matter: code,
+          calls: count,
+          allowed: count,
+          refused: count,
+          failed: count,
+        },
+      },
+    },
+  },
+}
+
 /**
  * The other routes a department uses, briefly: what they take, who may call them and what they answer. The
  * workflow's steps beyond applying (conformity, review, renewal …) are the reviewers' and stay in the README.
@@ -116,6 +149,27 @@ export function otherRoutes(texts: Texts, components: SchemaComponents): Record<
         security: bearer,
         parameters: query(GRANT_FILTERS),
         responses: { '200': json(dataAnswer, texts.routes.grantsList), ...problemsOf(['query-invalid']) },
+      },
+    },
+    '/v1/usage': {
+      get: {
+        operationId: 'getUsage',
+        summary: texts.routes.usage,
+        tags: [SHARING_TAG],
+        security: [{ bearer: ['sharing:apply'] }, { bearer: ['sharing:review'] }],
+        parameters: [
+          { name: 'view', in: 'query', required: true, schema: { type: 'string', enum: ['consumer', 'provider'] } },
+          ...['from', 'to'].map((name) => ({
+            name,
+            in: 'query',
+            required: false,
+            schema: { type: 'string', format: 'date' },
+          })),
+        ],
+        responses: {
+          '200': json(usageAnswer, texts.routes.usage),
+          ...problemsOf(['query-invalid', 'insufficient-scope', 'department-unknown', 'audit-unavailable']),
+        },
       },
     },
     '/problems/{code}': {

@@ -55,6 +55,7 @@ export interface Texts {
     readonly applicationsList: string
     readonly applicationsCreate: string
     readonly grantsList: string
+    readonly usage: string
     readonly problem: string
     readonly openapi: string
     readonly catalogTag: string
@@ -142,6 +143,9 @@ const zh: Texts = {
     applicationsList: '本部门可见的共享申请，按时间倒序分页。',
     applicationsCreate: '申请共享一个资源（scope `sharing:apply`）。',
     grantsList: '现行授权（目录授权与申请批准的授权）。',
+    usage:
+      '本部门的共享使用情况，按北京时间逐日统计（from、to 均含，最长 92 天）：`view=consumer`（scope `sharing:apply`）为本部门的调用，' +
+      '`view=provider`（scope `sharing:review`）为其他部门对本部门资源的调用；只有次数，不含经办人和数据主体。',
     problem: '问题代码的含义。',
     openapi: '本文档。未带令牌为公开视图；带令牌为本部门视图（无效令牌为 401）。',
     catalogTag: '共享目录与本文档。',
@@ -253,6 +257,10 @@ const en: Texts = {
     applicationsList: 'The sharing applications your department may see, newest first, paged.',
     applicationsCreate: 'Apply for a resource (scope `sharing:apply`).',
     grantsList: 'The grants in force (catalog grants and those made by approved applications).',
+    usage:
+      'The department’s use of the exchange, counted per day in Beijing time (from and to included, 92 days at ' +
+      'most): `view=consumer` (scope `sharing:apply`) its own calls, `view=provider` (scope `sharing:review`) the ' +
+      'calls to its resources; counts only, no officers and no data subjects.',
     problem: 'What a problem code means.',
     openapi: 'This document. Without a token the public view; with one your department’s view (a bad token is 401).',
     catalogTag: 'The catalog and this document.',

@@ -10,9 +10,9 @@ import {
   chunkStream,
   EXPORT_FORMATS,
   type ExportFormat,
-  exportChunks,
   exportContentType,
 } from '../audit/export.js'
+import { exportFile } from '../audit/export-xlsx.js'
 import { uuidv7 } from '../audit/ids.js'
 import {
   checkpointPosition,
@@ -31,12 +31,16 @@ import {
 } from '../audit/query.js'
 import type { AdminAuditRecord } from '../audit/record.js'
 import { subjectDigest } from '../audit/subjects.js'
+import { workingCalendarFor } from '../audit/usage-hours.js'
+import { auditStats } from '../audit/usage-stats.js'
+import { parseUsageWindow } from '../audit/usage-window.js'
 import { AUDIT_READ_SCOPE, type Principal } from '../auth/principal.js'
 import { GatewayError, toGatewayError } from '../errors/gateway-error.js'
 import { renderProblem } from '../errors/problem.js'
 import type { GatewayDeps } from '../gateway-deps.js'
 import { requestIdFrom } from '../pipeline/10-route-request.js'
 import { type AuthenticatedEnv, requireScope } from './require-scope.js'
+import { DEPARTMENT } from './sharing-http.js'
 
 /**
  * The auditors' API (scope `audit:read`; GB/T 39477: the auditor is a role apart from exchange): query and export
@@ -51,6 +55,7 @@ export function auditRoutes(deps: GatewayDeps): Hono {
   app.get('/records', auditorCall(deps, '/v1/audit/records', listRecords, { audited: true }))
   app.get('/records/export', auditorCall(deps, '/v1/audit/records/export', exportRecords, { audited: true }))
   app.get('/records/:id/proof', auditorCall(deps, '/v1/audit/records/:id/proof', recordProof, { audited: true }))
+  app.get('/stats', auditorCall(deps, '/v1/audit/stats', statistics, { audited: true }))
   app.get('/checkpoints', auditorCall(deps, '/v1/audit/checkpoints', listCheckpoints, { audited: false }))
   app.get('/keys', auditorCall(deps, '/v1/audit/keys', auditKeys, { audited: false }))
   return app
@@ -250,8 +255,8 @@ async function listRecords(deps: GatewayDeps, c: Context, call: AuditorCall): Pr
 }
 
 /**
- * GET /v1/audit/records/export: every matching record, streamed as JSON lines or CSV. The CSV's names are those of
- * the catalog in force when the export starts (`headers=en`: English header names, for scripts).
+ * GET /v1/audit/records/export: every matching record, streamed as JSON lines, CSV or XLSX. The CSV's and XLSX's
+ * names are those of the catalog in force when the export starts (`headers=en`: English header names, for scripts).
  */
 async function exportRecords(deps: GatewayDeps, c: Context, call: AuditorCall): Promise<Response> {
   const params = queryParams(c, [...FILTER_PARAMS, 'format', 'headers'])
@@ -259,11 +264,11 @@ async function exportRecords(deps: GatewayDeps, c: Context, call: AuditorCall): 
   if (!EXPORT_FORMATS.includes(format)) throw invalid([`format: expected ${EXPORT_FORMATS.join(' or ')}`])
   const headers = (params.headers ?? 'zh') as CsvHeaders
   if (!CSV_HEADER_LANGUAGES.includes(headers)) throw invalid([`headers: expected ${CSV_HEADER_LANGUAGES.join(' or ')}`])
-  if (params.headers !== undefined && format !== 'csv') throw invalid(['headers: applies to format=csv only'])
+  if (params.headers !== undefined && format === 'jsonl') throw invalid(['headers: applies to format=csv or xlsx only'])
   call.format = format
   const filter = auditFilter(deps, params, call)
   let count = 0
-  const chunks = exportChunks(deps.audit.query(filter), format, {
+  const chunks = exportFile(deps.audit.query(filter), format, {
     onEntry: () => void count++,
     names: deps.snapshot().catalog,
     headers,
@@ -315,6 +320,26 @@ async function recordProof(deps: GatewayDeps, c: Context, call: AuditorCall): Pr
     proof: proof.proof,
     checkpoint: { jws: proof.checkpoint.jws, body: proof.checkpoint.body },
   })
+}
+
+/**
+ * GET /v1/audit/stats?from&to[&consumer&resource]: the exchange records of a window of Beijing days summed up
+ * (usage-stats.ts): usage rows, calls per day with denials and after-hours calls, officers with many subjects.
+ */
+async function statistics(deps: GatewayDeps, c: Context, call: AuditorCall): Promise<Response> {
+  const params = queryParams(c, ['from', 'to', 'consumer', 'resource'])
+  const window = ok(parseUsageWindow(params, deps.clock.now()))
+  const { consumer, resource } = params
+  // The consuming department is the filter's `dept`: checked here, so that a problem names the parameter sent.
+  if (consumer && !DEPARTMENT.test(consumer)) throw invalid(['consumer: expected a department code'])
+  const range: Record<string, string> = { from: window.fromTime, to: window.toTime, kind: 'exchange' }
+  if (consumer) range.dept = consumer
+  if (resource) range.resource = resource
+  const filter = auditFilter(deps, range, call)
+  const filters = { ...(consumer ? { consumer } : {}), ...(resource ? { resource } : {}) }
+  const stats = await auditStats(deps.audit.query(filter), window, await workingCalendarFor(deps.config), filters)
+  call.records = stats.records
+  return json(stats)
 }
 
 /** GET /v1/audit/checkpoints: signed checkpoints oldest first, for auditors to keep outside the gateway. */
