@@ -15,6 +15,8 @@ import { openApiRoutes } from './routes/openapi.js'
 import { catalogReloadHandler, readinessHandler, requireCatalogAdmin } from './routes/operations.js'
 import { requireScope } from './routes/require-scope.js'
 import { requestIdOf } from './routes/sharing-http.js'
+import { requireOpsRead, statusHandler } from './routes/status.js'
+import { usageRoutes } from './routes/usage.js'
 import type { Metrics } from './telemetry/metrics.js'
 import { currentTraceId } from './telemetry/tracing.js'
 
@@ -56,6 +58,7 @@ export function createApp(deps: GatewayDeps): Hono {
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
   app.get('/readyz', readinessHandler(deps))
   app.post('/v1/admin/catalog/reload', requireCatalogAdmin(deps), catalogReloadHandler(deps))
+  app.get('/v1/admin/status', requireOpsRead(deps), statusHandler(deps))
 
   // No /metrics here: its labels say which department reads what for which matter, so it is served only by the
   // metrics listener (createMetricsApp, QIAO_METRICS_HOST:QIAO_METRICS_PORT) and this port answers 404.
@@ -78,6 +81,8 @@ export function createApp(deps: GatewayDeps): Hono {
   // The sharing workflow: apply, check, review, and the grants it makes (roles are the workflow's to check).
   app.route('/v1/applications', applicationRoutes(deps))
   app.route('/v1/grants', grantRoutes(deps))
+  // A department's usage counts from the audit log: its own calls, or the calls to its resources.
+  app.route('/v1/usage', usageRoutes(deps))
 
   // The interactive reference (Swagger UI served from memory, no CDN); it loads the caller's OpenAPI document.
   app.route('/docs', docsRoutes())

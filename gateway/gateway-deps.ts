@@ -3,7 +3,7 @@ import type { AuditLog } from './audit/audit-log.js'
 import type { KeyedDigest } from './audit/digest.js'
 import type { DevKey } from './auth/dev-keys.js'
 import type { TokenVerifier } from './auth/verify-token.js'
-import type { ReloadResult } from './catalog/reload.js'
+import type { ReloadHistory, ReloadResult } from './catalog/reload.js'
 import type { CatalogSnapshot } from './catalog/snapshot.js'
 import type { Config } from './config/settings.js'
 import type { ResourceExample } from './examples.js'
@@ -25,6 +25,10 @@ export interface Lifecycle {
   /** Counts one request in (returns the function that counts it out). */
   track(): () => void
   reload(actor: string, requestId?: string): Promise<ReloadResult>
+  /** When this gateway instance started (clock ms). */
+  readonly startedAt: number
+  /** The last catalog reload attempt and when the running file was loaded (the operators' status). */
+  reloads(): ReloadHistory
 }
 
 /** What the HTTP layer needs, built once at start (gateway.ts) and passed to every route. */

@@ -16,7 +16,7 @@ import { createKeyResolver, readHmacSecret, readJwksFile } from './auth/keys.js'
 import { createTokenVerifier } from './auth/verify-token.js'
 import { SnapshotHolder } from './catalog/holder.js'
 import { loadCatalog } from './catalog/load.js'
-import { type ReloadContext, type ReloadResult, reloadCatalog } from './catalog/reload.js'
+import { type ReloadContext, type ReloadResult, reloadCatalog, reloadHistoryOf } from './catalog/reload.js'
 import { buildSnapshot } from './catalog/snapshot.js'
 import { type CatalogIssue, formatIssue } from './catalog/types.js'
 import type { Config } from './config/settings.js'
@@ -265,6 +265,8 @@ async function startComposed(options: StartGatewayOptions): Promise<RunningGatew
   // Reloads one at a time: a second request waits for the first.
   let reloading: Promise<unknown> = Promise.resolve()
   const lifecycle: Lifecycle = {
+    startedAt: clock.now(),
+    reloads: () => reloadHistoryOf(holder),
     draining: () => draining,
     inFlight: () => inFlight,
     track() {

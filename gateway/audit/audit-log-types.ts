@@ -1,7 +1,7 @@
 import type { JSONWebKeySet } from 'jose'
 import type { Clock } from '../../kernel/clock.js'
 import type { AuditBackend, AuditCursor, AuditFilter } from './backend.js'
-import type { AuditSigningKey, SignedCheckpoint } from './checkpoint.js'
+import type { AuditSigningKey, CheckpointBody, SignedCheckpoint } from './checkpoint.js'
 import type { LogEntry } from './entry.js'
 import type { HashAlgorithm, Hasher } from './merkle.js'
 import type { AuditStore } from './store.js'
@@ -52,6 +52,17 @@ export interface AuditLogStats {
   /** Times the log broke (a failed fsync, a write that could not be cut back) and times it was recovered. */
   readonly brokenEvents: number
   readonly recoveries: number
+  /** Size of the open segment: bytes for files, entries otherwise (as `segmentMaxSize`). */
+  readonly segmentSize: number
+  /** The latest signed checkpoint's body (time, segment, size), undefined before the first one. */
+  readonly lastCheckpoint: CheckpointBody | undefined
+  /**
+   * `ok`; `recovering`: broken, a reopen of the store is scheduled; `broken`: broken with none scheduled (the
+   * backend cannot reopen, or the store no longer holds what was acknowledged). A reopen under way shows `broken`.
+   */
+  readonly state: 'ok' | 'recovering' | 'broken'
+  /** When the log was opened, last broke or was last recovered (clock ms): the state holds since then. */
+  readonly since: number
 }
 
 /** What readiness reports about the log. */

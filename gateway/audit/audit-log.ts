@@ -56,7 +56,7 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
   let lane: Promise<void> = Promise.resolve()
   let flushScheduled = false
   let closed = false
-  const stats = { appended: 0, syncs: 0, checkpoints: 0, brokenEvents: 0, recoveries: 0 }
+  const stats = { appended: 0, syncs: 0, checkpoints: 0, brokenEvents: 0, recoveries: 0, since: clock.now() }
   /** Set while the backend must be reopened and re-checked before anything is written again. */
   let broken: string | undefined
   let recoveryTimer: NodeJS.Timeout | undefined
@@ -147,6 +147,7 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
     if (err instanceof AuditBackendBrokenError && broken === undefined) {
       broken = err.message.replace(/^audit store broken: /, '')
       stats.brokenEvents++
+      stats.since = clock.now()
       options.onEvent?.({
         level: 'error',
         msg: 'audit log broken: writes refused until it is recovered',
@@ -209,6 +210,7 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
     lastWriteError = undefined
     recoveryDelayMs = RECOVERY_FIRST_DELAY_MS
     stats.recoveries++
+    stats.since = clock.now()
     for (const repair of reopened.repairs) options.onEvent?.({ level: 'warn', msg: repair })
     options.onEvent?.({ level: 'info', msg: 'audit log recovered', detail: { nextSeq, segment } })
   }
@@ -305,7 +307,8 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
     hasher,
     repairs: recovered.repairs,
     get stats(): AuditLogStats {
-      return { ...stats, queueDepth: queue.length, segment }
+      const state = broken === undefined ? 'ok' : recoveryTimer === undefined ? 'broken' : 'recovering'
+      return { ...stats, queueDepth: queue.length, segment, segmentSize, state, lastCheckpoint: lastCheckpoint?.body }
     },
     append(record) {
       if (closed) return Promise.reject(new AuditUnavailableError('audit log closed'))

@@ -27,6 +27,30 @@ export type ReloadResult = { ok: true; catalog: Catalog } | { ok: false; issues:
 
 const snapshotChanges = new WeakMap<SnapshotHolder, Promise<unknown>>()
 
+/** The last reload attempt that ran (a refusal before it, e.g. without catalog:admin, is not one). */
+export interface ReloadAttempt {
+  readonly at: number
+  readonly outcome: 'accepted' | 'rejected'
+  /** The version loaded, or the one kept serving after a rejection. */
+  readonly version: string
+  /** Every problem of a rejected file as `file:line:col message`. */
+  readonly problems: readonly string[]
+}
+
+/** What the operators' status says about reloads: the last attempt, and when the running file was loaded by one. */
+export interface ReloadHistory {
+  readonly last?: ReloadAttempt
+  /** Undefined while the catalog loaded at start is still the one serving. */
+  readonly acceptedAt?: number
+}
+
+const reloadHistories = new WeakMap<SnapshotHolder, ReloadHistory>()
+
+/** The reloads of the catalog behind `holder`, kept beside it like the chain of snapshot changes. */
+export function reloadHistoryOf(holder: SnapshotHolder): ReloadHistory {
+  return reloadHistories.get(holder) ?? {}
+}
+
 /**
  * Runs `work` (which builds a snapshot from the holder's current one and swaps it in) after every change of
  * `holder`'s snapshot already under way: a catalog reload and a grant sync (gateway/sharing/grant-sync.ts) go
@@ -80,6 +104,13 @@ async function applyReload(
       ),
     )
     ctx.log.warn({ problems: loaded.issues.length, kept: previous.version }, 'catalog reload rejected')
+    const last = {
+      at: ctx.clock.now(),
+      outcome: 'rejected',
+      version: previous.version,
+      problems: loaded.issues.map(formatIssue),
+    } as const
+    reloadHistories.set(ctx.holder, { ...reloadHistoryOf(ctx.holder), last })
     return { ok: false, issues: loaded.issues }
   }
   // The live grants compiled now stay: the new file's catalog is merged with them (grant sync brings changes).
@@ -113,6 +144,11 @@ async function applyReload(
     throw err
   }
   ctx.holder.swap(next)
+  const at = ctx.clock.now()
+  reloadHistories.set(ctx.holder, {
+    last: { at, outcome: 'accepted', version: loaded.catalog.version, problems: [] },
+    acceptedAt: at,
+  })
   ctx.log.info({ version: loaded.catalog.version, previous: previous.version, connectors: changes }, 'catalog reloaded')
   // Kept instances keep their health status; new ones are probed now.
   void ctx.health.check([...changes.rebuilt, ...changes.added])

@@ -60,6 +60,26 @@ export interface QuotaEnforcer {
    * tokens taken from the others are given back. Undefined when no quota matches.
    */
   charge(call: QuotaCall): Promise<QuotaOutcome | undefined>
+  /**
+   * Each quota's bucket as it is now, without taking a token, for the first `max` quotas in catalog order (the
+   * operators' status). Each read is one lookup by the quota's own key: in memory a map read, in Redis one round
+   * trip, so callers bound `max` there.
+   */
+  usage(max?: number): Promise<QuotaUsage[]>
+}
+
+/** A quota's bucket as read by `usage`. */
+export interface QuotaUsage {
+  readonly quota: Quota
+  /** The counter key below the quota id (quotaKey). */
+  readonly key: string
+  /** Bucket size and window as counted (see QuotaState). */
+  readonly points: number
+  readonly windowSeconds: number
+  /** Tokens taken in the current window, at most `points`; 0 when no window is running. */
+  readonly used: number
+  /** Milliseconds until the current window ends; undefined when no window is running. */
+  readonly resetMs: number | undefined
 }
 
 /** A quota applies when each of department, matter and resource that it names is the call's. */
@@ -138,6 +158,21 @@ export function createQuotaEnforcer(quotas: readonly Quota[], store: QuotaStore)
   return {
     quotas,
     store,
+    usage: (max = entries.length) =>
+      Promise.all(
+        entries.slice(0, max).map(async (e): Promise<QuotaUsage> => {
+          const res = await e.limiter.get(e.key)
+          const running = res !== null && res.msBeforeNext > 0
+          return {
+            quota: e.quota,
+            key: e.key,
+            points: e.points,
+            windowSeconds: e.windowSeconds,
+            used: running ? Math.min(e.points, res.consumedPoints) : 0,
+            resetMs: running ? res.msBeforeNext : undefined,
+          }
+        }),
+      ),
     async charge(call) {
       const matched = index(call)
       if (matched.length === 0) return undefined

@@ -16,6 +16,8 @@ import { RateLimiterMemory, RateLimiterRedis, type RateLimiterRes } from 'rate-l
  */
 export interface QuotaStore {
   readonly kind: 'memory' | 'redis'
+  /** Whether the counters' home answers now: always for memory; for Redis, a ready connection (else memory counts). */
+  readonly reachable: boolean
   /** Counters for metrics: calls counted in memory because Redis was unreachable, Redis connection errors. */
   readonly stats: Readonly<QuotaStoreStats>
   /**
@@ -37,6 +39,8 @@ export interface QuotaLimiter {
   consume(key: string): Promise<RateLimiterRes>
   /** Gives one token back. */
   reward(key: string): Promise<RateLimiterRes>
+  /** Reads the bucket without taking a token (the operators' status); null before its window's first call. */
+  get(key: string): Promise<RateLimiterRes | null>
 }
 
 export interface QuotaStoreLog {
@@ -53,6 +57,7 @@ const CONNECT_TIMEOUT_MS = 1_000
 export function memoryQuotaStore(keyPrefix = DEFAULT_QUOTA_KEY_PREFIX): QuotaStore {
   return {
     kind: 'memory',
+    reachable: true,
     stats: { fallbacks: 0, redisErrors: 0 },
     limiter: reusing(
       (name, points, duration) => new RateLimiterMemory({ keyPrefix: `${keyPrefix}:${name}`, points, duration }),
@@ -125,6 +130,9 @@ export async function openQuotaStore(options: QuotaStoreOptions): Promise<QuotaS
 
   return {
     kind: 'redis',
+    get reachable() {
+      return client.status === 'ready'
+    },
     stats,
     limiter: reusing((name, points, duration) => {
       const options = { keyPrefix: `${keyPrefix}:${name}`, points, duration }

@@ -34,6 +34,8 @@ export interface UpstreamGuard {
   read<T>(call: (signal: AbortSignal) => Promise<T>, signal: AbortSignal, deadline: number): Promise<T>
   write<T>(call: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T>
   readonly state: CircuitStateName
+  /** When the circuit last opened (injected clock, epoch ms) while it is open or half-open; undefined when closed. */
+  readonly openedAt: number | undefined
   /** Calls currently in flight towards the upstream. */
   readonly inFlight: number
   dispose(): void
@@ -146,6 +148,9 @@ export function createUpstreamGuard(name: string, settings: ResilienceSettings, 
         default:
           return 'open'
       }
+    },
+    get openedAt() {
+      return breaker.state === CircuitState.Closed ? undefined : openedAt
     },
     get inFlight() {
       return settings.maxConcurrent - limiter.executionSlots
