@@ -3,6 +3,7 @@ import type { WorkingCalendar } from '../../kernel/working-calendar.js'
 import type { Catalog } from '../catalog/types.js'
 import { daysLeft } from '../sharing/deadlines.js'
 import type { Application, SharingEvent } from '../sharing/model.js'
+import { ApplicationActions } from './consumer-actions.js'
 import { t, tOf } from './i18n.js'
 import { Page, type View } from './layout.js'
 
@@ -132,6 +133,7 @@ export function ApplicationPage(props: {
           </>
         )}
       </dl>
+      <ApplicationActions view={view} app={app} />
       {openNotices(app).map((notice) => (
         <section class="card" aria-label={t(lang, 'notices')}>
           <h2>{t(lang, 'notices')}</h2>
