@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { RECEIPT_VERIFY_JS } from './receipt-verify-js.js'
 
 /**
  * The console's assets, served from memory (no CDN, no build step): a small stylesheet; a script that does what
@@ -38,6 +39,27 @@ button.link{background:none;color:var(--accent);border:none;padding:0;text-decor
 figure{margin:0 0 1.5rem}figcaption{font-weight:600;margin:.5rem 0}
 .warn{color:#8a5300;font-weight:600}.ok{color:#1a7f37;font-weight:600}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+tr.expiring{background:#fff8e1}.tag{display:inline-block;border:1px solid currentColor;border-radius:3px;padding:0 .4rem}
+table.grants th .muted,table.grants td .muted{font-weight:400;font-size:.875rem}.validity{white-space:nowrap}
+.renew label{font-weight:400;margin:0 0 .25rem}.renew input{width:8.5rem}.renew span.muted{display:block;font-size:.875rem}
+a.button{display:inline-block;padding:.4rem 1rem;background:var(--accent);color:#fff;border-radius:3px;text-decoration:none}
+.actions{display:flex;gap:1rem;align-items:center}
+.stats{display:flex;flex-wrap:wrap;gap:1rem;margin:0 0 1rem}.stats div{background:#fff;border:1px solid var(--line);padding:.5rem 1rem;min-width:7rem}
+.stats dt{color:var(--muted)}.stats dd{margin:0;font-size:1.5rem;font-weight:600}
+td.number,th.number{text-align:right}caption{text-align:left;font-weight:600;margin:.5rem 0}
+.filters{display:grid;grid-template-columns:repeat(auto-fill,minmax(13rem,1fr));gap:0 1rem}.filters .wide{grid-column:span 2}
+.filters label{margin:.4rem 0 .15rem}.hint{margin:0;font-size:.85rem}.scroll{overflow-x:auto}
+button.secondary{background:#fff;color:var(--accent)}.card.audit h2{margin:0 0 .5rem;font-size:1.15rem}
+.record-grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(24rem,1fr));gap:0 1rem}
+.results-head{display:flex;gap:1rem;align-items:baseline}.results-head h2{margin:.5rem 0}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0}dl.facts dt{font-weight:600}dl.facts dd{margin:0}
+code.hash{word-break:break-all;font-size:.85rem}.steps li{margin:.5rem 0}#receipt-status{font-size:1.25rem}
+.review-facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0}.review-facts dt{font-weight:600}.review-facts dd{margin:0}
+.review-notice{display:grid;grid-template-columns:1fr 2fr;gap:0 1rem;margin:.5rem 0}.review-notice label{display:block;font-weight:600;margin:.25rem 0}
+.review-fields label.inline{margin-right:.5rem}.review-key{font-weight:400;font-size:.85rem}.review-revoke label{margin-top:0;font-weight:400}.review-revoke button{margin-top:.25rem}.review-grants{font-size:.9rem}
+.ops-facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0}.ops-facts dt{color:var(--muted)}.ops-facts dd{margin:0}
+.ops-attention{border-left:6px solid var(--bad)}.ops-done{border-left:6px solid #1a7f37}tr.ops-alert{background:#fff4f2}meter{width:7rem;vertical-align:middle}
+.ops-card>h2{margin:0 0 .5rem;font-size:1.2rem}
 `
 
 const JS = `'use strict'
@@ -91,4 +113,5 @@ export const ASSETS: Readonly<Record<string, Asset>> = {
   'console.css': asset('console.css', CSS, 'text/css; charset=utf-8'),
   'console.js': asset('console.js', JS, 'text/javascript; charset=utf-8'),
   'echarts.js': asset('echarts.js', ECHARTS, 'text/javascript; charset=utf-8'),
+  'receipt-verify.js': asset('receipt-verify.js', RECEIPT_VERIFY_JS, 'text/javascript; charset=utf-8'),
 }
