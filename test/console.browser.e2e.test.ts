@@ -1,13 +1,10 @@
-import { spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CONSOLE_CSP } from '../gateway/console/routes.js'
 import { launchChromium, watchPage } from './support/browser.js'
-import { REPO, startHarness } from './support/gateway.js'
+import { type DemoProcess, signInDemo, startDemo } from './support/demo-process.js'
+import { startHarness } from './support/gateway.js'
 
 /**
  * The console against a real `qiao demo` (the console needs demo mode's dev key, which the in-process harness
@@ -17,59 +14,23 @@ import { REPO, startHarness } from './support/gateway.js'
 const RESOURCE = 'housing.construction-permit'
 const WATER_MATTER = 'XK00377001'
 
-let dataDir: string
-let demo: ReturnType<typeof spawn>
+let demo: DemoProcess
 let origin: string
 let browser: Browser
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'qiao-console-'))
-  demo = spawn(process.execPath, ['--import', 'tsx', 'gateway/cli.ts', 'demo'], {
-    cwd: REPO,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      QIAO_DATA_DIR: dataDir,
-      QIAO_PORT: '0',
-      QIAO_LOG_LEVEL: 'warn',
-    },
-  })
-  let out = ''
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`demo did not come up:\n${out}`)), 30_000)
-    const onData = (b: Buffer) => {
-      out += b.toString()
-      const found = /Qiao demo gateway: (http:\/\/\S+)/.exec(out)
-      if (found && out.includes('Ctrl-C stops')) {
-        clearTimeout(timer)
-        resolve(found[1] as string)
-      }
-    }
-    demo.stdout?.on('data', onData)
-    demo.stderr?.on('data', onData)
-    demo.once('exit', (code) => reject(new Error(`demo exited ${code}:\n${out}`)))
-  })
-  origin = new URL(url).origin
+  demo = await startDemo()
+  origin = demo.origin
   browser = await launchChromium()
-}, 40_000)
+}, 60_000)
 
 afterAll(async () => {
   await browser?.close()
-  if (demo && demo.exitCode === null) {
-    demo.kill('SIGINT')
-    await new Promise((resolve) => demo.once('exit', resolve))
-  }
-  await rm(dataDir, { recursive: true, force: true })
+  await demo?.close()
 })
 
-async function signIn(context: BrowserContext, dept: string, role: string): Promise<Page> {
-  const page = await context.newPage()
-  await page.goto(`${origin}/console/sign-in`)
-  await page.selectOption('#dept', dept)
-  await page.check(`#role-${role}`)
-  await Promise.all([page.waitForURL(/\/console\/(?!sign-in)[a-z]+$/), page.click('button[type=submit]')])
-  return page
-}
+const signIn = (context: BrowserContext, dept: string, role: string): Promise<Page> =>
+  signInDemo(context, origin, dept, role)
 
 const focusedId = async (page: Page) => (await page.locator(':focus').getAttribute('id')) ?? ''
 

@@ -1,8 +1,8 @@
-import { execFile, spawn } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { type DemoProcess, startDemo } from './support/demo-process.js'
 import { REPO } from './support/gateway.js'
 
 /**
@@ -12,45 +12,18 @@ import { REPO } from './support/gateway.js'
  */
 
 const CLI = `${process.execPath} --import tsx ${join(REPO, 'gateway/cli.ts')}`
+let demo: DemoProcess
 let dataDir: string
-let demo: ReturnType<typeof spawn>
 let url: string
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'qiao-walkthrough-'))
-  demo = spawn(process.execPath, ['--import', 'tsx', 'gateway/cli.ts', 'demo'], {
-    cwd: REPO,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      QIAO_DATA_DIR: dataDir,
-      QIAO_PORT: '0',
-      QIAO_LOG_LEVEL: 'warn',
-    },
-  })
-  let out = ''
-  url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`demo did not come up:\n${out}`)), 30_000)
-    const onData = (b: Buffer) => {
-      out += b.toString()
-      const found = /Qiao demo gateway: (http:\/\/\S+)/.exec(out)
-      if (found && out.includes('Ctrl-C stops')) {
-        clearTimeout(timer)
-        resolve(found[1] as string)
-      }
-    }
-    demo.stdout?.on('data', onData)
-    demo.stderr?.on('data', onData)
-    demo.once('exit', (code) => reject(new Error(`demo exited ${code}:\n${out}`)))
-  })
-}, 40_000)
+  demo = await startDemo()
+  dataDir = demo.dataDir
+  url = demo.origin
+}, 60_000)
 
 afterAll(async () => {
-  if (demo && demo.exitCode === null) {
-    demo.kill('SIGINT')
-    await new Promise((resolve) => demo.once('exit', resolve))
-  }
-  await rm(dataDir, { recursive: true, force: true })
+  await demo?.close()
 })
 
 async function walkthrough(): Promise<string> {

@@ -1,6 +1,6 @@
 /** @jsxImportSource hono/jsx */
-import type { Catalog, Resource } from '../catalog/types.js'
-import { type TextKey, t, tOf } from './i18n.js'
+import type { Catalog, Field, Resource } from '../catalog/types.js'
+import { type Lang, type TextKey, t, tOf } from './i18n.js'
 import { CsrfField, Page, type View } from './layout.js'
 
 /**
@@ -252,28 +252,7 @@ export function ApplicationFormPage(props: {
                   <th scope="row">
                     {f.name} <span class="muted">{tOf(lang, 'sensitivity', f.sensitivity)}</span>
                   </th>
-                  <td>
-                    <input
-                      type="checkbox"
-                      id={`clear-${f.key}`}
-                      name="fields"
-                      value={f.key}
-                      checked={form.fields.includes(f.key)}
-                    />
-                    <label for={`clear-${f.key}`}>{`${t(lang, 'clear')}`}</label>
-                    {f.mask !== undefined && (
-                      <>
-                        <input
-                          type="checkbox"
-                          id={`masked-${f.key}`}
-                          name="masked"
-                          value={f.key}
-                          checked={form.masked.includes(f.key)}
-                        />
-                        <label for={`masked-${f.key}`}>{`${t(lang, 'masked')}（${f.mask.rule}）`}</label>
-                      </>
-                    )}
-                  </td>
+                  <FieldChoice lang={lang} field={f} fields={form.fields} masked={form.masked} />
                 </tr>
               ))}
             </tbody>
@@ -291,5 +270,28 @@ export function ApplicationFormPage(props: {
         </p>
       </form>
     </Page>
+  )
+}
+
+/** One catalog field's choice on a request: clear, and masked where the catalog has a mask rule for it. */
+export function FieldChoice(props: { lang: Lang; field: Field; fields: readonly string[]; masked: readonly string[] }) {
+  const { lang, field: f } = props
+  return (
+    <td>
+      <input type="checkbox" id={`clear-${f.key}`} name="fields" value={f.key} checked={props.fields.includes(f.key)} />
+      <label for={`clear-${f.key}`}>{t(lang, 'clear')}</label>
+      {f.mask !== undefined && (
+        <>
+          <input
+            type="checkbox"
+            id={`masked-${f.key}`}
+            name="masked"
+            value={f.key}
+            checked={props.masked.includes(f.key)}
+          />
+          <label for={`masked-${f.key}`}>{`${t(lang, 'masked')}（${f.mask.rule}）`}</label>
+        </>
+      )}
+    </td>
   )
 }

@@ -1,6 +1,7 @@
 /** @jsxImportSource hono/jsx */
 import type { Catalog } from '../catalog/types.js'
 import type { Application, Notice } from '../sharing/model.js'
+import { FieldChoice } from './application-form.js'
 import {
   type AnswerGroup,
   type AnswerMember,
@@ -151,28 +152,7 @@ function FieldTable(props: GroupProps & { errorId: string }) {
               <th scope="row">
                 {f.name} <span class="muted">{f.key}</span>
               </th>
-              <td>
-                <input
-                  type="checkbox"
-                  id={`clear-${f.key}`}
-                  name="fields"
-                  value={f.key}
-                  checked={values.fields.includes(f.key)}
-                />
-                <label for={`clear-${f.key}`}>{t(lang, 'clear')}</label>
-                {f.mask !== undefined && (
-                  <>
-                    <input
-                      type="checkbox"
-                      id={`masked-${f.key}`}
-                      name="masked"
-                      value={f.key}
-                      checked={values.masked.includes(f.key)}
-                    />
-                    <label for={`masked-${f.key}`}>{`${t(lang, 'masked')}（${f.mask.rule}）`}</label>
-                  </>
-                )}
-              </td>
+              <FieldChoice lang={lang} field={f} fields={values.fields} masked={values.masked} />
             </tr>
           ))}
         </tbody>
