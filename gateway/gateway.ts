@@ -32,8 +32,6 @@ import { acquireAuditWriterLock } from './storage/writer-lock.js'
 import { createLogger, type Logger } from './telemetry/logger.js'
 import { createMetrics } from './telemetry/metrics.js'
 
-export type { ResourceExample } from './examples.js'
-
 export interface StartGatewayOptions {
   readonly config: Config
   /** Defaults to the wall clock; tests freeze it. */
@@ -202,8 +200,7 @@ async function startComposed(options: StartGatewayOptions): Promise<RunningGatew
   })
   const digest = createKeyedDigest(await loadOrCreateAuditKey(config.auditKeyFile))
   const quotaStore = await openQuotaStore({ redisUrl: config.quotaRedisUrl, keyPrefix: config.quotaKeyPrefix, log })
-  // The sharing workflow's live grants approved so far are compiled into the first snapshot; every later change
-  // (on any instance) into a new one (sharing/start.ts). Calls never read the store.
+  // Live grants go into the first snapshot, every later change (any instance) into a new one; calls never read the store.
   const sharingStore = openSharingStore(state)
   const snapshotDeps = { log, clock, quotaStore }
   const holder = new SnapshotHolder(
@@ -224,6 +221,7 @@ async function startComposed(options: StartGatewayOptions): Promise<RunningGatew
         inFlight: guard.inFlight,
       })),
     audit: () => audit.stats,
+    auditLog: audit,
     auditFreeBytes: () => audit.freeBytes(),
     tokenCache: () => verifier.stats,
     quotaFallbacks: () => quotaStore.stats.fallbacks,
@@ -294,6 +292,7 @@ async function startComposed(options: StartGatewayOptions): Promise<RunningGatew
     state,
     idempotency,
     sharing,
+    objections: sharingParts.objections,
     health,
     metrics,
     snapshot,

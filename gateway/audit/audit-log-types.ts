@@ -25,6 +25,8 @@ export interface AuditLogOptions {
   readonly segmentMaxAgeMs: number
   /** Readiness fails when the store's file system has less free space than this (file stores); default 0. */
   readonly minFreeBytes?: number
+  /** Called with each checkpoint once it is signed and stored (its RFC 3161 timestamp follows: tsa/). */
+  readonly onCheckpoint?: (checkpoint: SignedCheckpoint) => void
   /** Reports repairs and failures (never record contents). */
   readonly onEvent?: (event: { level: 'info' | 'warn' | 'error'; msg: string; detail?: object }) => void
 }

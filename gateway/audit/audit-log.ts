@@ -240,6 +240,7 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
     await backend.appendCheckpoint(signed)
     lastCheckpoint = signed
     stats.checkpoints++
+    options.onCheckpoint?.(signed)
     return signed
   }
 

@@ -123,6 +123,10 @@ export interface AuditBackend {
    */
   append(entries: readonly LogEntry[], lines?: Uint8Array): Promise<void>
   appendCheckpoint(checkpoint: SignedCheckpoint): Promise<void>
+  /** Keeps the RFC 3161 token of a stored checkpoint (tsa/), found by its JWS; a later token replaces it. */
+  storeTimestamp(logId: string, checkpointJws: string, token: Uint8Array): Promise<void>
+  /** The log's checkpoint timestamp tokens, by hex SHA-256 of the checkpoint's JWS; none for older stores. */
+  timestamps(logId: string): Promise<Map<string, Uint8Array>>
   /** Starts a new segment after the previous one was sealed. */
   startSegment(segment: number, firstSeq: number, now: number): Promise<void>
 

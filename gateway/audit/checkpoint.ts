@@ -1,12 +1,14 @@
-import { CompactSign, compactVerify, createLocalJWKSet, importJWK, type JSONWebKeySet, type JWK } from 'jose'
-import { loadOrCreateSigningJwk, publicJwkOf } from '../keys/signing-key-file.js'
+import type { JSONWebKeySet } from 'jose'
 import { canonicalJson } from './canonical-json.js'
 import type { HashAlgorithm } from './merkle.js'
+import { type AuditSigner, loadOrCreateAuditSigner, type SignatureAlgorithm } from './signing.js'
+import { signCompactJws, verifyCompactJws } from './signing-jws.js'
 
 /**
  * A signed checkpoint: the log's state at one moment — for one segment, its size and Merkle root, and the hash
- * chain's head — signed (JWS, EdDSA) with the gateway's audit key. Auditors keep copies outside the gateway; any
- * later rewriting of what a checkpoint covers is then detectable, and receipts are proved against them.
+ * chain's head — signed (JWS, EdDSA or SM2, see signing.ts) with the gateway's audit key. Auditors keep copies
+ * outside the gateway; any later rewriting of what a checkpoint covers is then detectable, and receipts are proved
+ * against them.
  */
 export interface CheckpointBody {
   readonly logId: string
@@ -36,30 +38,24 @@ export interface SignedCheckpoint {
 
 export const CHECKPOINT_TYP = 'qiao-audit-checkpoint+jws'
 
-export interface AuditSigningKey {
-  readonly kid: string
-  readonly privateJwk: JWK
-  readonly publicJwk: JWK
-}
+/** The key that signs checkpoints. */
+export type AuditSigningKey = AuditSigner
 
-/** The audit signing key (Ed25519) in the data directory, created on first start; mode 0600. */
-export async function loadOrCreateAuditSigningKey(path: string): Promise<AuditSigningKey> {
-  const privateJwk = await loadOrCreateSigningJwk(path)
-  return { kid: privateJwk.kid as string, privateJwk, publicJwk: publicJwkOf(privateJwk) }
+/** The audit signing key in the data directory (Ed25519 unless told), created on first start; mode 0600. */
+export async function loadOrCreateAuditSigningKey(
+  path: string,
+  algorithm: SignatureAlgorithm = 'Ed25519',
+): Promise<AuditSigningKey> {
+  return loadOrCreateAuditSigner(path, algorithm)
 }
 
 export async function signCheckpoint(key: AuditSigningKey, body: CheckpointBody): Promise<SignedCheckpoint> {
-  const payload = canonicalJson(body)
-  const signer = await importJWK(key.privateJwk, 'EdDSA')
-  const jws = await new CompactSign(new TextEncoder().encode(payload))
-    .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: CHECKPOINT_TYP })
-    .sign(signer)
+  const jws = await signCompactJws(key, CHECKPOINT_TYP, new TextEncoder().encode(canonicalJson(body)))
   return { body, jws }
 }
 
-/** Verifies a checkpoint's JWS against a key set and returns the body it signs, or throws. */
+/** Verifies a checkpoint's JWS (EdDSA or SM2SM3) against a key set and returns the body it signs, or throws. */
 export async function verifyCheckpoint(jws: string, keys: JSONWebKeySet): Promise<CheckpointBody> {
-  const { payload, protectedHeader } = await compactVerify(jws, createLocalJWKSet(keys), { algorithms: ['EdDSA'] })
-  if (protectedHeader.typ !== CHECKPOINT_TYP) throw new Error('not a Qiao audit checkpoint')
+  const { payload } = await verifyCompactJws(jws, keys, { typ: CHECKPOINT_TYP })
   return JSON.parse(new TextDecoder().decode(payload)) as CheckpointBody
 }

@@ -5,6 +5,7 @@ import { type AuditLog, openAuditLog } from './audit-log.js'
 import type { AuditBackend } from './backend.js'
 import { loadOrCreateAuditSigningKey } from './checkpoint.js'
 import { createFileAuditBackend } from './file-backend.js'
+import { attachTimestamper, configuredTimestamping } from './tsa/configured.js'
 
 /** The backend the configuration asks for: PostgreSQL with QIAO_AUDIT_URL, else files in QIAO_AUDIT_DIR. */
 export async function configuredAuditBackend(config: Config, clock: Clock): Promise<AuditBackend> {
@@ -28,18 +29,27 @@ export async function openConfiguredAuditLog(
   log: Logger,
   backendOverride?: AuditBackend,
 ): Promise<AuditLog> {
-  const backend = backendOverride ?? (await configuredAuditBackend(config, clock))
-  return openAuditLog({
-    backend,
+  const onEvent = ({ level, msg, detail }: { level: 'info' | 'warn' | 'error'; msg: string; detail?: object }) =>
+    log[level]({ audit: config.auditLogId, ...detail }, msg)
+  const stored = backendOverride ?? (await configuredAuditBackend(config, clock))
+  const timestamping = await configuredTimestamping(config, stored, clock, onEvent)
+  const audit = await openAuditLog({
+    backend: timestamping?.backend ?? stored,
     logId: config.auditLogId,
     hashAlgorithm: config.auditHash,
-    signingKey: await loadOrCreateAuditSigningKey(config.auditSigningKeyFile),
+    signingKey: await loadOrCreateAuditSigningKey(config.auditSigningKeyFile, config.auditSignatureAlg),
     clock,
     checkpointEvery: config.auditCheckpointEvery,
     checkpointIntervalMs: config.auditCheckpointIntervalMs,
     segmentMaxSize: config.auditUrl !== undefined ? config.auditSegmentMaxRecords : config.auditSegmentMaxSize,
     segmentMaxAgeMs: config.auditSegmentMaxAgeMs,
     minFreeBytes: config.auditMinFreeBytes,
-    onEvent: ({ level, msg, detail }) => log[level]({ audit: config.auditLogId, ...detail }, msg),
+    onEvent,
+    ...(timestamping ? { onCheckpoint: timestamping.timestamper.enqueue } : {}),
   })
+  if (timestamping) {
+    attachTimestamper(audit, timestamping.timestamper)
+    await timestamping.timestamper.start()
+  }
+  return audit
 }

@@ -3,6 +3,7 @@ import { createPgContext, type PgAuditBackendOptions } from './pg/context.js'
 import { purgeSegments } from './pg/purge.js'
 import { createPgReader } from './pg/reader.js'
 import { createPgWriter } from './pg/writer.js'
+import { pgTimestampStore } from './tsa/pg-store.js'
 
 /**
  * The audit store in PostgreSQL, for several gateway instances sharing one database: each instance keeps its own
@@ -57,6 +58,7 @@ export function createPgAuditBackend(options: PgAuditBackendOptions): AuditBacke
     open: writer.open,
     append: writer.append,
     appendCheckpoint: writer.appendCheckpoint,
+    ...pgTimestampStore(ctx),
     startSegment: writer.startSegment,
     probe: writer.probe,
     findRecord: reader.findRecord,

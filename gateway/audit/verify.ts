@@ -3,6 +3,7 @@ import type { AuditBackend, SetAsideInfo } from './backend.js'
 import { type CheckpointBody, type SignedCheckpoint, verifyCheckpoint } from './checkpoint.js'
 import { genesisChain, leafInput, nextChain } from './entry.js'
 import { createHasher, type HashAlgorithm, MerkleTree } from './merkle.js'
+import { checkCheckpointTimestamps, type TimestampCheckOptions } from './tsa/verify-log.js'
 
 /**
  * Offline verification of audit logs (`qiao audit verify`): recomputes every leaf and the hash chain, the Merkle
@@ -50,6 +51,8 @@ export interface VerifyOptions {
   /** Called every `progressEvery` records with the running count. */
   readonly onProgress?: (records: number) => void
   readonly progressEvery?: number
+  /** Also check each checkpoint's RFC 3161 timestamp token (tsa/verify-log.ts). */
+  readonly timestamps?: TimestampCheckOptions
 }
 
 export async function verifyAuditLogs(backend: AuditBackend, options: VerifyOptions): Promise<VerifyResult> {
@@ -68,13 +71,18 @@ export async function verifyAuditLogs(backend: AuditBackend, options: VerifyOpti
       try {
         const body = await verifyCheckpoint(cp.jws, options.keys)
         trusted.push({ jws: cp.jws, body })
-      } catch {
+      } catch (err) {
         problems.push({
           logId,
           segment: cp.body.segment,
-          message: `checkpoint of segment ${cp.body.segment} at size ${cp.body.size} has no valid signature`,
+          message: `checkpoint of segment ${cp.body.segment} at size ${cp.body.size} has no valid signature (${(err as Error).message})`,
         })
       }
+    }
+    if (options.timestamps) {
+      const found = await checkCheckpointTimestamps(backend, logId, trusted, options.timestamps)
+      for (const p of found.problems) problems.push({ logId, ...p })
+      warnings.push(...found.warnings)
     }
     const algorithm = trusted[0]?.body.hashAlg ?? options.hashAlgorithm ?? 'sha256'
     const hasher = createHasher(algorithm)

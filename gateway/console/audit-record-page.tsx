@@ -208,6 +208,7 @@ function Receipt(props: { lang: Lang; id: string; keys: string }) {
     'data-text-failed-at': at(lang, 'receiptFailedAt'),
     'data-text-unsupported': at(lang, 'receiptUnsupported'),
     'data-text-sm3': at(lang, 'receiptSm3'),
+    'data-text-sm2': at(lang, 'receiptSm2'),
     'data-text-no-crypto': at(lang, 'receiptNoCrypto'),
     'data-text-no-proof': at(lang, 'receiptNoProof'),
     'data-text-step-passed': at(lang, 'stepPassed'),

@@ -124,6 +124,10 @@ export const at = textsFor({
     '本日志使用 SM3（国密）哈希，浏览器的 WebCrypto 不提供 SM3，无法在此重算叶哈希与 Merkle 路径。请用 qiao audit verify 离线验证。',
     'This log hashes with SM3, which WebCrypto does not offer, so the leaf and the Merkle path cannot be recomputed here. Verify offline with qiao audit verify.',
   ],
+  receiptSm2: [
+    '本日志的检查点使用 SM2（国密）签名，浏览器的 WebCrypto 不提供 SM2，无法在此验证签名。请用 qiao audit verify 离线验证。',
+    'This log’s checkpoints are signed with SM2, which WebCrypto does not offer, so the signature cannot be checked here. Verify offline with qiao audit verify.',
+  ],
   receiptNoCrypto: [
     '此浏览器不提供所需的 WebCrypto（SHA-256、Ed25519，且须通过 HTTPS 访问）。请用 qiao audit verify 离线验证。',
     'This browser lacks the WebCrypto needed (SHA-256, Ed25519, over HTTPS). Verify offline with qiao audit verify.',

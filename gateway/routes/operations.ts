@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { actorOf, adminRecord, outcomeOf } from '../audit/admin.js'
+import { timestampingReadiness } from '../audit/tsa/configured.js'
 import { formatIssue } from '../catalog/types.js'
 import { GatewayError } from '../errors/gateway-error.js'
 import type { GatewayDeps } from '../gateway-deps.js'
@@ -20,6 +21,8 @@ export function readinessHandler(deps: GatewayDeps) {
     if (deps.lifecycle.draining()) reasons.push('draining')
     const audit = await deps.audit.health()
     reasons.push(...audit.problems)
+    const timestamping = timestampingReadiness(deps.audit)
+    if (timestamping.reason) reasons.push(timestamping.reason)
     const connectors = Object.fromEntries(
       [...snapshot.connectors.keys()].map((id) => {
         const s = deps.health.status(id)
@@ -37,6 +40,7 @@ export function readinessHandler(deps: GatewayDeps) {
         broken: audit.broken,
         ...(audit.freeBytes === undefined ? {} : { freeBytes: audit.freeBytes }),
         logId: deps.audit.logId,
+        ...(timestamping.report ? { timestamping: timestamping.report } : {}),
       },
       connectors,
     }

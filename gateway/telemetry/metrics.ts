@@ -1,5 +1,8 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { AuditLog } from '../audit/audit-log-types.js'
+import { registerTimestampingMetrics } from '../audit/tsa/configured.js'
 import type { Stage } from '../sharing/model.js'
+import { type ObjectionMetrics, objectionMetrics } from './objection-metrics.js'
 
 /**
  * Prometheus metrics at /metrics (text exposition format). One registry per gateway instance. Label values come
@@ -30,6 +33,8 @@ export interface SharingMetrics {
   reminded(days: 30 | 7): void
   /** A webhook notice was given up on after its retry. */
   webhookFailed(): void
+  /** Data objections: open per provider, resolved (./objection-metrics.ts). */
+  readonly objections: ObjectionMetrics
 }
 
 export interface MetricsSources {
@@ -45,6 +50,8 @@ export interface MetricsSources {
   }
   /** Free bytes on the audit store's file system; undefined for stores without one (PostgreSQL). */
   auditFreeBytes?(): Promise<number | undefined>
+  /** The audit log itself, for the collectors of what it has attached (RFC 3161 timestamping). */
+  readonly auditLog?: AuditLog
   tokenCache(): { hits: number; misses: number }
   connectorUp(): Array<{ connector: string; up: number }>
   /** Quota checks answered from this instance's memory because the shared store (Redis) failed. */
@@ -57,6 +64,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
   const registry = new Registry()
   // Process and runtime: CPU, memory and heap spaces, event-loop lag, GC, open handles and file descriptors.
   collectDefaultMetrics({ register: registry })
+  if (sources.auditLog !== undefined) registerTimestampingMetrics(registry, sources.auditLog)
   const requests = new Counter({
     name: 'qiao_requests_total',
     help: 'Exchange calls by resource, matter, consumer department, action, decision and HTTP status.',
@@ -254,5 +262,6 @@ function sharingMetrics(registry: Registry): SharingMetrics {
     escalated: () => escalations.inc(),
     reminded: (days) => reminders.inc({ days: String(days) }),
     webhookFailed: () => webhookFailures.inc(),
+    objections: objectionMetrics(registry),
   }
 }
