@@ -11,11 +11,13 @@ import { catalogExportRoutes } from './routes/catalog-exports.js'
 import { docsRoutes } from './routes/docs.js'
 import { exchangeHandler } from './routes/exchange.js'
 import { grantRoutes } from './routes/grants.js'
+import { objectionRaiseRoutes, objectionRoutes } from './routes/objections.js'
 import { openApiRoutes } from './routes/openapi.js'
 import { catalogReloadHandler, readinessHandler, requireCatalogAdmin } from './routes/operations.js'
 import { requireScope } from './routes/require-scope.js'
 import { requestIdOf } from './routes/sharing-http.js'
 import { requireOpsRead, statusHandler } from './routes/status.js'
+import { subjectAccessRoutes } from './routes/subject-accesses.js'
 import { usageRoutes } from './routes/usage.js'
 import type { Metrics } from './telemetry/metrics.js'
 import { currentTraceId } from './telemetry/tracing.js'
@@ -63,6 +65,8 @@ export function createApp(deps: GatewayDeps): Hono {
   // No /metrics here: its labels say which department reads what for which matter, so it is served only by the
   // metrics listener (createMetricsApp, QIAO_METRICS_HOST:QIAO_METRICS_PORT) and this port answers 404.
 
+  // A data objection to a released record (数据异议): before the catch-all below, which would answer it 404.
+  app.route('/v1/resources', objectionRaiseRoutes(deps))
   // Everything under /v1/resources/ goes through the exchange pipeline, so every call there is audited —
   // including unknown paths and wrong methods.
   app.all('/v1/resources/*', exchangeHandler(deps))
@@ -81,8 +85,12 @@ export function createApp(deps: GatewayDeps): Hono {
   // The sharing workflow: apply, check, review, and the grants it makes (roles are the workflow's to check).
   app.route('/v1/applications', applicationRoutes(deps))
   app.route('/v1/grants', grantRoutes(deps))
+  // Data objections: the provider's inbox, the consumer's own, accept / reject / withdraw, quality figures.
+  app.route('/v1/objections', objectionRoutes(deps))
   // A department's usage counts from the audit log: its own calls, or the calls to its resources.
   app.route('/v1/usage', usageRoutes(deps))
+  // Who read one company's or person's data, for the portals of QIAO_SUBJECT_PORTAL_CLIENTS (scope usage:subject).
+  app.route('/v1/subject-accesses', subjectAccessRoutes(deps))
 
   // The interactive reference (Swagger UI served from memory, no CDN); it loads the caller's OpenAPI document.
   app.route('/docs', docsRoutes())

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander'
 import { registerAuditCommands } from './cli/audit.js'
+import { registerProveReleaseCommand } from './cli/audit-prove-release.js'
 import { registerCatalogCommands } from './cli/catalog.js'
 import { registerConnectorCommands } from './cli/connector-new.js'
 import { registerDemoCommand } from './cli/demo.js'
@@ -21,6 +22,7 @@ registerServeCommand(program)
 registerDemoCommand(program)
 registerCatalogCommands(program)
 registerAuditCommands(program)
+registerProveReleaseCommand(program)
 registerDepartmentCommands(program)
 registerConnectorCommands(program)
 registerTokenCommand(program)

@@ -9,6 +9,7 @@ import type { Config } from './config/settings.js'
 import type { ResourceExample } from './examples.js'
 import type { HealthMonitor } from './health/connector-health.js'
 import type { IdempotencyStore } from './idempotency/store.js'
+import type { ObjectionDesk } from './sharing/objections-workflow.js'
 import type { SharingWorkflow } from './sharing/service.js'
 import type { StateStore } from './state/store.js'
 import type { Logger } from './telemetry/logger.js'
@@ -44,6 +45,8 @@ export interface GatewayDeps {
   readonly idempotency: IdempotencyStore
   /** The sharing workflow behind /v1/applications and /v1/grants (applications, reviews, live grants). */
   readonly sharing: SharingWorkflow
+  /** Data objections (数据异议): raised by consumers, resolved by providers; open ones mark later answers. */
+  readonly objections: ObjectionDesk
   /** Last known health of each connector instance. */
   readonly health: HealthMonitor
   readonly metrics: Metrics

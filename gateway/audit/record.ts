@@ -41,6 +41,16 @@ export interface ExchangeAuditRecord {
   readonly totalMs: number
   /** HMAC-SHA256 (hex) of the canonical (RFC 8785) parameters (reads) or body (writes), keyed with the audit key. */
   readonly paramsDigest?: string
+  /**
+   * Keyed digest (as `paramsDigest`) of the canonical request `{action, case, dept, matter, params, resource}`, for
+   * every call whose request was read in full; an answered read sends it as `Qiao-Request-Digest`.
+   */
+  readonly requestDigest?: string
+  /**
+   * Answered reads only: keyed digest of the released records — the answer's `data` as RFC 8785 text, the bytes
+   * sent — which `qiao audit prove-release` recomputes from a body filed by the consumer. Never the records.
+   */
+  readonly releaseDigest?: string
   /** Writes: keyed digest of the Idempotency-Key. */
   readonly idempotencyKeyDigest?: string
   /** Writes: this call repeated an earlier one with the same key and got its answer; no second delivery. */
@@ -73,10 +83,21 @@ export type AdminAction =
   | 'sharing.application'
   /** A live grant made, revoked or reminded of its expiry. */
   | 'sharing.grant'
+  /**
+   * A data objection raised, accepted, rejected or withdrawn (or a raise refused): details.objection, transition,
+   * from, to, resource, provider, consumer, field, auditId, and keyed digests of the record key, claimed value,
+   * evidence, correction or reason — never those themselves.
+   */
+  | 'sharing.objection'
   /** A console page or action refused to the signed-in user's role (a 403 page is accountable like a 403 answer). */
   | 'console.access'
   /** A department read its usage counts (GET /v1/usage): details.view, from, to, rows; refusals too. */
   | 'usage.read'
+  /**
+   * A trusted portal read a data subject's accesses (GET /v1/subject-accesses): details.subject (its keyed digest,
+   * never the identifier), clientId, records shown; refusals too.
+   */
+  | 'subject.read'
 
 export interface AdminAuditRecord {
   readonly id: string

@@ -7,6 +7,7 @@ import { memoryQuotaStore, type QuotaStore } from '../quota/store.js'
 import type { UpstreamGuard } from '../resilience/upstream-guard.js'
 import { mergeGrants, type SkippedGrant } from '../sharing/live-grants.js'
 import type { LiveGrant } from '../sharing/model.js'
+import type { ObjectionBoard } from '../sharing/objections-board.js'
 import { type LiveConnector, liveConnectorFor } from './connector-instances.js'
 import type { Catalog, Grant, ReadBinding, Resource, WriteBinding } from './types.js'
 
@@ -52,6 +53,8 @@ export interface CatalogSnapshot {
   readonly instances: ReadonlyMap<string, LiveConnector>
   /** The catalog's quotas with their limiters. */
   readonly quotas: QuotaEnforcer
+  /** Open data objections, to mark answers with (gateway-wide and live, like the quota store; sharing/objections-*). */
+  readonly objections?: ObjectionBoard
   /** Gives this snapshot's references back: instances no other snapshot holds are closed. */
   dispose(): Promise<void>
 }
@@ -66,6 +69,8 @@ export interface SnapshotDeps {
   readonly clock: Clock
   /** Where quota counters live (gateway-wide, outlives snapshots); default: this process's memory. */
   readonly quotaStore?: QuotaStore
+  /** The open objections' board; default: the previous snapshot's (a catalog reload keeps it). */
+  readonly objections?: ObjectionBoard
 }
 
 /**
@@ -132,7 +137,9 @@ export function buildSnapshot(
     guards.set(id, live.guard)
   }
   let disposed: Promise<void> | undefined
+  const objections = deps.objections ?? previous?.objections
   return {
+    ...(objections === undefined ? {} : { objections }),
     catalog,
     fileCatalog,
     liveGrants: live,

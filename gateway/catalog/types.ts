@@ -110,6 +110,8 @@ export interface Resource {
   readonly connector?: string
   /** Per-call deadline in ms (default 5000). */
   readonly timeoutMs: number
+  /** Answered reads carry a signed release receipt (`Qiao-Release-Receipt`, gateway/audit/release-receipt.ts). */
+  readonly releaseReceipt?: boolean
   readonly read?: ReadBinding
   readonly write?: WriteBinding
   readonly fields: readonly Field[]
@@ -158,6 +160,11 @@ export interface Matter {
   readonly legalBasis: string
   /** 一件事 bundle this matter belongs to, if any. */
   readonly scene?: string
+  /**
+   * Delayed disclosure (catalog `disclosure: after 90d`), for investigative matters: a data subject sees an access
+   * under this matter (GET /v1/subject-accesses) only once this long has passed since it. Unset: at once.
+   */
+  readonly disclosure?: { readonly after: string; readonly delayMs: number }
   readonly grants: readonly Grant[]
 }
 

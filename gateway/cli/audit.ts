@@ -1,9 +1,9 @@
 import { once } from 'node:events'
-import { open, readFile, stat } from 'node:fs/promises'
+import { open, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import type { Command, CommanderError } from 'commander'
+import type { Command } from 'commander'
 import type { JSONWebKeySet } from 'jose'
-import type { AuditBackend, AuditFilter } from '../audit/backend.js'
+import type { AuditFilter } from '../audit/backend.js'
 import { loadOrCreateAuditSigningKey } from '../audit/checkpoint.js'
 import { createKeyedDigest } from '../audit/digest.js'
 import {
@@ -16,98 +16,26 @@ import {
 } from '../audit/export.js'
 import { exportFile } from '../audit/export-xlsx.js'
 import { createFileAuditBackend, setAsideOpenSegment } from '../audit/file-backend.js'
-import { configuredAuditBackend } from '../audit/open.js'
 import { parseFilter } from '../audit/query.js'
 import { subjectDigest } from '../audit/subjects.js'
+import { timestampCheck } from '../audit/tsa/verify-log.js'
 import { type VerifyProblem, type VerifyResult, verifyAuditLogs } from '../audit/verify.js'
-import { type Config, readConfig, SETTINGS } from '../config/settings.js'
+import {
+  environmentConfig,
+  exitOnUsage,
+  openStore,
+  readJwks,
+  run,
+  type StoreOptions,
+  subjectKey,
+  UsageError,
+} from './audit-store.js'
 
 /**
  * `qiao audit verify` and `qiao audit export`: offline, for auditors. Both open the audit store for reading only
  * (no gateway needs to run, nothing is written). Exit codes: 0 OK, 1 problems found in the log, 2 usage or I/O.
  * `qiao audit set-aside`: for operators, with the gateway stopped, when it refuses to start on a damaged segment.
  */
-
-/** A usage or I/O problem: exit 2. */
-class UsageError extends Error {}
-
-const USAGE_EXIT = 2
-
-function exitOnUsage(err: CommanderError): never {
-  process.exit(err.exitCode === 0 ? 0 : USAGE_EXIT)
-}
-
-async function run(command: string, task: () => Promise<number>): Promise<void> {
-  try {
-    process.exitCode = await task()
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err)
-    console.error(`qiao audit ${command}: ${message}`)
-    process.exitCode = USAGE_EXIT
-  }
-}
-
-interface StoreOptions {
-  readonly dir?: string
-  readonly url?: string
-}
-
-/** The environment's configuration; with an explicit --dir/--url a broken environment is not in the way. */
-function environmentConfig(required: boolean): Config {
-  const result = readConfig(process.env)
-  if (result.ok) return result.config
-  if (required) throw new UsageError(result.errors.map((e) => `configuration: ${e}`).join('\n'))
-  const defaults = readConfig({})
-  if (!defaults.ok) throw new UsageError(defaults.errors.join('\n'))
-  return defaults.config
-}
-
-/** The store to read: --dir, --url, else QIAO_AUDIT_URL, else QIAO_AUDIT_DIR (default `<data dir>/audit`). */
-async function openStore(options: StoreOptions, config: Config): Promise<{ backend: AuditBackend; where: string }> {
-  if (options.dir !== undefined && options.url !== undefined) throw new UsageError('give --dir or --url, not both')
-  let target: Config
-  if (options.url !== undefined) {
-    let url: string
-    try {
-      url = SETTINGS.auditUrl.parse(options.url)
-    } catch (err) {
-      throw new UsageError(`--url: ${(err as Error).message}`)
-    }
-    target = { ...config, auditUrl: url }
-  } else if (options.dir !== undefined) {
-    target = { ...config, auditUrl: undefined, auditDir: resolve(options.dir) }
-  } else {
-    target = config
-  }
-  let where: string
-  if (target.auditUrl === undefined) {
-    where = target.auditDir
-    const info = await stat(target.auditDir).catch(() => undefined)
-    if (!info?.isDirectory()) throw new UsageError(`${target.auditDir}: no such audit directory`)
-  } else {
-    where = redactUrl(target.auditUrl)
-  }
-  const backend = await configuredAuditBackend(target, { now: () => Date.now() })
-  return { backend, where }
-}
-
-function redactUrl(raw: string): string {
-  const url = new URL(raw)
-  if (url.password) url.password = '***'
-  return url.toString()
-}
-
-async function readJwks(path: string): Promise<JSONWebKeySet> {
-  let jwks: unknown
-  try {
-    jwks = JSON.parse(await readFile(path, 'utf8'))
-  } catch (err) {
-    throw new UsageError(`--keys ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
-  }
-  const keys = (jwks as { keys?: unknown })?.keys
-  if (!Array.isArray(keys) || keys.length === 0) throw new UsageError(`--keys ${path}: not a JWKS with keys`)
-  return jwks as JSONWebKeySet
-}
 
 function where(p: VerifyProblem): string {
   return [
@@ -161,7 +89,9 @@ export function verifyReport(result: VerifyResult, store: string): string {
   return `${out.join('\n')}\n`
 }
 
-async function verifyCommand(options: StoreOptions & { keys?: string; json?: boolean }): Promise<number> {
+async function verifyCommand(
+  options: StoreOptions & { keys?: string; json?: boolean; tsaRoots?: string },
+): Promise<number> {
   const config = environmentConfig(options.dir === undefined && options.url === undefined)
   const { backend, where: store } = await openStore(options, config)
   try {
@@ -177,6 +107,7 @@ async function verifyCommand(options: StoreOptions & { keys?: string; json?: boo
     }
     const result = await verifyAuditLogs(backend, {
       keys,
+      ...timestampCheck(options.tsaRoots ?? config.auditTsaRootsFile, config.auditTsaPolicy),
       onProgress: (n) => console.error(`verified ${n} records…`),
     })
     process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : verifyReport(result, store))
@@ -196,7 +127,7 @@ async function setAsideCommand(options: { dir?: string; url?: string; log: strin
   }
   const dir = options.dir === undefined ? config.auditDir : resolve(options.dir)
   // The seal over the verified records is signed with the gateway's audit key, published with the others.
-  const signingKey = await loadOrCreateAuditSigningKey(config.auditSigningKeyFile)
+  const signingKey = await loadOrCreateAuditSigningKey(config.auditSigningKeyFile, config.auditSignatureAlg)
   await createFileAuditBackend({ dir, now: Date.now }).publishKey(signingKey.publicJwk)
   const report = await setAsideOpenSegment({ dir, logId: options.log, signingKey, now: Date.now() })
   process.stdout.write(
@@ -231,17 +162,6 @@ interface ExportOptions extends StoreOptions {
   readonly logId?: string
   readonly subject?: string
   readonly keyFile?: string
-}
-
-async function subjectKey(path: string): Promise<Uint8Array> {
-  let key: Uint8Array
-  try {
-    key = new Uint8Array(await readFile(path))
-  } catch (err) {
-    throw new UsageError(`--key-file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`)
-  }
-  if (key.byteLength < 32) throw new UsageError(`--key-file ${path}: an audit key has at least 32 bytes`)
-  return key
 }
 
 /** Writes chunks honouring backpressure; a reader that went away (EPIPE, e.g. `| head`) ends the export quietly. */
@@ -350,6 +270,10 @@ export function registerAuditCommands(program: Command): void {
     .option('--dir <dir>', 'audit directory (default: QIAO_AUDIT_DIR, else <data dir>/audit)')
     .option('--url <url>', 'PostgreSQL audit store (default: QIAO_AUDIT_URL)')
     .option('--keys <jwks>', 'audit public keys you keep yourself (default: the key history in the store)')
+    .option(
+      '--tsa-roots <pem>',
+      'trusted TSA roots: check every checkpoint’s RFC 3161 timestamp (default: QIAO_AUDIT_TSA_ROOTS_FILE)',
+    )
     .option('--json', 'print the full result as JSON')
     .exitOverride(exitOnUsage)
     .action((options: StoreOptions & { keys?: string; json?: boolean }) => run('verify', () => verifyCommand(options)))

@@ -151,6 +151,7 @@ describe('configuration', () => {
       'auditLogId',
       'auditHash',
       'auditSigningKeyFile',
+      'auditSignatureAlg',
       'auditCheckpointEvery',
       'auditCheckpointIntervalMs',
       'auditSegmentMaxSize',
@@ -158,6 +159,10 @@ describe('configuration', () => {
       'auditSegmentMaxAgeMs',
       'auditMinFreeBytes',
       'auditRetentionMs',
+      'auditTsaUrl',
+      'auditTsaRootsFile',
+      'auditTsaPolicy',
+      'auditTsaPolicyOid',
       'quotaRedisUrl',
       'quotaKeyPrefix',
       'workingCalendarFile',
@@ -167,6 +172,8 @@ describe('configuration', () => {
       'sharingScanIntervalMs',
       'sharingWebhookUrl',
       'sharingWebhookSecretFile',
+      'objectionDays',
+      'subjectPortalClients',
       'consoleOidcIssuer',
       'consoleOidcClientId',
       'consoleOidcClientSecretFile',
@@ -182,8 +189,18 @@ describe('configuration', () => {
     expectTypeOf<Config['metricsPort']>().toEqualTypeOf<number | undefined>()
     expectTypeOf<Config['auditDir']>().toEqualTypeOf<string>()
     expectTypeOf<Config['auditHash']>().toEqualTypeOf<'sha256' | 'sm3'>()
+    expectTypeOf<Config['auditSignatureAlg']>().toEqualTypeOf<'Ed25519' | 'SM2'>()
     expectTypeOf<Config['jwtAlgorithms']>().toEqualTypeOf<readonly JwtAlgorithm[]>()
     expectTypeOf<Config['stateUrl']>().toEqualTypeOf<string | undefined>()
+  })
+
+  it('reads the trusted portals of GET /v1/subject-accesses as a list of client ids', () => {
+    const ok = readConfig({ QIAO_SUBJECT_PORTAL_CLIENTS: ' js-zwfw-mydata, nj-12345,js-zwfw-mydata ' })
+    expect(ok.ok && ok.config.subjectPortalClients).toEqual(['js-zwfw-mydata', 'nj-12345'])
+    const bad = readConfig({ QIAO_SUBJECT_PORTAL_CLIENTS: 'portal one,门户' })
+    expect(bad.ok ? [] : bad.errors).toEqual([
+      'QIAO_SUBJECT_PORTAL_CLIENTS: 2 client id(s) not printable ASCII of 1 to 128 characters without spaces',
+    ])
   })
 
   it('derives paths and defaults from the data directory; an empty variable is unset', () => {

@@ -1,12 +1,15 @@
 // Over 400 lines: one declaration per environment variable (the README table is generated from it) is most of it.
 import { hostname } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
+import { SIGNATURE_ALGORITHMS } from '../audit/signing-algorithms.js'
+import { parseObjectIdentifier, parseTsaPolicy } from '../audit/tsa/policy.js'
 import {
   parseAuditLogId,
   parseDuration,
   parseInteger,
   parseJwksUrl,
   parseJwtAlgorithms,
+  parseList,
   parseOneOf,
   parseQuotaKeyPrefix,
   parseSize,
@@ -223,6 +226,13 @@ export const SETTINGS = {
     'File with the secret that signs each sharing notice (`X-Qiao-Signature: sha256=<HMAC of the body>`); unset = unsigned.',
     parseString,
   ),
+  objectionDays: setting(
+    'QIAO_OBJECTION_DAYS',
+    '5',
+    '10',
+    'Working days a provider has to accept (corrected upstream) or reject a data objection (数据异议) to one of its records.',
+    parseInteger(1, 60),
+  ),
   drainTimeoutMs: setting(
     'QIAO_DRAIN_TIMEOUT',
     '30s',
@@ -276,8 +286,15 @@ export const SETTINGS = {
     'QIAO_AUDIT_SIGNING_KEY_FILE',
     undefined,
     '/run/secrets/qiao-audit-signing.jwk.json',
-    'Ed25519 private JWK that signs audit checkpoints; default `<data dir>/audit-signing-key.jwk.json`, created if absent.',
+    'Private JWK that signs audit checkpoints (Ed25519 or SM2, as QIAO_AUDIT_SIGNATURE_ALG); default `<data dir>/audit-signing-key.jwk.json`, created if absent.',
     parseString,
+  ),
+  auditSignatureAlg: setting(
+    'QIAO_AUDIT_SIGNATURE_ALG',
+    'Ed25519',
+    'SM2',
+    'Signature of audit checkpoints: `Ed25519` (JWS EdDSA) or `SM2` (国密 SM2 with SM3, JWS `SM2SM3`). A new key file is made of this kind; to change, point QIAO_AUDIT_SIGNING_KEY_FILE at a new file.',
+    parseOneOf(SIGNATURE_ALGORITHMS),
   ),
   auditCheckpointEvery: setting(
     'QIAO_AUDIT_CHECKPOINT_EVERY',
@@ -329,6 +346,34 @@ export const SETTINGS = {
     'Key for the keyed digests (HMAC) in audit records; default `<data dir>/audit-hmac.key`, created if absent.',
     parseString,
   ),
+  auditTsaUrl: setting(
+    'QIAO_AUDIT_TSA_URL',
+    undefined,
+    'https://tsa.gov.example/tsp',
+    'RFC 3161 time-stamping authority: every signed audit checkpoint gets a TimeStampToken (asked for after signing, retried). `https:`; `http:` only to a loopback address. Needs QIAO_AUDIT_TSA_ROOTS_FILE.',
+    parseJwksUrl,
+  ),
+  auditTsaRootsFile: setting(
+    'QIAO_AUDIT_TSA_ROOTS_FILE',
+    undefined,
+    '/etc/qiao/tsa-roots.pem',
+    'PEM bundle of trusted TSA root certificates: each token is checked against it (also by `qiao audit verify`).',
+    parseString,
+  ),
+  auditTsaPolicy: setting(
+    'QIAO_AUDIT_TSA_POLICY',
+    'continue',
+    'refuse-after:30',
+    'While no checkpoint can be timestamped: `continue` (serve, timestamp the backlog later) or `refuse-after:<minutes>` (exchange calls 503 `timestamping-unavailable` once the oldest untimestamped checkpoint is that old).',
+    parseTsaPolicy,
+  ),
+  auditTsaPolicyOid: setting(
+    'QIAO_AUDIT_TSA_POLICY_OID',
+    undefined,
+    '1.2.156.112562.3.1',
+    'TSA policy to request (reqPolicy) and require in tokens; default: the TSA’s own.',
+    parseObjectIdentifier,
+  ),
   quotaRedisUrl: setting(
     'QIAO_QUOTA_REDIS_URL',
     undefined,
@@ -342,6 +387,13 @@ export const SETTINGS = {
     'qiao:quota:nanjing',
     'Prefix of the quota counter keys: `<prefix>:<quota id>:<department or matter>`.',
     parseQuotaKeyPrefix,
+  ),
+  subjectPortalClients: setting(
+    'QIAO_SUBJECT_PORTAL_CLIENTS',
+    undefined,
+    'js-zwfw-mydata,nj-12345',
+    'The `client_id`s of the portals trusted to show people and companies who read their data (GET /v1/subject-accesses, with scope `usage:subject`), comma-separated. A token with the scope from any other client is refused: the portal is what checked that its user is the data subject. Unset: nobody may call it.',
+    parseClientIds,
   ),
   consoleOidcIssuer: setting(
     'QIAO_CONSOLE_OIDC_ISSUER',
@@ -372,6 +424,15 @@ export const SETTINGS = {
     parseBaseUrl,
   ),
 } as const
+
+/** Client ids as tokens carry them in `client_id`: printable ASCII without spaces or commas, at most 128 each. */
+function parseClientIds(raw: string): readonly string[] {
+  const ids = parseList(raw)
+  if (ids.length === 0) throw new Error('expected one or more client ids, comma-separated')
+  const bad = ids.filter((id) => !/^[\x21-\x2b\x2d-\x7e]{1,128}$/.test(id)).length
+  if (bad > 0) throw new Error(`${bad} client id(s) not printable ASCII of 1 to 128 characters without spaces`)
+  return Object.freeze([...new Set(ids)])
+}
 
 /** An issuer identifier as written (compared exactly), `https:` and without query or fragment (RFC 8414 §2). */
 function parseIssuerUrl(raw: string): string {
@@ -426,6 +487,8 @@ export function readConfig(env: Env, cwd = process.cwd(), options: ReadConfigOpt
   const { values, errors } = parseSettings(env)
   errors.push(...keySourceProblems(values, env, options))
   errors.push(...consoleOidcProblems(env))
+  if (isGiven(env[SETTINGS.auditTsaUrl.name]) !== isGiven(env[SETTINGS.auditTsaRootsFile.name]))
+    errors.push('QIAO_AUDIT_TSA_URL and QIAO_AUDIT_TSA_ROOTS_FILE: set both or neither')
   if (errors.length > 0) return { ok: false, errors }
   // No errors: every setting with a default was parsed, so `values` has the full shape.
   return { ok: true, config: Object.freeze(derive(values as Parsed, env, cwd, options)) }
@@ -514,6 +577,7 @@ function derive(values: Parsed, env: Env, cwd: string, options: ReadConfigOption
       values.consoleOidcClientSecretFile === undefined ? undefined : abs(values.consoleOidcClientSecretFile),
     auditDir: abs(values.auditDir ?? join(dataDir, 'audit')),
     auditKeyFile: abs(values.auditKeyFile ?? join(dataDir, 'audit-hmac.key')),
+    auditTsaRootsFile: values.auditTsaRootsFile === undefined ? undefined : abs(values.auditTsaRootsFile),
     auditSigningKeyFile: abs(values.auditSigningKeyFile ?? join(dataDir, 'audit-signing-key.jwk.json')),
     auditLogId:
       values.auditLogId ??

@@ -179,6 +179,12 @@ export const problems = {
       'The token has no `<matter>:<resource>:<action>` scope (or `audit:read`) for this call; `requiredScope` names it. On an exchange call the matter does cover the call (else `matter-unknown` or `grant-missing`), and `matters` lists the matters that do.',
     bearerError: 'insufficient_scope',
   },
+  'client-not-permitted': {
+    status: 403,
+    title: 'Client not permitted',
+    meaning:
+      'The token’s `client_id` is not one of the portals allowed to show data subjects who read their data (`QIAO_SUBJECT_PORTAL_CLIENTS`); the scope alone does not suffice.',
+  },
   'role-separation': {
     status: 403,
     title: 'Auditor tokens cannot exchange data',
@@ -282,6 +288,17 @@ export const problems = {
     meaning:
       'The `If-Match` ETag is not the current one: someone else acted first. Read the application again and decide on what it now says.',
   },
+  'objection-invalid': {
+    status: 422,
+    title: 'Objection invalid',
+    meaning:
+      'A data objection is malformed or does not fit the call it names: `errors` lists every problem by JSON pointer (the record key is not the resource’s key field, the field is unknown or that call did not release it, the audit id is not a read of this resource by your department that released records).',
+  },
+  'objection-not-found': {
+    status: 404,
+    title: 'Objection not found',
+    meaning: 'No data objection with this id, or none the caller’s department may see.',
+  },
   // 5xx: upstream and gateway
   'upstream-rejected': {
     status: 502,
@@ -336,6 +353,12 @@ export const problems = {
     status: 503,
     title: 'Audit store unavailable',
     meaning: 'The audit record could not be made durable, so nothing is served (fail closed).',
+  },
+  'timestamping-unavailable': {
+    status: 503,
+    title: 'Audit timestamping unavailable',
+    meaning:
+      'No audit checkpoint could be timestamped by the time-stamping authority for longer than QIAO_AUDIT_TSA_POLICY allows, so exchange calls are refused until it answers again.',
   },
   internal: {
     status: 500,

@@ -69,6 +69,34 @@ const usageAnswer: Schema = {
   },
 }
 
+const nullableText: Schema = { type: ['string', 'null'] }
+
+/** `GET /v1/subject-accesses`: one page of a data subject's accesses, newest first; routes/subject-accesses.ts. */
+const subjectAccessesAnswer: Schema = {
+  type: 'object',
+  required: ['accesses', 'nextCursor'],
+  properties: {
+    accesses: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['time', 'requester', 'purpose', 'resource', 'resourceName', 'provider', 'providerName', 'action'],
+        properties: {
+          time: { type: 'string', format: 'date-time' },
+          requester: { type: 'object', properties: { dept: code, deptName: nullableText } },
+          purpose: { type: 'object', properties: { matter: code, matterName: { type: 'string' } } },
+          resource: code,
+          resourceName: nullableText,
+          provider: code,
+          providerName: nullableText,
+          action: { type: 'string', enum: ['read', 'write'] },
+        },
+      },
+    },
+    nextCursor: nullableText,
+  },
+}
+
 /**
  * The other routes a department uses, briefly: what they take, who may call them and what they answer. The
  * workflow's steps beyond applying (conformity, review, renewal …) are the reviewers' and stay in the README.
@@ -169,6 +197,22 @@ export function otherRoutes(texts: Texts, components: SchemaComponents): Record<
         responses: {
           '200': json(usageAnswer, texts.routes.usage),
           ...problemsOf(['query-invalid', 'insufficient-scope', 'department-unknown', 'audit-unavailable']),
+        },
+      },
+    },
+    '/v1/subject-accesses': {
+      get: {
+        operationId: 'getSubjectAccesses',
+        summary: texts.routes.subjectAccesses,
+        tags: [SHARING_TAG],
+        security: [{ bearer: ['usage:subject'] }],
+        parameters: [
+          { name: 'subject', in: 'query', required: true, schema: { type: 'string' } },
+          ...query(['cursor', 'limit']),
+        ],
+        responses: {
+          '200': json(subjectAccessesAnswer, texts.routes.subjectAccesses),
+          ...problemsOf(['query-invalid', 'insufficient-scope', 'client-not-permitted', 'audit-unavailable']),
         },
       },
     },

@@ -56,6 +56,7 @@ export interface Texts {
     readonly applicationsCreate: string
     readonly grantsList: string
     readonly usage: string
+    readonly subjectAccesses: string
     readonly problem: string
     readonly openapi: string
     readonly catalogTag: string
@@ -146,6 +147,10 @@ const zh: Texts = {
     usage:
       '本部门的共享使用情况，按北京时间逐日统计（from、to 均含，最长 92 天）：`view=consumer`（scope `sharing:apply`）为本部门的调用，' +
       '`view=provider`（scope `sharing:review`）为其他部门对本部门资源的调用；只有次数，不含经办人和数据主体。',
+    subjectAccesses:
+      '谁使用了我的数据：一家企业或一个人（`subject`：统一社会信用代码、公民身份号码或组织机构代码）的数据被哪个部门、为哪个事项、' +
+      '从哪个资源读取或写入，按时间倒序分页；仅限受信任的门户（scope `usage:subject` 且 `client_id` 在 QIAO_SUBJECT_PORTAL_CLIENTS 中）。' +
+      '不含经办人、办件编号和令牌；延迟公开的事项到期后才列出。',
     problem: '问题代码的含义。',
     openapi: '本文档。未带令牌为公开视图；带令牌为本部门视图（无效令牌为 401）。',
     catalogTag: '共享目录与本文档。',
@@ -261,6 +266,11 @@ const en: Texts = {
       'The department’s use of the exchange, counted per day in Beijing time (from and to included, 92 days at ' +
       'most): `view=consumer` (scope `sharing:apply`) its own calls, `view=provider` (scope `sharing:review`) the ' +
       'calls to its resources; counts only, no officers and no data subjects.',
+    subjectAccesses:
+      'Who used my data: the calls that read or wrote data about one company or person (`subject`: USCC, resident ' +
+      'id or organisation code) — when, which department, for which matter, from which resource — newest first, ' +
+      'paged; for trusted portals only (scope `usage:subject` and a `client_id` of QIAO_SUBJECT_PORTAL_CLIENTS). ' +
+      'No officers, case numbers or tokens; accesses under a matter with delayed disclosure appear once it is due.',
     problem: 'What a problem code means.',
     openapi: 'This document. Without a token the public view; with one your department’s view (a bad token is 401).',
     catalogTag: 'The catalog and this document.',

@@ -3,6 +3,7 @@ import type { ExchangeAuditRecord } from '../audit/record.js'
 import type { AuditStore } from '../audit/store.js'
 import { subjectsOf } from '../audit/subjects.js'
 import { GatewayError } from '../errors/gateway-error.js'
+import { requestDigestOfCall } from './65-render-release.js'
 import type { Reached } from './exchange.js'
 
 /**
@@ -37,7 +38,9 @@ export function auditRecordOf(
     provider: resource?.provider,
     reason: error?.code ?? 'ok',
     recordCount: released ? (exchange.released?.length ?? 0) : written ? 1 : 0,
+    releaseDigest: released ? exchange.releaseDigest : undefined,
     replayOf: replay?.auditId,
+    requestDigest: requestDigestOfCall(exchange, digest),
     requestId: exchange.requestId,
     requester: {
       clientId: principal?.clientId,

@@ -1,5 +1,6 @@
 import type { GatewayError } from '../errors/gateway-error.js'
 import { type RenderedProblem, renderProblem } from '../errors/problem.js'
+import { objectionMeta } from '../sharing/objections-board.js'
 import type { Answered, Delivered, Reached, Released, Replayed } from './exchange.js'
 
 export interface ExchangeResponse {
@@ -13,21 +14,20 @@ export interface ExchangeResponse {
  * the binding's cardinality, so a client reads every resource the same way; `one` only means that the provider
  * holds exactly one record (none is 404 record-not-found, never an empty array).
  */
-export function renderSuccess(exchange: Released, retrievedAt: number): ExchangeResponse {
+export function renderSuccess(exchange: Released, retrievedAt: number, canonicalData: string): ExchangeResponse {
   const { resource, purpose, grant, released } = exchange
-  const body = {
-    data: released,
-    meta: {
-      resource: resource.id,
-      provider: resource.provider,
-      matter: purpose.matter,
-      case: purpose.caseId,
-      auditId: exchange.auditId,
-      fields: grant.fields,
-      masked: grant.masked,
-      count: released.length,
-      retrievedAt: new Date(retrievedAt).toISOString(),
-    },
+  const meta = {
+    resource: resource.id,
+    provider: resource.provider,
+    matter: purpose.matter,
+    case: purpose.caseId,
+    auditId: exchange.auditId,
+    fields: grant.fields,
+    masked: grant.masked,
+    count: released.length,
+    retrievedAt: new Date(retrievedAt).toISOString(),
+    // 异议标注: open data objections on the released records (sharing/objections-board.ts); absent when none.
+    ...objectionMeta(exchange.snapshot.objections, resource, grant, released),
   }
   return {
     status: 200,
@@ -36,7 +36,8 @@ export function renderSuccess(exchange: Released, retrievedAt: number): Exchange
       'qiao-audit-id': exchange.auditId,
       'cache-control': 'no-store',
     },
-    body: JSON.stringify(body),
+    // `{data, meta}` with `data` as its release digest covers it: RFC 8785 text, serialised once (65-render-release.ts).
+    body: `{"data":${canonicalData},"meta":${JSON.stringify(meta)}}`,
   }
 }
 
@@ -89,8 +90,8 @@ export function renderExchangeProblem(exchange: Reached, error: GatewayError, au
   return problem
 }
 
-/** The answer of a call that ended well. */
+/** The answer of a call that ended well; a read's was rendered before its audit record (65-render-release.ts). */
 export function renderAnswer(answered: Answered, now: number): ExchangeResponse {
-  if (answered.action === 'read') return renderSuccess(answered, now)
+  if (answered.action === 'read') return answered.answer
   return answered.replay === undefined ? renderWriteSuccess(answered, now) : renderReplay(answered)
 }

@@ -6,12 +6,13 @@ import type { Action, ReadBinding, Resource, WriteBinding } from '../catalog/typ
 import type { IdempotencyScope, StoredAnswer } from '../idempotency/store.js'
 import type { Purpose } from '../policy/decide.js'
 import type { QuotaOutcome } from '../quota/quotas.js'
+import type { ExchangeResponse } from './80-respond.js'
 
 /**
  * The stage contract. One object per call goes through the stages (files 10-… to 80-… in this folder, in order);
  * each stage takes the type the previous one returns and returns the next, so tsc proves the order:
  *
- *   read:  Routed → Authenticated → Authorized → Charged → WithParameters → Fetched → Released
+ *   read:  Routed → Authenticated → Authorized → Charged → WithParameters → Fetched → Released → Rendered
  *   write: Routed → Authenticated → Authorized → Charged → Keyed → WithParameters → Claimed → Delivered
  *                                                                                 ↘ Replayed
  *
@@ -65,6 +66,13 @@ export type Fetched = WithParameters<Charged<AuthorizedRead>> & {
 /** What leaves the gateway: projected and masked records. */
 export type Released = Fetched & { readonly released: CanonicalRecord[] }
 
+/** A read's answer, rendered once before its audit record, which holds the digests of exactly these bytes. */
+export type Rendered = Released & {
+  readonly answer: ExchangeResponse
+  readonly requestDigest: string
+  readonly releaseDigest: string
+}
+
 /** The key is this call's: it delivers, and the key is completed, released or marked unknown after. */
 export type Claimed = WithParameters<Keyed> & { readonly claim: IdempotencyScope; readonly replay?: undefined }
 
@@ -74,7 +82,7 @@ export type Replayed = WithParameters<Keyed> & { readonly replay: StoredAnswer }
 export type Delivered = Claimed & { readonly receipt: WriteReceipt; readonly upstreamMs: number }
 
 /** The three ways a call ends well. */
-export type Answered = Released | Delivered | Replayed
+export type Answered = Rendered | Delivered | Replayed
 
 /** Every fact a call may have reached: what the audit record, the metrics and the log are made of. */
 export interface Reached extends Routed {
@@ -91,6 +99,10 @@ export interface Reached extends Routed {
   upstreamCode?: string
   records?: CanonicalRecord[]
   released?: CanonicalRecord[]
+  /** Release evidence (65-render-release.ts): keyed digests of the canonical request and released records. */
+  requestDigest?: string
+  releaseDigest?: string
+  answer?: ExchangeResponse
   idempotencyKey?: string
   claim?: IdempotencyScope
   receipt?: WriteReceipt

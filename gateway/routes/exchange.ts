@@ -1,5 +1,7 @@
 import type { HttpBindings } from '@hono/node-server'
 import type { Context } from 'hono'
+import { type ReleaseKeys, releaseKeysFrom } from '../audit/release-keys.js'
+import { refuseWhileTimestampingUnavailable } from '../audit/tsa/configured.js'
 import { GatewayError, toGatewayError } from '../errors/gateway-error.js'
 import type { GatewayDeps } from '../gateway-deps.js'
 import { beginExchange, rawPathOf, requestIdFrom, routeExchange } from '../pipeline/10-route-request.js'
@@ -12,6 +14,7 @@ import { fetchRecords, type UpstreamCall, upstreamCallFor } from '../pipeline/40
 import { deliverWrite, keepAnswer } from '../pipeline/45-deliver-write.js'
 import { acceptRecords } from '../pipeline/50-validate-records.js'
 import { releaseRecords } from '../pipeline/60-project-fields.js'
+import { renderRelease } from '../pipeline/65-render-release.js'
 import { auditRecordOf, writeAudit } from '../pipeline/70-write-audit.js'
 import { renderAnswer, renderExchangeProblem } from '../pipeline/80-respond.js'
 import type {
@@ -22,7 +25,7 @@ import type {
   Charged,
   Delivered,
   Reached,
-  Released,
+  Rendered,
   Replayed,
 } from '../pipeline/exchange.js'
 import { clientGoneWatcher, createExchangeObserver, type ExchangeObserver } from '../telemetry/exchange-observer.js'
@@ -36,16 +39,25 @@ import { currentTraceId, type Span, withServerSpan } from '../telemetry/tracing.
  */
 export function exchangeHandler(deps: GatewayDeps) {
   const observer = createExchangeObserver(deps.metrics, deps.log, deps.clock)
+  const releaseKeys = releaseKeysFrom(deps.config)
   return function exchange(c: Context): Promise<Response> {
     return withServerSpan(
       `${c.req.method} /v1/resources/{id}`,
       (name) => c.req.header(name),
-      (span) => handle(deps, observer, c, span),
+      (span) => handle(deps, observer, releaseKeys, c, span),
     )
   }
 }
 
-async function handle(deps: GatewayDeps, observer: ExchangeObserver, c: Context, span?: Span): Promise<Response> {
+type Keys = () => Promise<ReleaseKeys>
+
+async function handle(
+  deps: GatewayDeps,
+  observer: ExchangeObserver,
+  keys: Keys,
+  c: Context,
+  span?: Span,
+): Promise<Response> {
   const started = performance.now()
   const now = deps.clock.now()
   const requestId = requestIdFrom(c.req.header('x-request-id'), now)
@@ -57,7 +69,7 @@ async function handle(deps: GatewayDeps, observer: ExchangeObserver, c: Context,
     let outcome: Answered | GatewayError
     try {
       if (route.error) throw route.error
-      outcome = await runStages(deps, observer, c, call, now)
+      outcome = await runStages(deps, observer, keys, c, call, now)
     } catch (err) {
       outcome = toGatewayError(err)
     }
@@ -94,26 +106,29 @@ async function handle(deps: GatewayDeps, observer: ExchangeObserver, c: Context,
 async function runStages(
   deps: GatewayDeps,
   observer: ExchangeObserver,
+  keys: Keys,
   c: Context,
   call: Reached,
   now: number,
 ): Promise<Answered> {
   if (deps.lifecycle.draining()) throw drainingError()
+  refuseWhileTimestampingUnavailable(deps.audit)
   const authenticated = await authenticateCall(call, c.req.header('authorization'), deps.verifier)
   const authorized = authorizeCall(authenticated, c.req.header('qiao-matter'), c.req.header('qiao-case'), now)
   const charged = await chargeQuota(authorized)
-  return charged.action === 'read' ? read(deps, observer, c, charged) : write(deps, observer, c, charged)
+  return charged.action === 'read' ? read(deps, observer, keys, c, charged) : write(deps, observer, c, charged)
 }
 
 async function read(
   deps: GatewayDeps,
   observer: ExchangeObserver,
+  keys: Keys,
   c: Context,
   call: Charged<AuthorizedRead>,
-): Promise<Released> {
+): Promise<Rendered> {
   const withParams = await readParameters(call, bodyStream(c), deps.config.bodyLimit)
   const records = await fetchRecords(withParams, upstreamCall(deps, c, withParams), observer)
-  return releaseRecords(acceptRecords(withParams, records))
+  return renderRelease(releaseRecords(acceptRecords(withParams, records)), deps.clock.now(), deps.digest, keys)
 }
 
 async function write(

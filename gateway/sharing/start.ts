@@ -12,6 +12,9 @@ import type { Metrics } from '../telemetry/metrics.js'
 import { seedDemoApplications } from './demo-seed.js'
 import { watchGrantEpoch } from './grant-feed.js'
 import { startGrantSync } from './grant-sync.js'
+import { ObjectionBoard } from './objections-board.js'
+import { startObjections } from './objections-start.js'
+import type { ObjectionDesk } from './objections-workflow.js'
 import { warnGrantOverlaps } from './overlaps.js'
 import { startSharingScheduler } from './scheduler.js'
 import type { SharingWorkflow } from './service.js'
@@ -35,6 +38,8 @@ export interface StartSharingOptions {
 
 export interface RunningSharing {
   readonly workflow: SharingWorkflow
+  /** Data objections (数据异议) behind /v1/objections and the raise route. */
+  readonly objections: ObjectionDesk
   /** Failed recompilations of the live grants so far (the metric to alert on). */
   syncFailures(): number
   /** Stops the scheduler and the grant sync (before the state store and the snapshots are closed). */
@@ -53,11 +58,14 @@ export async function startSharing(options: StartSharingOptions): Promise<Runnin
   const webhookSecret =
     config.sharingWebhookSecretFile === undefined ? undefined : await readFile(config.sharingWebhookSecretFile)
   warnGrantOverlaps(holder.get(), log)
+  // Every snapshot from the first grant sync on carries the open objections' board (catalog reloads keep it).
+  const board = new ObjectionBoard()
   const grantSync = await startGrantSync({
     store,
     holder,
     log,
-    rebuild: (fileCatalog, live, previous) => buildSnapshot(fileCatalog, snapshotDeps, previous, live),
+    rebuild: (fileCatalog, live, previous) =>
+      buildSnapshot(fileCatalog, { ...snapshotDeps, objections: board }, previous, live),
     feed: (onChange) => watchGrantEpoch(state, onChange, { sharing: store, log }),
     onSynced: (synced) => warnGrantOverlaps(synced, log),
   })
@@ -77,6 +85,18 @@ export async function startSharing(options: StartSharingOptions): Promise<Runnin
       onGrantsChanged: () => grantSync.refresh(),
     })
   const workflow = workflowAt(clock)
+  const objections = await startObjections({
+    state,
+    board,
+    catalog: () => holder.get().catalog,
+    calendar,
+    clock,
+    audit,
+    digest,
+    days: config.objectionDays,
+    log,
+    metrics: metrics.objections,
+  })
   if (config.demoMode) {
     const seeded = await seedDemoApplications({ store, workflowAt, now: clock.now() })
     if (seeded > 0) log.info({ applications: seeded }, 'demo: sharing applications seeded')
@@ -104,9 +124,11 @@ export async function startSharing(options: StartSharingOptions): Promise<Runnin
   })
   return {
     workflow,
+    objections: objections.desk,
     syncFailures: () => grantSync.stats.failures,
     async close() {
       await scheduler.stop()
+      await objections.close()
       await grantSync.close()
     },
   }

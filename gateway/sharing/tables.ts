@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely'
 import type { StateModule } from '../state/store.js'
+import { type ObjectionTables, objectionsMigration } from './objections-tables.js'
 
 /**
  * The sharing workflow's tables. Each application and grant is kept whole as JSON (`doc`), with the columns the
@@ -60,7 +61,7 @@ export interface SharingGrantEpochTable {
   epoch: number
 }
 
-export interface SharingTables {
+export interface SharingTables extends ObjectionTables {
   sharing_applications: SharingApplicationsTable
   sharing_events: SharingEventsTable
   sharing_grants: SharingGrantsTable
@@ -142,5 +143,6 @@ export const sharingState: StateModule = {
         await sql`INSERT INTO sharing_grant_epoch (id, epoch) VALUES (1, 0)`.execute(db)
       },
     },
+    '0002-objections': objectionsMigration,
   },
 }

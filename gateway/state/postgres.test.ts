@@ -54,7 +54,11 @@ describe('PostgreSQL state store', () => {
         const schema = freshSchema()
         used.push(schema)
         const store = await openPostgresState({ connectionString: PG_URL, schema, modules: STATE_MODULES })
-        expect(store.applied).toEqual(['idempotency/0001-keys', 'sharing/0001-applications-grants'])
+        expect(store.applied).toEqual([
+          'idempotency/0001-keys',
+          'sharing/0001-applications-grants',
+          'sharing/0002-objections',
+        ])
         await store.close()
       }
     } finally {
@@ -85,6 +89,8 @@ describe('PostgreSQL state store', () => {
         'sharing_events',
         'sharing_grant_epoch',
         'sharing_grants',
+        'sharing_objection_epoch',
+        'sharing_objections',
       ])
     } finally {
       await store.close()

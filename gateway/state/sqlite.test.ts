@@ -75,6 +75,7 @@ describe('SQLite state store, several processes', () => {
         expect(runs.flatMap((r) => r.applied).sort()).toEqual([
           'idempotency/0001-keys',
           'sharing/0001-applications-grants',
+          'sharing/0002-objections',
         ])
       }
     } finally {

@@ -1,10 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type AuditLog, type AuditLogOptions, openAuditLog } from '../audit-log.js'
 import type { AuditBackend, AuditCursor, AuditFilter } from '../backend.js'
-import { type AuditSigningKey, loadOrCreateAuditSigningKey } from '../checkpoint.js'
+import { type AuditSigningKey, loadOrCreateAuditSigningKey, type SignedCheckpoint } from '../checkpoint.js'
 import type { LogEntry } from '../entry.js'
 import { createHasher, verifyInclusion } from '../merkle.js'
 import type { AdminAuditRecord, ExchangeAuditRecord } from '../record.js'
+import { checkpointImprint } from '../tsa/token.js'
 import { verifyAuditLogs } from '../verify.js'
 import { adminRecord, exchangeRecord } from './records.js'
 
@@ -90,6 +91,21 @@ export function testAuditBackend(suite: AuditBackendSuiteOptions): void {
       expect(result.problems).toEqual([])
       expect(result.ok).toBe(true)
       expect(result.logs[0]).toMatchObject({ logId: 'gw-1', records: 121, uncovered: 0 })
+    })
+
+    it('keeps release evidence (request and release digests) as written, and the log verifies', async () => {
+      const log = await open()
+      const released = exchangeRecord(1, { requestDigest: 'a1'.repeat(32), releaseDigest: 'b2'.repeat(32) })
+      const refused = exchangeRecord(5, { requestDigest: 'c3'.repeat(32) })
+      await log.append(released)
+      await log.append(refused)
+      await log.close()
+      const backend = storage.backend()
+      expect((await backend.findRecord(released.id))?.record).toEqual(released)
+      expect((await backend.findRecord(refused.id))?.record).not.toHaveProperty('releaseDigest')
+      expect((await all(await open(), { status: 200 })).map((e) => e.record)).toEqual([released])
+      expect((await verify(log)).problems).toEqual([])
+      await backend.close()
     })
 
     it('groups concurrent appends into shared syncs (group commit)', async () => {
@@ -342,6 +358,26 @@ export function testAuditBackend(suite: AuditBackendSuiteOptions): void {
         expect(result.logs[0]?.records).toBe(11)
       })
     }
+
+    it('keeps checkpoint timestamp tokens beside their checkpoints, across a restart; a store without reads empty', async () => {
+      const log = await open()
+      expect(await storage.backend().timestamps('gw-1')).toEqual(new Map())
+      for (let i = 0; i < 3; i++) await log.append(exchangeRecord(i))
+      const first = (await log.checkpoint()) as SignedCheckpoint
+      await log.append(exchangeRecord(3))
+      const second = (await log.checkpoint()) as SignedCheckpoint
+      const backend = storage.backend()
+      await backend.storeTimestamp('gw-1', first.jws, new Uint8Array([1, 2, 3]))
+      await backend.storeTimestamp('gw-1', second.jws, new Uint8Array([4]))
+      await backend.storeTimestamp('gw-1', second.jws, new Uint8Array([5, 6]))
+      await log.close()
+      const stored = await storage.backend().timestamps('gw-1')
+      const key = (cp: SignedCheckpoint) => checkpointImprint(cp.jws).toString('hex')
+      expect([...stored.keys()].sort()).toEqual([key(first), key(second)].sort())
+      expect([...(stored.get(key(first)) ?? [])]).toEqual([1, 2, 3])
+      expect([...(stored.get(key(second)) ?? [])]).toEqual([5, 6])
+      expect((await verify(log)).problems).toEqual([])
+    })
 
     it('retention removes only sealed segments older than the cut-off, and the rest still verifies', async () => {
       const log = await open({ segmentMaxSize: suite.segmentUnit === 'bytes' ? 8 * 1024 : 25, checkpointEvery: 10 })

@@ -18,6 +18,7 @@ import {
   type Resource,
 } from '../types.js'
 import type { Checker } from './checks.js'
+import { disclosureDelayMs } from './disclosure.js'
 import { quotaWindowSeconds } from './quota-window.js'
 import type { RawCatalog, RawField, RawGrant, RawQuota } from './raw.js'
 
@@ -87,7 +88,14 @@ export function buildCatalog(raw: RawCatalog, checker: Checker, meta: { file: st
   for (const m of raw.matters ?? []) {
     const matterGrants = m.grants.map((g) => toGrant(m.code, g))
     for (const g of matterGrants) grants.set(grantKey(g.matter, g.resource, g.action, g.consumer), g)
-    matters.set(m.code, { ...m, grants: matterGrants })
+    const { disclosure, ...rest } = m
+    const delayMs = disclosure === undefined ? undefined : disclosureDelayMs(disclosure)
+    if (disclosure !== undefined && delayMs === undefined) throw new Error(`internal: matter ${m.code} disclosure`)
+    matters.set(m.code, {
+      ...rest,
+      ...(disclosure !== undefined ? { disclosure: { after: disclosure, delayMs: delayMs as number } } : {}),
+      grants: matterGrants,
+    })
   }
   const catalog: Catalog = {
     version: raw.version,

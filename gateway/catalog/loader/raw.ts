@@ -56,6 +56,7 @@ export interface RawResource {
   publishedAt?: string
   connector?: string
   timeoutMs?: number
+  releaseReceipt?: boolean
   read?: { operation: string; request: string; response: string; cardinality: 'one' | 'many' }
   write?: { operation: string; request: string }
   fields: RawField[]
@@ -75,6 +76,8 @@ export interface RawMatter {
   owner: string
   legalBasis: string
   scene?: string
+  /** `after <days>d`: accesses under this matter are shown to data subjects only that long after they happened. */
+  disclosure?: string
   grants: RawGrant[]
 }
 

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { StateStore } from '../../state/store.js'
 import { isCursor, openSharingStore } from '../kysely-store.js'
 import type { Application, LiveGrant, SharingEvent } from '../model.js'
+import { objectionStoreConformance } from './objection-store-suite.js'
 
 /**
  * One suite for the sharing store on every state store backend (embedded SQLite, PostgreSQL): documents round-trip,
@@ -95,6 +96,7 @@ export function grant(n: number, overrides: Partial<LiveGrant> = {}): LiveGrant 
 }
 
 export function sharingStoreConformance(options: SharingStoreSuiteOptions): void {
+  objectionStoreConformance(options)
   describe(`sharing store conformance: ${options.name}`, () => {
     const cleanups: (() => Promise<void>)[] = []
     afterEach(async () => {

@@ -2,6 +2,7 @@
 
 import { grantKey } from '../../types.js'
 import type { Checker } from '../checks.js'
+import { DISCLOSURE_EXPECTED, disclosureDelayMs } from '../disclosure.js'
 import type { Loose, LooseResource, Path, RawField, RawGrant } from '../raw.js'
 import { formatPath } from '../report.js'
 
@@ -13,6 +14,9 @@ export function checkMatters(checker: Checker): void {
     const at: Path = ['matters', i]
     const uniqueCode = m.code === undefined || checker.unique(firstCode, m.code, [...at, 'code'], 'matter code')
     if (m.owner !== undefined) checker.department(m.owner, [...at, 'owner'])
+    if (typeof m.disclosure === 'string' && disclosureDelayMs(m.disclosure) === undefined) {
+      checker.problem([...at, 'disclosure'], DISCLOSURE_EXPECTED)
+    }
     for (const [j, g] of (m.grants ?? []).entries()) {
       if (!g) continue
       const path = [...at, 'grants', j]
