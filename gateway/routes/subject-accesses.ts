@@ -1,11 +1,11 @@
 import { type Context, Hono } from 'hono'
-import { actorOf, adminRecord, outcomeOf } from '../audit/admin.js'
 import { decodeCursor, encodeCursor, parseFilter, parseLimit } from '../audit/query.js'
 import { subjectAccessFilter, subjectAccessPage } from '../audit/subject-accesses.js'
 import { subjectDigest } from '../audit/subjects.js'
 import type { Principal } from '../auth/principal.js'
 import { GatewayError, toGatewayError } from '../errors/gateway-error.js'
 import type { GatewayDeps } from '../gateway-deps.js'
+import { queryInvalid, recordAdminRead, strictQuery } from './admin-read.js'
 import { type AuthenticatedEnv, requireScope } from './require-scope.js'
 import { requestIdOf } from './sharing-http.js'
 
@@ -53,10 +53,14 @@ export function subjectAccessRoutes(deps: GatewayDeps): Hono<SubjectEnv> {
     } catch (err) {
       const error = toGatewayError(err)
       principal ??= c.get('refusedPrincipal')
-      await recordRead(deps, requestId, principal, { ...details, status: error.status, reason: error.code })
+      await recordAdminRead(deps, 'subject.read', requestId, principal, {
+        ...details,
+        status: error.status,
+        reason: error.code,
+      })
       throw error
     }
-    await recordRead(deps, requestId, principal, { ...details, status: 200 })
+    await recordAdminRead(deps, 'subject.read', requestId, principal, { ...details, status: 200 })
     return c.json(body, 200, { 'cache-control': 'no-store' })
   })
   return app
@@ -70,7 +74,7 @@ async function accessesAnswer(deps: GatewayDeps, c: Context, principal: Principa
       detail: `${SUBJECT_ACCESS_ROUTE} answers only the portals the gateway is configured to trust`,
     })
   }
-  const params = queryParams(c)
+  const params = strictQuery(c, PARAMS)
   const snapshot = deps.snapshot()
   const now = deps.clock.now()
   const errors: string[] = []
@@ -84,7 +88,7 @@ async function accessesAnswer(deps: GatewayDeps, c: Context, principal: Principa
   if (!limit.ok) errors.push(...limit.errors)
   const before = params.cursor === undefined ? undefined : decodeCursor(params.cursor)
   if (params.cursor !== undefined && before === undefined) errors.push('cursor: not a cursor this API returned')
-  if (errors.length > 0 || subject === undefined || !limit.ok) throw invalid(errors)
+  if (errors.length > 0 || subject === undefined || !limit.ok) throw queryInvalid(errors)
   const digest = subjectDigest(deps.digest, subject)
   details.subject = digest
   details.continued = before !== undefined
@@ -96,48 +100,4 @@ async function accessesAnswer(deps: GatewayDeps, c: Context, principal: Principa
   })
   details.records = page.accesses.length
   return { accesses: page.accesses, nextCursor: page.next === undefined ? null : encodeCursor(page.next) }
-}
-
-/**
- * The call's `subject.read` record. Fail closed: when it cannot be written the caller gets 503 audit-unavailable,
- * whatever the answer would have been.
- */
-async function recordRead(
-  deps: GatewayDeps,
-  requestId: string,
-  principal: Principal | undefined,
-  details: ReadDetails,
-): Promise<void> {
-  const record = adminRecord('subject.read', deps.clock.now(), details, {
-    actor: actorOf(principal),
-    outcome: outcomeOf(Number(details.status)),
-    requestId,
-  })
-  try {
-    await deps.audit.append(record)
-  } catch (err) {
-    throw new GatewayError('audit-unavailable', {
-      detail: 'the read could not be audited, so nothing was served',
-      internal: err instanceof Error ? err.message : 'audit append failed',
-      cause: err,
-    })
-  }
-}
-
-function invalid(errors: readonly string[]): GatewayError {
-  return new GatewayError('query-invalid', { detail: errors.join('; '), extensions: { errors } })
-}
-
-/** The query string: each parameter at most once, and only the ones this route knows (never ignored). */
-function queryParams(c: Context): Record<string, string> {
-  const out: Record<string, string> = {}
-  const errors: string[] = []
-  for (const [name, value] of new URL(c.req.url).searchParams) {
-    const shown = JSON.stringify(name.slice(0, 32))
-    if (!PARAMS.includes(name)) errors.push(`${shown}: unknown parameter (allowed: ${PARAMS.join(', ')})`)
-    else if (Object.hasOwn(out, name)) errors.push(`${shown}: given more than once`)
-    else out[name] = value
-  }
-  if (errors.length > 0) throw invalid(errors)
-  return out
 }

@@ -1,5 +1,4 @@
 import { type Context, Hono } from 'hono'
-import { actorOf, adminRecord, outcomeOf } from '../audit/admin.js'
 import { usageRows } from '../audit/usage.js'
 import { parseUsageWindow } from '../audit/usage-window.js'
 import type { Principal } from '../auth/principal.js'
@@ -7,6 +6,7 @@ import { GatewayError, toGatewayError } from '../errors/gateway-error.js'
 import type { GatewayDeps } from '../gateway-deps.js'
 import { authenticate } from '../pipeline/20-authenticate.js'
 import { SHARING_APPLY_SCOPE, SHARING_REVIEW_SCOPE } from '../sharing/service.js'
+import { queryInvalid, recordAdminRead, strictQuery } from './admin-read.js'
 import { requestIdOf } from './sharing-http.js'
 
 /**
@@ -45,19 +45,23 @@ export function usageRoutes(deps: GatewayDeps): Hono {
       body = await usageAnswer(deps, c, principal, details)
     } catch (err) {
       const error = toGatewayError(err)
-      await recordRead(deps, requestId, principal, { ...details, status: error.status, reason: error.code })
+      await recordAdminRead(deps, 'usage.read', requestId, principal, {
+        ...details,
+        status: error.status,
+        reason: error.code,
+      })
       throw error
     }
-    await recordRead(deps, requestId, principal, { ...details, status: 200 })
+    await recordAdminRead(deps, 'usage.read', requestId, principal, { ...details, status: 200 })
     return c.json(body, 200, { 'cache-control': 'no-store' })
   })
   return app
 }
 
 async function usageAnswer(deps: GatewayDeps, c: Context, principal: Principal, details: ReadDetails) {
-  const params = queryParams(c)
+  const params = strictQuery(c, PARAMS)
   const view = params.view
-  if (view !== 'provider' && view !== 'consumer') throw invalid(['view: expected provider or consumer'])
+  if (view !== 'provider' && view !== 'consumer') throw queryInvalid(['view: expected provider or consumer'])
   details.view = view
   const scope = USAGE_VIEW_SCOPES[view]
   if (!principal.scopes.has(scope)) {
@@ -71,7 +75,7 @@ async function usageAnswer(deps: GatewayDeps, c: Context, principal: Principal, 
     throw new GatewayError('department-unknown', { detail: 'the token dept is not a department of the catalog' })
   }
   const parsed = parseUsageWindow(params, deps.clock.now())
-  if (!parsed.ok) throw invalid(parsed.errors)
+  if (!parsed.ok) throw queryInvalid(parsed.errors)
   const window = parsed.value
   Object.assign(details, { from: window.from, to: window.to })
   // The store filters by the consuming department; the provider is read from each record.
@@ -86,49 +90,4 @@ async function usageAnswer(deps: GatewayDeps, c: Context, principal: Principal, 
   )
   Object.assign(details, { records, rows: rows.length })
   return { view, dept, from: window.from, to: window.to, rows }
-}
-
-/**
- * The call's `usage.read` record. Fail closed: when it cannot be written the caller gets 503 audit-unavailable,
- * whatever the answer would have been.
- */
-async function recordRead(
-  deps: GatewayDeps,
-  requestId: string,
-  principal: Principal | undefined,
-  details: ReadDetails,
-): Promise<void> {
-  const status = Number(details.status)
-  const record = adminRecord('usage.read', deps.clock.now(), details, {
-    actor: actorOf(principal),
-    outcome: outcomeOf(status),
-    requestId,
-  })
-  try {
-    await deps.audit.append(record)
-  } catch (err) {
-    throw new GatewayError('audit-unavailable', {
-      detail: 'the read could not be audited, so nothing was served',
-      internal: err instanceof Error ? err.message : 'audit append failed',
-      cause: err,
-    })
-  }
-}
-
-function invalid(errors: readonly string[]): GatewayError {
-  return new GatewayError('query-invalid', { detail: errors.join('; '), extensions: { errors } })
-}
-
-/** The query string: each parameter at most once, and only the ones this route knows (never ignored). */
-function queryParams(c: Context): Record<string, string> {
-  const out: Record<string, string> = {}
-  const errors: string[] = []
-  for (const [name, value] of new URL(c.req.url).searchParams) {
-    const shown = JSON.stringify(name.slice(0, 32))
-    if (!PARAMS.includes(name)) errors.push(`${shown}: unknown parameter (allowed: ${PARAMS.join(', ')})`)
-    else if (Object.hasOwn(out, name)) errors.push(`${shown}: given more than once`)
-    else out[name] = value
-  }
-  if (errors.length > 0) throw invalid(errors)
-  return out
 }
