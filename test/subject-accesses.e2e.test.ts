@@ -1,5 +1,6 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { marketDataset } from '../connectors/market-qzk/simulator/index.js'
 import type { LogEntry } from '../gateway/audit/entry.js'
 import type { AdminAuditRecord } from '../gateway/audit/record.js'
 import type { SubjectAccess } from '../gateway/audit/subject-accesses.js'
@@ -9,12 +10,15 @@ import { signToken, type TokenClaims } from './support/keys.js'
 
 /**
  * "Who read my data" for a trusted portal (issue 17): 发改 and 城管 read the permits and the completion filing of
- * the sandbox's finished project, 城管 once more under an investigative matter disclosed after 90 days; a portal
- * then asks for the owner company (its USCC) and the project lead (its 身份证号). Both audit stores.
+ * the sandbox's finished project, 城管 once more under an investigative matter disclosed after 90 days, and 发改 the
+ * owner's registration at 市场监管 (法人库); a portal then asks for the owner company (its USCC) and for the owner's
+ * legal representative, who is the permits' project lead (one 身份证号 in two resources: the registration finds them
+ * although its grant releases only the name, masked). Both audit stores.
  */
 
 const PERMITS = 'housing.construction-permit'
 const FILINGS = 'housing.completion-filing'
+const REGISTRATION = 'market.enterprise-registration'
 const PROJECT = '2303-320115-04-03-518275'
 const OWNER_USCC = '91320115MA1W2K7Q0P'
 const PORTAL = 'js-zwfw-mydata'
@@ -87,19 +91,25 @@ describe.each(STORES)('GET /v1/subject-accesses ($store audit store)', ({ env })
 
   beforeAll(async () => {
     h = await startHarness({
+      market: true,
       clock: { now: () => now },
       catalog: (text) => text.replace('\nmatters:\n', `\n${INVESTIGATIVE_MATTER}`),
       env: { QIAO_SUBJECT_PORTAL_CLIENTS: `nj-12345,${PORTAL}`, ...env },
     })
     leadIdNo = h.sim.data.permits.find((p) => p.XMDM === PROJECT && p.SJYXBS === '1')?.JSFZRZJHM as string
     expect(leadIdNo).toMatch(/^\d{17}[\dX]$/)
+    // The same person in 法人库: the owner's legal representative.
+    const owner = marketDataset().enterprises.find((e) => e.uscc === OWNER_USCC)
+    expect(owner?.current.FDDBRZJHM).toBe(leadIdNo)
     const call = async (dept: string, sub: string, matter: string, resource: string, expectStatus = 200) => {
       // Steps of seconds: the legacy simulators' clocks stay at NOW, and they refuse a request time skewed by minutes.
       now += 10_000
       const t = await token({ dept, sub, scope: `${matter}:${resource}:read` })
-      const res = await h.query(resource, { projectCode: PROJECT }, { token: t, matter, caseId: `NJ-SA-${now}` })
+      const params = resource === REGISTRATION ? { uscc: OWNER_USCC } : { projectCode: PROJECT }
+      const res = await h.query(resource, params, { token: t, matter, caseId: `NJ-SA-${now}` })
       expect(res.status, res.text).toBe(expectStatus)
       if (expectStatus === 200) released.push([now, dept, matter, resource])
+      return res
     }
     await call('drc', 'officer-drc-1', 'QT00301001', PERMITS)
     await call('drc', 'officer-drc-2', 'QT00301001', FILINGS)
@@ -107,6 +117,13 @@ describe.each(STORES)('GET /v1/subject-accesses ($store audit store)', ({ env })
     await call('urban', 'officer-urban-2', 'XK00208001', PERMITS)
     // Denied (drc holds no grant under 城管's matter): nothing released, never shown.
     await call('drc', 'officer-drc-3', 'XK00208001', PERMITS, 403)
+    // The registration grant releases no ID: the call is indexed by the record it fetched, not by what it released.
+    const registration = await call('drc', 'officer-drc-4', 'BA00015001', REGISTRATION)
+    expect(registration.json.data).toMatchObject([
+      { uscc: OWNER_USCC, legalRepresentative: expect.stringMatching(/\*/) },
+    ])
+    expect(registration.json.data).not.toHaveProperty([0, 'legalRepIdNo'])
+    expect(registration.text).not.toContain(leadIdNo.slice(6, 14))
     await call('drc', 'officer-drc-1', 'QT00301001', FILINGS)
     now += 10_000
   }, 60_000)
@@ -115,11 +132,12 @@ describe.each(STORES)('GET /v1/subject-accesses ($store audit store)', ({ env })
     await h?.close()
   })
 
-  it('lists the calls that read the company’s data across two resources, newest first, paged', async () => {
+  it('lists the calls that read the company’s data across three resources, newest first, paged', async () => {
     const { pages, items } = await allPages(OWNER_USCC, 2)
     expect(shape(items)).toEqual(expected(now, true))
-    expect(new Set(items.map((a) => a.resource))).toEqual(new Set([PERMITS, FILINGS]))
-    expect(pages).toBe(2)
+    expect(new Set(items.map((a) => a.resource))).toEqual(new Set([PERMITS, FILINGS, REGISTRATION]))
+    expect(items).toHaveLength(5)
+    expect(pages).toBe(3)
     const openapi = await h.get('/v1/openapi.json')
     expect(openapi.json.paths).toHaveProperty(
       ['/v1/subject-accesses', 'get', 'security'],
@@ -138,14 +156,19 @@ describe.each(STORES)('GET /v1/subject-accesses ($store audit store)', ({ env })
     })
   })
 
-  it('finds the person by 身份证号 and never names an officer, a case or a token', async () => {
+  it('finds the person by 身份证号 across two resources, newest first, and never names an officer, a case or a token', async () => {
     const portalToken = await portal()
     const res = await accesses(`subject=${leadIdNo.toLowerCase()}`, portalToken)
     expect(res.status, res.text).toBe(200)
     expect(res.headers['cache-control']).toBe('no-store')
-    expect(shape(res.json.accesses as SubjectAccess[])).toEqual(
-      expected(now, true).filter((a) => a.resource === PERMITS),
-    )
+    const found = res.json.accesses as SubjectAccess[]
+    expect(shape(found)).toEqual(expected(now, true).filter((a) => a.resource !== FILINGS))
+    // The 法人库 read (newest) first, then the permits of 城管 and of 发改.
+    expect(found.map((a) => [a.resource, a.provider, a.requester.dept])).toStrictEqual([
+      [REGISTRATION, 'market', 'drc'],
+      [PERMITS, 'housing', 'urban'],
+      [PERMITS, 'housing', 'drc'],
+    ])
     expect(res.json.nextCursor).toBeNull()
     expect(res.text).not.toMatch(/officer-|NJ-SA-|portal-svc/)
     expect(res.text).not.toContain(leadIdNo)
@@ -155,13 +178,18 @@ describe.each(STORES)('GET /v1/subject-accesses ($store audit store)', ({ env })
   it('shows the investigative matter’s access only once its 90 days have passed', async () => {
     const investigativeAt = released.find(([, , matter]) => matter === INVESTIGATIVE)?.[0] as number
     const saved = now
+    const ofPerson = (hide: boolean) => expected(saved, hide).filter((a) => a.resource !== FILINGS)
     try {
       now = investigativeAt + 90 * DAY_MS - 1
       expect(shape((await allPages(OWNER_USCC, 100)).items)).toEqual(expected(saved, true))
+      expect(shape((await allPages(leadIdNo, 100)).items)).toEqual(ofPerson(true))
       now = investigativeAt + 90 * DAY_MS
       const { items } = await allPages(OWNER_USCC, 2)
       expect(shape(items)).toEqual(expected(saved, false))
       expect(items.find((a) => a.purpose.matter === INVESTIGATIVE)?.purpose.matterName).toBe('建设工程违法违规线索核查')
+      const person = (await allPages(leadIdNo, 2)).items
+      expect(shape(person)).toEqual(ofPerson(false))
+      expect(person.filter((a) => a.purpose.matter === INVESTIGATIVE)).toHaveLength(1)
     } finally {
       now = saved
     }

@@ -12,7 +12,13 @@ import {
   type SharedProject,
   sharedProjectsOf,
 } from './demo-universe.js'
-import { isInvestmentProjectCode, isOrgCodeValid, isUsccChecksumValid, projectCodeFormat } from './identifiers.js'
+import {
+  isInvestmentProjectCode,
+  isOrgCodeValid,
+  isResidentIdValid,
+  isUsccChecksumValid,
+  projectCodeFormat,
+} from './identifiers.js'
 import type { SimulatorDefinition } from './simulator.js'
 
 /** The seeds' reference date: no shared event is later. */
@@ -74,6 +80,12 @@ describe('the demo universe', () => {
       expect(c.uscc).toMatch(/^913201\d\d/)
     }
     for (const c of SHARED_COMPANIES) expect(c.uscc.slice(2, 8)).toBe(c.division)
+    expect(new Set(SHARED_COMPANIES.map((c) => c.legalRepIdNo)).size).toBe(SHARED_COMPANIES.length)
+    for (const c of SHARED_COMPANIES) {
+      expect(isResidentIdValid(c.legalRepIdNo, new Date(`${REFERENCE_DATE}T00:00:00Z`)), c.legalRepIdNo).toBe(true)
+      // Of age when the company was set up.
+      expect(Number(c.established.slice(0, 4)) - Number(c.legalRepIdNo.slice(6, 10))).toBeGreaterThanOrEqual(18)
+    }
   })
 })
 
@@ -93,13 +105,23 @@ describe('the three seeds share the projects', () => {
       const permits = housing.permits.filter((r) => r.XMDM === p.code)
       expect(permits).toHaveLength(p.construction.subProjects.length)
       expect(permits.every((r) => r.JSDWDM === p.owner.uscc && r.JSDW === p.owner.name)).toBe(true)
+      // The owner's project lead is its legal representative: one person, by name and ID, at 住建 and 市场监管.
+      for (const r of permits) {
+        expect([r.JSDWXMFZR, r.JSFZRZJHM]).toStrictEqual([p.owner.legalRepresentative, p.owner.legalRepIdNo])
+      }
       const passed = housing.drawingReviews.filter((r) => r.XMDM === p.code && r.SCJL === '合格')
       expect(passed).toHaveLength(p.construction.subProjects.length)
       const filings = housing.completionFilings.filter((r) => r.XMDM === p.code)
       expect(filings).toHaveLength(p.construction.completion ? p.construction.subProjects.length : 0)
 
       const registered = market.enterprises.find((e) => e.uscc === p.owner.uscc)
-      expect(registered?.current).toMatchObject({ TYSHXYDM: p.owner.uscc, QYMC: p.owner.name, SJYXBS: '1' })
+      expect(registered?.current).toMatchObject({
+        TYSHXYDM: p.owner.uscc,
+        QYMC: p.owner.name,
+        FDDBR: p.owner.legalRepresentative,
+        FDDBRZJHM: p.owner.legalRepIdNo,
+        SJYXBS: '1',
+      })
     }
     for (const c of SHARED_COMPANIES) {
       expect(drc.companies.filter((r) => r.uscc === c.uscc)).toHaveLength(1)

@@ -1,3 +1,4 @@
+import { residentIdCheckChar } from './identifiers.js'
 import { deepFreeze, digitSumCheckDigit, usccFromParts } from './seed-tools.js'
 
 /**
@@ -5,12 +6,14 @@ import { deepFreeze, digitSumCheckDigit, usccFromParts } from './seed-tools.js'
  * can be followed across departments — registered and approved at 发改 (投资在线平台), its drawings reviewed, its
  * permits issued and (when finished) its completion filed at 住建 (工改), its owner registered at 市场监管 (法人库
  * 前置库). Each simulator's seed turns these facts into its own wire rows, besides the rows it generates; what only
- * one system records (流水号, times of day, the owner's project lead, document serials) comes from that seed.
+ * one system records (流水号, times of day, document serials) comes from that seed. The owner's legal representative
+ * (法定代表人, with the resident ID 法人库 records beside the name) is also its project lead on 住建's permits, so one
+ * person can be followed across two departments too.
  *
  * Written out by hand, not drawn: the same at every import and under every seed, so examples, the API docs and tests
- * can name these projects. Identifiers are synthetic but valid (USCC and 组织机构代码 check characters, GB/T 2260
- * codes, current-format project codes with the made-up check digit of seed-tools). Dates are ISO `YYYY-MM-DD`, all
- * before the seeds' reference date (2026-10-31).
+ * can name these projects. Identifiers are synthetic but valid (USCC and 组织机构代码 check characters, resident IDs
+ * with their ISO 7064 check character, GB/T 2260 codes, current-format project codes with the made-up check digit of
+ * seed-tools). Dates are ISO `YYYY-MM-DD`, all before the seeds' reference date (2026-10-31).
  */
 
 /** A company registered at 市场监管 that owns shared projects (its 法人库 row is built from these fields). */
@@ -23,6 +26,8 @@ export interface SharedCompany {
   readonly sector: 'realEstate' | 'manufacturing'
   readonly established: string
   readonly legalRepresentative: string
+  /** 法定代表人身份证件号码 (公民身份号码); the same person is the project lead on the company's permits. */
+  readonly legalRepIdNo: string
   readonly enterpriseType: string
   readonly address: string
   readonly registeredCapitalWanYuan: string
@@ -103,6 +108,15 @@ function projectCode(yymm: string, division: string, department: string, type: s
   return `${yymm}-${division}-${department}-${type}-${random5}${digitSumCheckDigit(random5 + division)}`
 }
 
+/**
+ * A 公民身份号码 from its parts: the county code of issuance, the birth date `YYYYMMDD` and the 3-digit sequence
+ * (odd for a man, even for a woman); the check character is computed.
+ */
+function residentIdFromParts(region: string, born: string, sequence: string): string {
+  const first17 = `${region}${born}${sequence}`
+  return first17 + (residentIdCheckChar(first17) as string)
+}
+
 const LICENSED = '（依法须经批准的项目，经相关部门批准后方可开展经营活动，具体经营项目以审批结果为准）'
 const GENERAL = '（除依法须经批准的项目外，凭营业执照依法自主开展经营活动）'
 
@@ -113,6 +127,8 @@ const QINGXI: SharedCompany = {
   sector: 'realEstate',
   established: '2017-04-18',
   legalRepresentative: '周立新',
+  // Issued under 溧水县 (320124): a number keeps the code it was issued under after the county became a district.
+  legalRepIdNo: residentIdFromParts('320124', '19720814', '031'),
   enterpriseType: '有限责任公司（非自然人投资或控股的法人独资）',
   address: '江苏省南京市江宁区双龙大道1118号5幢1602室',
   registeredCapitalWanYuan: '20000',
@@ -127,6 +143,7 @@ const XIANHE: SharedCompany = {
   sector: 'manufacturing',
   established: '2019-08-21',
   legalRepresentative: '陈晓雪',
+  legalRepIdNo: residentIdFromParts('320113', '19840309', '026'),
   enterpriseType: '有限责任公司（自然人投资或控股）',
   address: '江苏省南京市栖霞区纬地路9号2幢301室',
   registeredCapitalWanYuan: '5000',

@@ -15,6 +15,7 @@ const row: QzkRow = {
   TYSHXYDM: '91320102MA1XYK121J',
   QYMC: '南京鸿泰信息科技有限公司',
   FDDBR: '王晓明',
+  FDDBRZJHM: '320102198205170417',
   QYLX: '有限责任公司（自然人投资或控股）',
   DJZT: '存续',
   ZS: '江苏省南京市玄武区中山路100号',
@@ -41,6 +42,7 @@ describe('mapEnterpriseRow', () => {
       uscc: '91320102MA1XYK121J',
       name: '南京鸿泰信息科技有限公司',
       legalRepresentative: '王晓明',
+      legalRepIdNo: '320102198205170417',
       enterpriseType: '有限责任公司（自然人投资或控股）',
       status: 'active',
       address: '江苏省南京市玄武区中山路100号',
@@ -68,6 +70,8 @@ describe('mapEnterpriseRow', () => {
     })
     expect(record.uscc).toBe('91320102MA1XYK121J')
     expect(record.name).toBe('南京鸿泰信息科技有限公司')
+    // A legacy check `x` (and CHAR padding) become the one spelling the subject index and the mask expect.
+    expect(mapEnterpriseRow({ ...row, FDDBRZJHM: '11010519491231002x  ' }).legalRepIdNo).toBe('11010519491231002X')
     expect(Object.keys(record)).not.toContain('LSH')
     expect(Object.keys(record)).not.toContain('SJYXBS')
   })

@@ -1,4 +1,5 @@
 import { type ColumnRule as KitColumnRule, MappingError, mapColumns } from '../kit/column-mapping.js'
+import { normaliseResidentId } from '../kit/identifiers.js'
 import { isRealDate, parseDecimalText } from '../kit/legacy-values.js'
 import type { CanonicalRecord } from '../kit/types.js'
 import { COLUMNS } from './sql.js'
@@ -7,7 +8,8 @@ import { COLUMNS } from './sql.js'
  * Pure front-end row → canonical record functions for 法人登记信息 (QZK_FRDJXX).
  *
  * - The connector selects every mapped column as text, so a row is a map of column name to string or null.
- * - Strings are trimmed (CHAR columns come space-padded); the USCC is upper-cased; 登记状态 becomes an enum;
+ * - Strings are trimmed (CHAR columns come space-padded); the USCC is upper-cased, a resident ID's check `x` becomes
+ *   `X`; 登记状态 becomes an enum;
  *   注册资本 a JSON number (万元, not converted); 成立日期 an ISO date.
  * - A null or empty column leaves the canonical field out; the gateway's response-schema validation decides whether
  *   that is acceptable.
@@ -23,7 +25,7 @@ export type QzkRow = Readonly<Record<string, string | null | undefined>>
 /** Canonical 登记状态. */
 export type EnterpriseStatus = 'active' | 'moved-out' | 'revoked' | 'deregistered'
 
-type ColumnKind = 'text' | 'uscc' | 'status' | 'number' | 'date'
+type ColumnKind = 'text' | 'uscc' | 'resident-id' | 'status' | 'number' | 'date'
 
 type ColumnRule = KitColumnRule<ColumnKind>
 
@@ -34,6 +36,7 @@ export const ENTERPRISE_COLUMNS: readonly ColumnRule[] = Object.freeze([
   rule(COLUMNS.uscc, 'uscc', 'uscc'),
   rule(COLUMNS.name, 'name'),
   rule(COLUMNS.legalRepresentative, 'legalRepresentative'),
+  rule(COLUMNS.legalRepIdNo, 'legalRepIdNo', 'resident-id'),
   rule(COLUMNS.enterpriseType, 'enterpriseType'),
   rule(COLUMNS.status, 'status', 'status'),
   rule(COLUMNS.address, 'address'),
@@ -59,6 +62,8 @@ function convert(raw: unknown, column: string, kind: ColumnKind): string | numbe
       return text
     case 'uscc':
       return text.toUpperCase()
+    case 'resident-id':
+      return normaliseResidentId(text)
     case 'status': {
       const status = parseRegistrationStatus(text)
       if (status === undefined) throw new MappingError(column, 'is not a known 登记状态')

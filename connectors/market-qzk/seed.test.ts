@@ -6,7 +6,7 @@ import { createAjv } from '../../gateway/validation/ajv.js'
 import { type Harness, NOW, startHarness } from '../../test/support/gateway.js'
 import { divisionStatus } from '../kit/admin-divisions.js'
 import { SHARED_COMPANIES } from '../kit/demo-universe.js'
-import { isOrgCodeValid, isUsccChecksumValid } from '../kit/identifiers.js'
+import { isOrgCodeValid, isResidentIdValid, isUsccChecksumValid } from '../kit/identifiers.js'
 import { mapEnterpriseRow } from './mapping.js'
 import {
   createTableStatements,
@@ -91,6 +91,34 @@ describe('seed dataset', () => {
     expect(data.rows.some((r) => /^\d{8}$/.test(r.TYSHXYDM.slice(8, 16)))).toBe(true)
   })
 
+  it('gives each legal representative a valid resident ID, an adult’s when the enterprise was established', () => {
+    const reference = new Date(`${SEED_REFERENCE_DATE}T00:00:00Z`)
+    for (const row of data.rows) {
+      expect(isResidentIdValid(row.FDDBRZJHM, reference), row.TYSHXYDM).toBe(true)
+      expect(divisionStatus(row.FDDBRZJHM.slice(0, 6)), row.TYSHXYDM).toBeDefined()
+      const age = Number(row.CLRQ.slice(0, 4)) - Number(row.FDDBRZJHM.slice(6, 10))
+      expect(age, row.TYSHXYDM).toBeGreaterThanOrEqual(21)
+    }
+    // The legacy lower-case x, which the mapping upper-cases.
+    expect(data.rows.some((r) => r.FDDBRZJHM.endsWith('x'))).toBe(true)
+    // One person per enterprise and representative: the IDs of current rows are all different.
+    expect(new Set(data.enterprises.map((e) => e.current.FDDBRZJHM)).size).toBe(data.enterprises.length)
+    for (const c of SHARED_COMPANIES) {
+      expect(enterprise(c.uscc)?.current).toMatchObject({ FDDBR: c.legalRepresentative, FDDBRZJHM: c.legalRepIdNo })
+    }
+    // A new 法定代表人 is another person; a misspelt name was the same one; two in the same second are two people.
+    const representativeCorrections = data.enterprises.filter((e) => e.corrected === 'legalRepresentative')
+    for (const e of representativeCorrections) {
+      const [original, invalid, fresh] = e.rows as [QzkSeedRow, QzkSeedRow, QzkSeedRow]
+      if (invalid.SJWXYY?.startsWith('法定代表人变更')) expect(fresh.FDDBRZJHM).not.toBe(original.FDDBRZJHM)
+      else expect(fresh.FDDBRZJHM).toBe(original.FDDBRZJHM)
+    }
+    const reasons = new Set(representativeCorrections.map((e) => e.rows[1]?.SJWXYY))
+    expect(reasons.size).toBe(2)
+    const same = enterprise(sample.sameSecondUscc)
+    expect(same?.rows[1]?.FDDBRZJHM).not.toBe(same?.rows[0]?.FDDBRZJHM)
+  })
+
   it('has at least 30 corrections: an invalid copy with a reason, then a newer valid row that changes 住所 or 法定代表人', () => {
     const corrected = data.enterprises.filter((e) => e.history === 'corrected')
     expect(corrected.length).toBe(SEED_CORRECTION_COUNT)
@@ -155,8 +183,8 @@ describe('seed dataset', () => {
     const batches = insertBatches('s', 'T', data.rows as unknown as Record<string, string | null>[])
     expect(batches).toHaveLength(1)
     const batch = batches[0] as { text: string; values: unknown[] }
-    expect(batch.values).toHaveLength(data.rows.length * 14)
-    expect(batch.text).toContain(`$${data.rows.length * 14})`)
+    expect(batch.values).toHaveLength(data.rows.length * 15)
+    expect(batch.text).toContain(`$${data.rows.length * 15})`)
     expect(batch.text).not.toContain(data.rows[0]?.QYMC)
     expect(createTableStatements('s', 'T')[0]).toBe('DROP SCHEMA IF EXISTS "s" CASCADE')
   })

@@ -15,6 +15,8 @@ export const COLUMNS = {
   name: 'QYMC',
   /** 法定代表人. */
   legalRepresentative: 'FDDBR',
+  /** 法定代表人证件号码 (公民身份号码), varchar(18). */
+  legalRepIdNo: 'FDDBRZJHM',
   /** 企业类型 (e.g. 有限责任公司（自然人投资或控股）). */
   enterpriseType: 'QYLX',
   /** 登记状态: 存续/在业/迁出/吊销/注销. */
@@ -44,6 +46,7 @@ export const MAPPED_COLUMNS: readonly string[] = Object.freeze([
   COLUMNS.uscc,
   COLUMNS.name,
   COLUMNS.legalRepresentative,
+  COLUMNS.legalRepIdNo,
   COLUMNS.enterpriseType,
   COLUMNS.status,
   COLUMNS.address,

@@ -38,7 +38,8 @@ import {
  * the real algorithm is not public, primer §3.4).
  *
  * The projects shared with the other simulators (connectors/kit/demo-universe.ts) come first, with their own details
- * (流水号, owner's project lead) from a second stream: the generated rows are the same as without them.
+ * (流水号, the lead's phone) from a second stream: the generated rows are the same as without them. Their owner's
+ * project lead is the owner's legal representative, as 法人库 records them.
  */
 
 export const DEFAULT_SEED = 20_260_101
@@ -505,7 +506,10 @@ function addSharedProject(
     const at = stamp(rng, toDay(iso))
     return { LSH: `${at}${rng.digits(6)}`, DFSJZJ: rng.chars('0123456789abcdef', 32), SJYXBS: ROW_VALID, SJGXSJ: at }
   }
-  const ownerLead = makePerson(rng)
+  // The owner's legal representative leads its projects (one person in 法人库 and on permits); the phone is drawn,
+  // and the name and ID are drawn too, then replaced, so the stream stays where it was.
+  const drawn = makePerson(rng)
+  const ownerLead = { ...drawn, name: project.owner.legalRepresentative, idNo: project.owner.legalRepIdNo }
   const single = c.subProjects.length === 1
   const subProjects = c.subProjects.map((sub, s) => ({
     gcdm: single ? project.code : `${project.code}-${String(s + 1).padStart(3, '0')}`,

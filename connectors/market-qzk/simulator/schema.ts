@@ -21,6 +21,7 @@ const COLUMN_COMMENTS: Readonly<Record<string, string>> = {
   [COLUMNS.uscc]: '统一社会信用代码',
   [COLUMNS.name]: '企业名称',
   [COLUMNS.legalRepresentative]: '法定代表人',
+  [COLUMNS.legalRepIdNo]: '法定代表人证件号码',
   [COLUMNS.enterpriseType]: '企业类型',
   [COLUMNS.status]: '登记状态（存续/在业/迁出/吊销/注销）',
   [COLUMNS.address]: '住所',
@@ -47,6 +48,7 @@ export function createTableStatements(schema: string, table: string): string[] {
   ${q(c.uscc)} char(18) NOT NULL,
   ${q(c.name)} varchar(200),
   ${q(c.legalRepresentative)} varchar(50),
+  ${q(c.legalRepIdNo)} varchar(18),
   ${q(c.enterpriseType)} varchar(100),
   ${q(c.status)} varchar(20),
   ${q(c.address)} varchar(300),
@@ -72,7 +74,7 @@ export interface InsertBatch {
   readonly values: (string | null)[]
 }
 
-/** Rows per INSERT: 14 parameters a row stays well under PostgreSQL's 65535-parameter limit. */
+/** Rows per INSERT: 15 parameters a row stays well under PostgreSQL's 65535-parameter limit. */
 const BATCH_ROWS = 1_000
 
 /** Multi-row parameterised INSERTs, in row order (so `LSH` follows the order of `rows`). */

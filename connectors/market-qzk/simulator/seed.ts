@@ -9,6 +9,7 @@ import {
   frozenPerSeed,
   officeTime,
   personName,
+  residentId,
   SeedRng,
   streetAddress,
   toDay,
@@ -27,7 +28,8 @@ import { createTableStatements, insertBatches } from './schema.js'
  *
  * Everything comes from one mulberry32 stream, so the same seed always gives the same rows; nothing reads the clock.
  * USCCs are synthetic but valid: `91` + registering division + 组织机构代码 (with its own GB 11714 check) + GB 32100
- * check character. Names are synthetic.
+ * check character. Names are synthetic. The legal representatives' resident IDs (valid, a few with the legacy
+ * lower-case x) come from a stream of their own, so every other column is what it was before 法人库 recorded them.
  *
  * The owners of the projects shared with the other simulators (connectors/kit/demo-universe.ts) are registered too,
  * after the generated enterprises, with their upload times from a second stream: the generated rows are the same as
@@ -50,6 +52,8 @@ export interface QzkSeedRow {
   readonly TYSHXYDM: string
   readonly QYMC: string
   readonly FDDBR: string
+  /** 法定代表人证件号码 (公民身份号码). */
+  readonly FDDBRZJHM: string
   readonly QYLX: string
   readonly DJZT: string
   readonly ZS: string
@@ -320,7 +324,8 @@ const ROUND_CAPITAL = ['10', '30', '50', '100', '100', '200', '300', '500', '500
 const OLD_ORG_PREFIXES = ['13', '24', '30', '57', '60', '67', '69', '72', '73', '74', '75', '76', '77', '78', '79']
 
 const ADDRESS_REASONS = ['住所变更，原登记信息作废', '住所信息录入有误，予以更正']
-const REPRESENTATIVE_REASONS = ['法定代表人变更，原登记信息作废', '法定代表人姓名录入有误，予以更正']
+const REPRESENTATIVE_CHANGED = '法定代表人变更，原登记信息作废'
+const REPRESENTATIVE_REASONS = [REPRESENTATIVE_CHANGED, '法定代表人姓名录入有误，予以更正']
 
 function address(rng: SeedRng, district: string): string {
   const base = streetAddress(rng, district, DISTRICT_ROADS[district] as readonly string[])
@@ -350,6 +355,14 @@ interface Draft {
 
 /** Mixed into the dataset's seed for the shared companies' own stream. */
 const SHARED_STREAM = 0x5eed
+/** Mixed into the dataset's seed for the legal representatives' resident IDs. */
+const ID_STREAM = 0x1d5
+
+/** Counties of issuance of the legal representatives' IDs: 南京's, some retired (numbers keep them), and beyond. */
+const ID_REGIONS = words(`
+  320102 320103 320104 320105 320106 320107 320111 320113 320114 320115 320116 320124 320125
+  320303 320402 320503 320681 321002 321102 340104 340503 370102
+`)
 
 /** Generates the dataset for a seed. Pure: same seed, same result. */
 export function generateMarketDataset(seed: number = DEFAULT_SEED): MarketDataset {
@@ -368,6 +381,19 @@ export function generateMarketDataset(seed: number = DEFAULT_SEED): MarketDatase
 
   const usccs = new Set<string>()
   const names = new Set<string>()
+  const idRng = new SeedRng(seed ^ ID_STREAM)
+  const representativeIds = new Set(SHARED_COMPANIES.map((c) => c.legalRepIdNo))
+  /** A new person's ID: an adult (22 to 60) in the year the enterprise was established. */
+  const representativeId = (established: number): string => {
+    const year = Number(compactDay(established).slice(0, 4))
+    const options = {
+      regions: ID_REGIONS,
+      bornFrom: `${year - 60}-01-01`,
+      bornTo: `${year - 22}-12-31`,
+      lowerCaseX: 0.3,
+    }
+    return drawUnique(representativeIds, () => residentId(idRng, options))
+  }
   const drafts: Draft[] = []
   let historyCount = 0
   for (const role of roles) {
@@ -400,6 +426,7 @@ export function generateMarketDataset(seed: number = DEFAULT_SEED): MarketDatase
       TYSHXYDM: uscc,
       QYMC: name,
       FDDBR: personName(rng, 0.35),
+      FDDBRZJHM: representativeId(established),
       QYLX: jointStock ? JOINT_STOCK_TYPE : rng.pick(LIMITED_TYPES),
       DJZT: status,
       ZS: address(rng, district),
@@ -439,6 +466,10 @@ export function generateMarketDataset(seed: number = DEFAULT_SEED): MarketDatase
           SJWXYY: rng.pick(reasons),
           SJGXSJ: compactTime(invalidAt),
         }
+        // A new legal representative is another person; a misspelt name was the same one, with the same ID.
+        if (invalid.SJWXYY === REPRESENTATIVE_CHANGED) {
+          changed = { ...changed, FDDBRZJHM: representativeId(established) }
+        }
         drafts.push({ uscc, history: 'corrected', corrected: what, rows: [base, invalid, changed], current: 2 })
         break
       }
@@ -465,7 +496,8 @@ export function generateMarketDataset(seed: number = DEFAULT_SEED): MarketDatase
       case 'same-second': {
         let person = personName(rng, 0.35)
         while (person === base.FDDBR) person = personName(rng, 0.35)
-        drafts.push({ uscc, history: 'same-second', rows: [base, { ...base, FDDBR: person }], current: 1 })
+        const successor = { ...base, FDDBR: person, FDDBRZJHM: representativeId(established) }
+        drafts.push({ uscc, history: 'same-second', rows: [base, successor], current: 1 })
         break
       }
     }
@@ -482,6 +514,7 @@ export function generateMarketDataset(seed: number = DEFAULT_SEED): MarketDatase
       TYSHXYDM: company.uscc,
       QYMC: company.name,
       FDDBR: company.legalRepresentative,
+      FDDBRZJHM: company.legalRepIdNo,
       QYLX: company.enterpriseType,
       DJZT: '存续',
       ZS: company.address,
