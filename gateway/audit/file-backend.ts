@@ -7,6 +7,7 @@ import { openFileLog } from './file/recovery.js'
 import { createSegmentWriter } from './file/segment-writer.js'
 import { type AuditFileSystem, nodeFileSystem } from './file-io.js'
 import type { Hasher } from './merkle.js'
+import { fileTimestampStore } from './tsa/file-store.js'
 
 export { KEYS } from './file/manifest.js'
 export { readCheckpoints } from './file/reader.js'
@@ -56,6 +57,7 @@ export function createFileAuditBackend(options: FileAuditBackendOptions): AuditB
 
     append: (entries, lines) => writer.append(entries, lines),
     appendCheckpoint: (checkpoint) => writer.appendCheckpoint(checkpoint),
+    ...fileTimestampStore(options.dir, fs),
 
     async startSegment(segment, firstSeq, now) {
       if (writer.broken) throw new AuditBackendBrokenError(`audit store broken: ${writer.broken}`)
