@@ -46,7 +46,8 @@ import { PAYLOADS, type Payload, type UpstreamInfo } from './upstream.js'
  *   --quick            one short round of everything (checks the harness; < 2 minutes); writes results/quick.*
  *   --rounds N         rounds (default 3)
  *   --only P0,P3       peers of the side-by-side comparison (curves need P3)
- *   --sections a,b     main, catalog, tokens, payload, grants, audit, profile (default: all); soak with --soak
+ *   --sections a,b     main, catalog, tokens, payload, grants, audit, audit-search, profile (default: all); soak with
+ *                      --soak. audit-search writes results/audit-search.* (quick-audit-search.* with --quick, not kept)
  *   --soak             also: Qiao at saturation for 5 minutes, RSS every 10 s
  *   --soak-seconds N   soak length (default 300)
  *   --out NAME         results file name (default latest; quick for --quick; dev when peers/sections are limited)
@@ -105,7 +106,7 @@ function options(): BenchOptions & { sections: Set<Section>; render: string | un
   })
   if (values.help) {
     console.error(
-      'usage: npm run bench -- [--quick] [--rounds N] [--only P0,P1,P2,P3] [--sections main,catalog,tokens,payload,grants,audit,profile] [--soak [--soak-seconds N]] [--out NAME] [--render NAME]',
+      'usage: npm run bench -- [--quick] [--rounds N] [--only P0,P1,P2,P3] [--sections main,catalog,tokens,payload,grants,audit,audit-search,profile] [--soak [--soak-seconds N]] [--out NAME] [--render NAME]',
     )
     process.exit(0)
   }

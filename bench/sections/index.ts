@@ -1,5 +1,6 @@
 import type { PeerId } from '../lib/peers.js'
 import { runAudit } from './audit.js'
+import { runAuditSearch } from './audit-search.js'
 import { runCatalog } from './catalog.js'
 import { runGrants } from './grants.js'
 import { runMain } from './main.js'
@@ -10,7 +11,17 @@ import { runSoak } from './soak.js'
 import { runTokens } from './tokens.js'
 
 /** The sections of `npm run bench`, in the order they run (tokens reads main's saturation to size its pool). */
-export const SECTIONS = ['main', 'catalog', 'tokens', 'payload', 'grants', 'audit', 'profile', 'soak'] as const
+export const SECTIONS = [
+  'main',
+  'catalog',
+  'tokens',
+  'payload',
+  'grants',
+  'audit',
+  'audit-search',
+  'profile',
+  'soak',
+] as const
 export type Section = (typeof SECTIONS)[number]
 
 interface SectionRunner {
@@ -26,6 +37,7 @@ const RUNNERS: Record<Section, SectionRunner> = {
   payload: { needsQiao: true, run: runPayload },
   grants: { needsQiao: true, run: runGrants },
   audit: { needsQiao: false, run: runAudit },
+  'audit-search': { needsQiao: false, run: runAuditSearch },
   profile: { needsQiao: true, run: runProfile },
   soak: { needsQiao: true, run: runSoak },
 }

@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type AuditBackend, AuditBackendBrokenError } from './backend.js'
+import { createAuditIndex, type IndexEvent, type IndexStatus } from './file/index/index.js'
 import { publishKeyFile, readManifest, type SegmentInfo, segmentFile, writeManifestFile } from './file/manifest.js'
 import { createFileReader, lastEntry, readCheckpoints } from './file/reader.js'
 import { openFileLog } from './file/recovery.js'
@@ -24,7 +25,8 @@ export { type SetAsideOptions, type SetAsideReport, setAsideOpenSegment } from '
  *
  * In parts: file/manifest.ts (layout, manifest, keys), file/segment-writer.ts (acknowledged sizes, cut-back, broken),
  * file/recovery.ts (open: torn tail vs damage), file/reader.ts (reads, queries), file/set-aside.ts; file-io.ts is the
- * file-system seam tests inject faults through.
+ * file-system seam tests inject faults through. Queries go through the search index beside each log's segments
+ * (file/index/: `index.sqlite`, derived from the segments, caught up and checked at open), scanning what it lacks.
  */
 
 export interface FileAuditBackendOptions {
@@ -32,20 +34,38 @@ export interface FileAuditBackendOptions {
   readonly now: () => number
   /** The file-system calls writes go through (tests inject faults); default node:fs/promises. */
   readonly fs?: AuditFileSystem
+  /** The search index (file/index/): false leaves every query a scan. Default on. */
+  readonly index?: boolean
+  /** The index's rebuilds and failures, for the operational log; default: process warnings. */
+  readonly onIndexEvent?: (event: IndexEvent) => void
 }
 
-export function createFileAuditBackend(options: FileAuditBackendOptions): AuditBackend {
+export interface FileAuditBackend extends AuditBackend {
+  /** Resolves once the open log's index covers every acknowledged record (undefined when no log is open). */
+  indexCaughtUp(): Promise<IndexStatus | undefined>
+}
+
+export function createFileAuditBackend(options: FileAuditBackendOptions): FileAuditBackend {
   const fs = options.fs ?? nodeFileSystem
-  const writer = createSegmentWriter(fs)
+  const index = createAuditIndex(options.dir, {
+    ...(options.index === false ? { enabled: false } : {}),
+    ...(options.onIndexEvent ? { onEvent: options.onIndexEvent } : {}),
+  })
+  const writer = createSegmentWriter(fs, index.appended)
   /** The log opened last (recover() opens it again). */
   let opened: { readonly logId: string; readonly hasher: Hasher } | undefined
-  const openLog = (logId: string, hasher: Hasher) => {
+  const openLog = async (logId: string, hasher: Hasher) => {
     opened = { logId, hasher }
-    return openFileLog(writer, { dir: options.dir, now: options.now, fs }, logId, hasher)
+    const recovered = await openFileLog(writer, { dir: options.dir, now: options.now, fs }, logId, hasher)
+    // The log is checked and repaired first: the index follows it, never the other way round.
+    await index.openLog(logId, recovered, () => writer.acknowledged)
+    return recovered
   }
 
   return {
     ...createFileReader(options.dir),
+    query: (filter, after) => index.query(filter, after),
+    indexCaughtUp: () => index.caughtUp(),
 
     open: openLog,
 
@@ -91,6 +111,7 @@ export function createFileAuditBackend(options: FileAuditBackendOptions): AuditB
       if (removed.length > 0) {
         if (dir === writer.logDir) await writer.writeManifest({ ...m, segments })
         else await writeManifestFile(fs, dir, { ...m, segments })
+        await index.purged(logId, removed)
       }
       return removed
     },
@@ -99,6 +120,7 @@ export function createFileAuditBackend(options: FileAuditBackendOptions): AuditB
       // Stopping while broken: still leave nothing unacknowledged behind for the next start to take as records.
       if (writer.broken && opened) await writer.cutToAcknowledged(true)
       else await writer.closeHandles()
+      await index.close()
     },
   }
 }

@@ -89,7 +89,8 @@ async function* queryLogs(dir: string, filter: AuditFilter, after?: AuditCursor)
   }
 }
 
-async function* merge(
+/** Merges logs' entries (each stream in its log's order), keeping those after the cursor that match the filter. */
+export async function* merge(
   streams: AsyncIterator<LogEntry>[],
   filter: AuditFilter,
   after?: AuditCursor,

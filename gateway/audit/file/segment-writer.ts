@@ -35,6 +35,8 @@ export interface SegmentWriter {
   readonly manifest: Manifest | undefined
   /** Why the store is broken, if it is. */
   readonly broken: string | undefined
+  /** The open segment and its bytes that were written and synced (what was promised). */
+  readonly acknowledged: { readonly segment: number; readonly bytes: number }
   /** Points the writer at a log directory and its manifest (as read at open; undefined for a new log). */
   useLog(logDir: string, manifest: Manifest | undefined): void
   writeManifest(next: Manifest): Promise<void>
@@ -53,7 +55,14 @@ export interface SegmentWriter {
   probe(): Promise<string | undefined>
 }
 
-export function createSegmentWriter(fs: AuditFileSystem): SegmentWriter {
+/**
+ * `onAppended` hears of every append once it is durable: its entries, their bytes and where in the open segment
+ * they start (the search index follows the log by it).
+ */
+export function createSegmentWriter(
+  fs: AuditFileSystem,
+  onAppended?: (entries: readonly LogEntry[], data: Uint8Array, offset: number) => void,
+): SegmentWriter {
   let logDir = ''
   let manifest: Manifest | undefined
   let segmentHandle: AuditFile | undefined
@@ -114,6 +123,9 @@ export function createSegmentWriter(fs: AuditFileSystem): SegmentWriter {
     get broken() {
       return broken
     },
+    get acknowledged() {
+      return { segment: openSegment, bytes: segmentAcked }
+    },
 
     useLog(dir, current) {
       logDir = dir
@@ -153,8 +165,10 @@ export function createSegmentWriter(fs: AuditFileSystem): SegmentWriter {
     async append(entries, lines) {
       if (!segmentHandle) throw new Error('audit log not open')
       const data = lines ?? Buffer.from(entries.map((e) => `${JSON.stringify(e)}\n`).join(''), 'utf8')
+      const offset = segmentAcked
       await appendDurably(segmentHandle, segmentAcked, data, 'segment')
       segmentAcked += data.length
+      onAppended?.(entries, data, offset)
     },
 
     async appendCheckpoint(checkpoint) {
