@@ -334,7 +334,7 @@ describe('the auditor console', () => {
       page.click('#application-summary a'),
     ])
     expect(await page.textContent('#state')).toBe('已批准')
-    expect(await page.textContent('main table')).toContain('conformity-pass')
+    expect(await page.textContent('main table')).toContain('合规审查通过')
     await context.close()
   }, 30_000)
 

@@ -113,7 +113,7 @@ describe('the console in demo mode', () => {
     await Promise.all([page.waitForURL(/\/console\/applications\/[0-9a-f-]{36}$/), page.keyboard.press('Enter')])
     expect(await page.textContent('#state')).toBe('待合规审查')
     expect(await page.textContent('#due')).toMatch(/^\d{4}-\d{2}-\d{2} · 剩余工作日 \d+$/)
-    expect(await page.textContent('main table')).toContain('apply')
+    expect(await page.textContent('main table')).toContain('提交申请')
 
     // 我的申请 lists it, in Chinese, with its due date.
     await page.click('nav >> text=我的申请')

@@ -6,6 +6,7 @@ import type { Application, SharingEvent } from '../sharing/model.js'
 import { ApplicationActions } from './consumer-actions.js'
 import { t, tOf } from './i18n.js'
 import { Page, type View } from './layout.js'
+import { HistoryTable } from './review-request.js'
 
 /** 我的申请 and one application's page: state in words, the running check's due date and working days left. */
 
@@ -146,27 +147,7 @@ export function ApplicationPage(props: {
           </ul>
         </section>
       ))}
-      <h2>{t(lang, 'history')}</h2>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">{t(lang, 'at')}</th>
-            <th scope="col">{t(lang, 'step')}</th>
-            <th scope="col">{t(lang, 'state')}</th>
-            <th scope="col">{t(lang, 'actor')}</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.history.map((e) => (
-            <tr>
-              <td>{e.at}</td>
-              <td>{e.transition}</td>
-              <td>{tOf(lang, 'state', e.to)}</td>
-              <td>{e.actor}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <HistoryTable view={view} catalog={catalog} app={app} history={props.history} />
     </Page>
   )
 }

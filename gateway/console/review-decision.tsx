@@ -2,19 +2,10 @@
 import type { Catalog, Field, Resource } from '../catalog/types.js'
 import type { Application, SharingEvent } from '../sharing/model.js'
 import { t, tOf } from './i18n.js'
-import { Page, type View } from './layout.js'
+import type { View } from './layout.js'
 import type { Due } from './review-due.js'
-import {
-  controlProps,
-  type DecisionForm,
-  ErrorSummary,
-  ErrorText,
-  type Located,
-  NO_PROBLEMS,
-  requestedKeys,
-} from './review-forms.js'
-import { HistoryTable, RequestFacts } from './review-request.js'
-import { DecisionSection, NoticeSection, RefuseSection } from './review-sections.js'
+import { controlProps, type DecisionForm, ErrorText, type Located, requestedKeys } from './review-forms.js'
+import { DecisionPage, DecisionSection } from './review-sections.js'
 import { tr } from './review-texts.js'
 
 /**
@@ -32,48 +23,23 @@ export function ReviewPage(props: {
   form: DecisionForm
   located: Located
 }) {
-  const { view, catalog, app, form, located } = props
+  const { view, catalog, app, form } = props
   const { lang } = view
   const resource = catalog.resources.get(app.request.resource)
   const action = `/console/review/${app.id}`
-  const shown = (decision: string) => (form.decision === decision ? located : NO_PROBLEMS)
   return (
-    <Page view={view} title={`${tr(lang, 'reviewTitle')}：${resource?.name ?? app.request.resource}`}>
-      <ErrorSummary view={view} located={located} />
-      <RequestFacts view={view} catalog={catalog} app={app} due={props.due} />
-      {app.state === 'provider-review' ? (
-        <>
-          <ApproveSection
-            view={view}
-            action={action}
-            app={app}
-            resource={resource}
-            form={form}
-            located={shown('approve')}
-          />
-          <NoticeSection
-            view={view}
-            action={action}
-            app={app}
-            resource={resource}
-            form={form}
-            located={shown('notice')}
-          />
-          <RefuseSection
-            view={view}
-            action={action}
-            title={tr(lang, 'reviewRefuseTitle')}
-            form={form}
-            located={shown('refuse')}
-          />
-        </>
-      ) : (
-        <p class="card" id="not-actionable">
-          {tr(lang, 'notAtThisStep')}
-        </p>
+    <DecisionPage
+      {...props}
+      title={tr(lang, 'reviewTitle')}
+      action={action}
+      actionable={app.state === 'provider-review'}
+      decision="approve"
+      refuseTitle={tr(lang, 'reviewRefuseTitle')}
+    >
+      {(located) => (
+        <ApproveSection view={view} action={action} app={app} resource={resource} form={form} located={located} />
       )}
-      <HistoryTable view={view} catalog={catalog} app={app} history={props.history} />
-    </Page>
+    </DecisionPage>
   )
 }
 

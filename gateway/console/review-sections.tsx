@@ -1,16 +1,69 @@
 /** @jsxImportSource hono/jsx */
 import type { Child } from 'hono/jsx'
-import type { Resource } from '../catalog/types.js'
-import type { Application } from '../sharing/model.js'
+import type { Catalog, Resource } from '../catalog/types.js'
+import type { Application, SharingEvent } from '../sharing/model.js'
 import { CsrfField, Page, type View } from './layout.js'
-import { controlProps, type DecisionForm, ErrorText, type Located } from './review-forms.js'
-import { requestParts } from './review-request.js'
+import type { Due } from './review-due.js'
+import { controlProps, type DecisionForm, ErrorSummary, ErrorText, type Located, NO_PROBLEMS } from './review-forms.js'
+import { HistoryTable, RequestFacts, requestParts } from './review-request.js'
 import { tr } from './review-texts.js'
 
 /**
- * The parts both checks' pages share: a decision's form frame (CSRF token, the decision, the version read), the
- * 一次性告知 with its rows, the refusal with its mandatory reason, and the page saying someone else acted first.
+ * The parts both checks' pages share: the page itself, a decision's form frame (CSRF token, the decision, the version
+ * read), the 一次性告知 with its rows, the refusal with its mandatory reason, and the page saying someone else acted
+ * first.
  */
+
+/**
+ * One application at a check: the problems, the request, and — while it waits at this check (`actionable`) — the
+ * check's own decision (`children`, given the problems that belong to it), 一次性告知 and refusal; then the history.
+ */
+export function DecisionPage(props: {
+  view: View
+  catalog: Catalog
+  app: Application
+  history: readonly SharingEvent[]
+  due: Due
+  form: DecisionForm
+  located: Located
+  title: string
+  action: string
+  actionable: boolean
+  /** The check's own decision (pass, approve) and the name it goes by in the form. */
+  decision: string
+  refuseTitle: string
+  children: (located: Located) => Child
+}) {
+  const { view, catalog, app, form, located, action } = props
+  const resource = catalog.resources.get(app.request.resource)
+  // Problems belong to the decision that was posted; the other forms come back empty.
+  const shown = (decision: string) => (form.decision === decision ? located : NO_PROBLEMS)
+  return (
+    <Page view={view} title={`${props.title}：${resource?.name ?? app.request.resource}`}>
+      <ErrorSummary view={view} located={located} />
+      <RequestFacts view={view} catalog={catalog} app={app} due={props.due} />
+      {props.actionable ? (
+        <>
+          {props.children(shown(props.decision))}
+          <NoticeSection
+            view={view}
+            action={action}
+            app={app}
+            resource={resource}
+            form={form}
+            located={shown('notice')}
+          />
+          <RefuseSection view={view} action={action} title={props.refuseTitle} form={form} located={shown('refuse')} />
+        </>
+      ) : (
+        <p class="card" id="not-actionable">
+          {tr(view.lang, 'notAtThisStep')}
+        </p>
+      )}
+      <HistoryTable view={view} catalog={catalog} app={app} history={props.history} />
+    </Page>
+  )
+}
 
 export function DecisionSection(props: {
   view: View
