@@ -14,6 +14,7 @@ import type { BodyCheck } from './application-schema.js'
 import type { Objection, ObjectionState } from './objections-model.js'
 import type { ObjectionStore } from './objections-store.js'
 import type { Taker } from './workflow-commit.js'
+import { appendAudit } from './workflow-support.js'
 
 /** What the objection steps run on (composed in objections-start.ts). */
 export interface ObjectionDeps {
@@ -106,16 +107,8 @@ export async function commitObjection(
       actor: taker.actor,
       ...(taker.requestId === undefined ? {} : { requestId: taker.requestId }),
     })
-    try {
-      await deps.audit.append(record)
-    } catch (err) {
-      // Fail closed, as every workflow step: thrown inside the transaction, it rolls the step back.
-      throw new GatewayError('audit-unavailable', {
-        detail: 'the step could not be audited, so it was not taken',
-        internal: err instanceof Error ? err.message : 'audit append failed',
-        cause: err,
-      })
-    }
+    // Fail closed, as every workflow step: thrown inside the transaction, it rolls the step back.
+    await appendAudit(deps, record)
     return true
   })
   if (written) await deps.onChanged?.()

@@ -126,7 +126,10 @@ export function readerFor(principal: Principal): {
  * Fail closed, as the exchange path does (pipeline/70-write-audit.ts): a transition whose admin record cannot be
  * made durable answers 503 audit-unavailable, and throwing inside the transaction rolls the transition back.
  */
-export async function appendAudit(deps: SharingWorkflowDeps, record: AuditRecord): Promise<void> {
+export async function appendAudit(
+  deps: { readonly audit: { append(record: AuditRecord): Promise<unknown> } },
+  record: AuditRecord,
+): Promise<void> {
   try {
     await deps.audit.append(record)
   } catch (err) {
