@@ -13,12 +13,15 @@ const NEEDS_SERVICES = [
   'gateway/audit/pg-backend.test.ts',
   'gateway/state/postgres.test.ts',
   'gateway/sharing/*.postgres.test.ts',
+  'gateway/subscriptions/*.postgres.test.ts',
   'connectors/market-qzk/conformance.test.ts',
   'connectors/market-qzk/connector.test.ts',
   'connectors/market-qzk/seed.test.ts',
   'connectors/market-qzk/simulator.test.ts',
   // Redis.
   'gateway/quota/quotas.test.ts',
+  // NATS JetStream.
+  'gateway/subscriptions/*.nats.test.ts',
 ]
 
 // biome-ignore lint/style/noDefaultExport: vitest reads a config file's default export

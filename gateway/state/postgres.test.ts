@@ -58,6 +58,7 @@ describe('PostgreSQL state store', () => {
           'idempotency/0001-keys',
           'sharing/0001-applications-grants',
           'sharing/0002-objections',
+          'subscriptions/0001-outbox',
         ])
         await store.close()
       }
@@ -91,6 +92,9 @@ describe('PostgreSQL state store', () => {
         'sharing_grants',
         'sharing_objection_epoch',
         'sharing_objections',
+        'subscription_events',
+        'subscription_sequences',
+        'subscriptions',
       ])
     } finally {
       await store.close()

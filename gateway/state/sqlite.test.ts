@@ -76,6 +76,7 @@ describe('SQLite state store, several processes', () => {
           'idempotency/0001-keys',
           'sharing/0001-applications-grants',
           'sharing/0002-objections',
+          'subscriptions/0001-outbox',
         ])
       }
     } finally {
