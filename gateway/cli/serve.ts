@@ -1,13 +1,16 @@
+import cluster from 'node:cluster'
 import type { Command } from 'commander'
 import { type CatalogIssue, formatIssue } from '../catalog/types.js'
+import { slotOfThisWorker } from '../cluster/worker-slot.js'
+import type { Config } from '../config/settings.js'
 import type { RunningGateway } from '../gateway.js'
 import { configOrExit } from './config.js'
 
 // The gateway and its dependencies load only when a command needs them, so `qiao token`, `qiao catalog check` or
 // `qiao audit verify` start in a fraction of the time.
 
-/** Starts the gateway or explains, line by line, why it cannot. */
-export async function startOrExit(start: () => Promise<RunningGateway>): Promise<RunningGateway> {
+/** Starts the gateway (or a listener of its own) or explains, line by line, why it cannot. */
+export async function startOrExit<T>(start: () => Promise<T>): Promise<T> {
   try {
     return await start()
   } catch (err) {
@@ -78,24 +81,53 @@ export function reloadOnSighup(starting: Promise<RunningGateway>): void {
   })
 }
 
+/**
+ * The gateway in this process: `qiao serve`, or one worker of `qiao serve --workers N` (whose log lines then carry
+ * `logBindings`, e.g. its slot). Resolves once it is up.
+ */
+export async function serveInThisProcess(
+  config: Config,
+  logBindings?: Readonly<Record<string, string | number>>,
+): Promise<RunningGateway> {
+  const [{ startGateway }, { startTracing }, { createLogger }] = await Promise.all([
+    import('../gateway.js'),
+    import('../telemetry/tracing.js'),
+    import('../telemetry/logger.js'),
+  ])
+  const tracing = await startTracing(process.env)
+  const logger = logBindings === undefined ? undefined : createLogger(config.logLevel).child(logBindings)
+  // Signal handlers first: a SIGHUP or SIGTERM during start-up waits for the start, then acts.
+  const starting = startOrExit(() => startGateway({ config, ...(logger === undefined ? {} : { logger }) }))
+  reloadOnSighup(starting)
+  stopOnSignals(async () => {
+    const gateway = await starting
+    await gateway.close({ drainMs: config.drainTimeoutMs })
+    await tracing.shutdown()
+  })
+  return starting
+}
+
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
     .description('run the gateway with the configuration from the environment (see README "Configuration")')
-    .action(async () => {
-      const config = configOrExit(process.env, { requireKeySource: true })
-      const [{ startGateway }, { startTracing }] = await Promise.all([
-        import('../gateway.js'),
-        import('../telemetry/tracing.js'),
-      ])
-      const tracing = await startTracing(process.env)
-      // Signal handlers first: a SIGHUP or SIGTERM during start-up waits for the start, then acts.
-      const starting = startOrExit(() => startGateway({ config }))
-      reloadOnSighup(starting)
-      stopOnSignals(async () => {
-        const gateway = await starting
-        await gateway.close({ drainMs: config.drainTimeoutMs })
-        await tracing.shutdown()
-      })
+    .option(
+      '--workers <n>',
+      'processes sharing the port: a number, or `auto` for one per core (default: QIAO_WORKERS, else 1)',
+    )
+    .action(async (options: { workers?: string }) => {
+      // The option is the setting QIAO_WORKERS: one parser, and the same check of every other setting with it.
+      const env = options.workers === undefined ? process.env : { ...process.env, QIAO_WORKERS: options.workers }
+      const config = configOrExit(env, { requireKeySource: true })
+      const slot = cluster.isWorker ? slotOfThisWorker(process.env) : undefined
+      if (slot !== undefined) {
+        const { runWorker } = await import('../cluster/worker.js')
+        await runWorker(config, (workerConfig) => serveInThisProcess(workerConfig, { worker: slot }))
+      } else if (config.workers > 1) {
+        const { runPrimary } = await import('../cluster/primary.js')
+        await runPrimary(config, startOrExit)
+      } else {
+        await serveInThisProcess(config)
+      }
     })
 }

@@ -121,6 +121,7 @@ describe('configuration', () => {
     const fields = [
       'host',
       'port',
+      'workers',
       'catalog',
       'dataDir',
       'issuer',

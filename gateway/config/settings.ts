@@ -1,5 +1,5 @@
 // Over 400 lines: one declaration per environment variable (the README table is generated from it) is most of it.
-import { hostname } from 'node:os'
+import { availableParallelism, hostname } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { SIGNATURE_ALGORITHMS } from '../audit/signing-algorithms.js'
 import { parseObjectIdentifier, parseTsaPolicy } from '../audit/tsa/policy.js'
@@ -53,6 +53,13 @@ export const SETTINGS = {
     '8443',
     'TCP port the gateway listens on (0 picks a free one).',
     parseInteger(0, 65535),
+  ),
+  workers: setting(
+    'QIAO_WORKERS',
+    '1',
+    'auto',
+    '`qiao serve`: processes sharing the port (node:cluster workers under one primary; also `--workers N`); `auto` = one per core (`os.availableParallelism()`); 1 = one process, as `qiao demo` always runs. Each worker keeps its own audit log `<QIAO_AUDIT_LOG_ID>-w<n>`; they share the state store and the quota budget (Redis, else the primary’s memory), and the primary serves QIAO_METRICS_PORT for all of them. See README “Workers”.',
+    parseWorkers,
   ),
   catalog: setting('QIAO_CATALOG', './catalog.yaml', '/etc/qiao/catalog.yaml', 'Catalog file.', parseString),
   dataDir: setting(
@@ -424,6 +431,19 @@ export const SETTINGS = {
     parseBaseUrl,
   ),
 } as const
+
+/** Most worker processes `qiao serve` forks: far beyond any core count it runs on, low enough to catch a typo. */
+export const MAX_WORKERS = 256
+
+/** `auto`: one worker per core this process may use (at most MAX_WORKERS); else a count from 1 to MAX_WORKERS. */
+function parseWorkers(raw: string): number {
+  const v = raw.trim()
+  if (v === 'auto') return Math.min(availableParallelism(), MAX_WORKERS)
+  const n = Number(v)
+  if (v === '' || !Number.isInteger(n) || n < 1 || n > MAX_WORKERS)
+    throw new Error(`expected auto or an integer from 1 to ${MAX_WORKERS}`)
+  return n
+}
 
 /** Client ids as tokens carry them in `client_id`: printable ASCII without spaces or commas, at most 128 each. */
 function parseClientIds(raw: string): readonly string[] {

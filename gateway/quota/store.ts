@@ -1,10 +1,12 @@
 import { Redis } from 'ioredis'
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterRes } from 'rate-limiter-flexible'
+import { primaryBudgetChannel, primaryBudgetStore } from './primary-budget.js'
 
 /**
  * Where quota counters live (rate-limiter-flexible).
  *
  * - No QIAO_QUOTA_REDIS_URL: in this process's memory (`RateLimiterMemory`); each gateway instance has its own budget.
+ *   With `qiao serve --workers N`, in the primary's memory (primary-budget.ts): the workers of one instance share it.
  * - QIAO_QUOTA_REDIS_URL: in Redis (`RateLimiterRedis`, one atomic Lua script per call), so every instance shares
  *   one budget.
  *
@@ -92,7 +94,12 @@ export interface QuotaStoreOptions {
  * there, the gateway starts anyway on the in-memory fallback and keeps reconnecting.
  */
 export async function openQuotaStore(options: QuotaStoreOptions): Promise<QuotaStore> {
-  if (options.redisUrl === undefined) return memoryQuotaStore(options.keyPrefix)
+  if (options.redisUrl === undefined) {
+    const primary = primaryBudgetChannel()
+    return primary === undefined
+      ? memoryQuotaStore(options.keyPrefix)
+      : primaryBudgetStore(primary, { log: options.log })
+  }
   const { log, keyPrefix } = options
   const stats: QuotaStoreStats = { fallbacks: 0, redisErrors: 0 }
   const client = new Redis(options.redisUrl, {
