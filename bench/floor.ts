@@ -3,12 +3,13 @@ import { Hono } from 'hono'
 import { Agent, request } from 'undici'
 
 /**
- * The floor of Qiao's own stack: the same HTTP server (@hono/node-server), framework (Hono) and client (undici
- * `request` over a keep-alive pool) doing nothing but pass the call on — no token, no decision, no connector format,
- * no validation, no masking, no audit. It answers the benchmark's query with the upstream's JSON parsed and
- * re-serialised. Qiao's CPU per call minus this one's is what the pipeline itself costs.
+ * The Hono floor (peer N3): the floor of Qiao's own stack, not of a Node gateway (that is bench/bare-proxy.ts, N1).
+ * The same HTTP server (@hono/node-server), framework (Hono) and client (undici `request` over a keep-alive pool) as
+ * Qiao, doing nothing but pass the call on — no token, no decision, no connector format, no validation, no masking,
+ * no audit. It answers the benchmark's query with the upstream's JSON parsed and re-serialised. Qiao's CPU per call
+ * minus this one's is what the pipeline itself costs; this one's minus N1's is what Hono and its adapter cost.
  *
- * Usage: node dist/bench/floor.js <port> <upstream-url>   (prints FLOOR_READY once listening)
+ * Usage: node --import tsx bench/floor.ts <port> <upstream-url>   (prints FLOOR_READY once listening)
  */
 
 const [portArg, upstreamUrl] = process.argv.slice(2)

@@ -1,17 +1,19 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import { demoResourceCount, writeBenchCatalog } from './lib/catalog.js'
 import { ensureTools } from './lib/install.js'
 import type { LoadSpec } from './lib/load.js'
 import { describeMachine } from './lib/machine.js'
 import type { MeasureOptions, Sample } from './lib/measure.js'
+import { parseOptions } from './lib/options.js'
 import {
-  PEER_IDS,
   type PeerContext,
   type PeerHandle,
   type PeerId,
+  QIAO_DEFAULT_LOG_LEVEL,
   QUERY_PATH,
+  startBareProxy,
+  startFloor,
   startHaproxy,
   startNginx,
   startQiao,
@@ -20,112 +22,20 @@ import {
 import { type ProbeTokens, requestHeaders } from './lib/probe.js'
 import { killAllSync, run, sleep, startProcess, stopAll } from './lib/proc.js'
 import { coreProcessSeconds, coreTimes, loadAverage } from './lib/procfs.js'
-import { type BenchResults, evaluateTargets, type Profile, writeResults } from './lib/results.js'
+import { type BenchResults, writeResults } from './lib/results.js'
+import { evaluateTargets } from './lib/targets.js'
 import { benchClaims, benchKeys, checkToken, signOne, tamper, tokenPool } from './lib/tokens.js'
-import { runSections, SECTIONS, type Section } from './sections/index.js'
-import {
-  type BenchOptions,
-  type BenchRun,
-  LOAD_CORES,
-  log,
-  PEER_CORES,
-  RESULTS,
-  ROOT,
-  retried,
-  started,
-  WORK,
-} from './sections/shared.js'
+import { runSections } from './sections/index.js'
+import { type BenchRun, LOAD_CORES, log, PEER_CORES, RESULTS, ROOT, retried, started, WORK } from './sections/shared.js'
 import { PAYLOADS, type Payload, type UpstreamInfo } from './upstream.js'
 
 /**
- * `npm run bench`: Qiao side by side with what a department would otherwise put in front of a legacy system, on
- * loopback, peers in turn (A B A B …) over several rounds, medians reported. See README "Performance". This file
- * parses the options, sets the run up (tools, build, keys, upstream, catalogs) and writes the results; each section
- * measures in its own module under bench/sections/.
- *
- *   --quick            one short round of everything (checks the harness; < 2 minutes); writes results/quick.*
- *   --rounds N         rounds (default 3)
- *   --only P0,P3       peers of the side-by-side comparison (curves need P3)
- *   --sections a,b     main, catalog, tokens, payload, grants, audit, audit-search, profile (default: all); soak with
- *                      --soak. audit-search writes results/audit-search.* (quick-audit-search.* with --quick, not kept)
- *   --soak             also: Qiao at saturation for 5 minutes, RSS every 10 s
- *   --soak-seconds N   soak length (default 300)
- *   --out NAME         results file name (default latest; quick for --quick; dev when peers/sections are limited)
- *   --render NAME      only rewrite results/NAME.md (and the targets in NAME.json) from NAME.json
+ * `npm run bench`: Qiao side by side with what a department would otherwise put in front of a legacy system, and
+ * with the floors of a Node gateway, on loopback, peers in turn (A B A B …) over several rounds, medians reported;
+ * the paired method (two builds on one core at once) and the workers run. See README "Performance" and
+ * `npm run bench -- --help` (bench/lib/options.ts). This file sets the run up (tools, build, keys, upstream,
+ * catalogs) and writes the results; each section measures in its own module under bench/sections/.
  */
-
-const FULL: Profile = {
-  name: 'full',
-  rounds: 3,
-  warmupSeconds: 3,
-  saturationSeconds: 10,
-  fixedSeconds: 8,
-  rates: [500, 1000, 2000],
-  curveWarmupSeconds: 2,
-  curveSeconds: 8,
-  connections: 64,
-  fixedConnections: 16,
-  payloadConnections: 8,
-  catalogSizes: [10, 1000, 10_000],
-  auditAppenders: [64, 256],
-  auditSeconds: 5,
-  distinctTokens: 10_000,
-  settleMs: 2000,
-}
-
-const QUICK: Profile = {
-  ...FULL,
-  name: 'quick',
-  rounds: 1,
-  warmupSeconds: 1,
-  saturationSeconds: 2,
-  fixedSeconds: 1,
-  rates: [1000],
-  curveWarmupSeconds: 1,
-  curveSeconds: 1,
-  catalogSizes: [10, 100],
-  auditSeconds: 1,
-  distinctTokens: 500,
-  settleMs: 200,
-}
-
-function options(): BenchOptions & { sections: Set<Section>; render: string | undefined } {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: 'boolean', default: false },
-      rounds: { type: 'string' },
-      only: { type: 'string' },
-      sections: { type: 'string' },
-      soak: { type: 'boolean', default: false },
-      'soak-seconds': { type: 'string' },
-      out: { type: 'string' },
-      render: { type: 'string' },
-      help: { type: 'boolean', default: false },
-    },
-    strict: true,
-  })
-  if (values.help) {
-    console.error(
-      'usage: npm run bench -- [--quick] [--rounds N] [--only P0,P1,P2,P3] [--sections main,catalog,tokens,payload,grants,audit,audit-search,profile] [--soak [--soak-seconds N]] [--out NAME] [--render NAME]',
-    )
-    process.exit(0)
-  }
-  const base = values.quick ? QUICK : FULL
-  const profile: Profile = { ...base, rounds: values.rounds ? Math.max(1, Number(values.rounds)) : base.rounds }
-  const peers = values.only ? (values.only.split(',').map((p) => p.trim().toUpperCase()) as PeerId[]) : [...PEER_IDS]
-  for (const p of peers) if (!PEER_IDS.includes(p)) throw new Error(`--only: unknown peer ${p} (P0, P1, P2, P3)`)
-  const sections = new Set<Section>(
-    values.sections
-      ? (values.sections.split(',').map((s) => s.trim()) as Section[])
-      : SECTIONS.filter((s) => s !== 'soak'),
-  )
-  for (const s of sections) if (!SECTIONS.includes(s)) throw new Error(`--sections: unknown section ${s}`)
-  if (values.soak) sections.add('soak')
-  const soakSeconds = values['soak-seconds'] ? Number(values['soak-seconds']) : 300
-  const partial = values.only !== undefined || values.sections !== undefined || values.rounds !== undefined
-  const out = values.out ?? (values.quick ? 'quick' : partial ? 'dev' : 'latest')
-  return { profile, peers, sections, soakSeconds, out, render: values.render, argv: process.argv.slice(2) }
-}
 
 async function startUpstream(runDir: string): Promise<{ info: UpstreamInfo; proc: ReturnType<typeof startProcess> }> {
   let info: UpstreamInfo | undefined
@@ -151,7 +61,7 @@ async function startUpstream(runDir: string): Promise<{ info: UpstreamInfo; proc
 }
 
 async function main(): Promise<void> {
-  const opts = options()
+  const opts = parseOptions(process.argv.slice(2))
   if (opts.render) {
     // Re-render a results file (targets and Markdown) without measuring anything.
     const results = JSON.parse(readFileSync(join(RESULTS, `${opts.render}.json`), 'utf8')) as BenchResults
@@ -165,8 +75,15 @@ async function main(): Promise<void> {
   )
 
   const installed = ensureTools(log)
-  log('building the gateway (npm run build)')
-  run('npm', ['run', 'build', '--silent'])
+  // A paired run of two trees built elsewhere needs nothing of this one built.
+  const ownDist = join(ROOT, 'dist')
+  const needsOwnBuild = !opts.pair || [opts.pair.a.cli, opts.pair.b.cli].some((cli) => cli.startsWith(`${ownDist}/`))
+  if (needsOwnBuild && opts.skipBuild) {
+    log('WARNING --skip-build: measuring dist/ as it is, which may not match the commit the results name')
+  } else if (needsOwnBuild) {
+    log('building the gateway (npm run build)')
+    run('npm', ['run', 'build', '--silent'])
+  }
 
   mkdirSync(WORK, { recursive: true })
   mkdirSync(RESULTS, { recursive: true })
@@ -224,8 +141,16 @@ async function main(): Promise<void> {
         return startNginx(ctx)
       case 'P2':
         return startHaproxy(ctx)
+      case 'N1':
+        return startBareProxy(ctx, 'bytes')
+      case 'N2':
+        return startBareProxy(ctx, 'json')
+      case 'N3':
+        return startFloor(ctx)
+      case 'P3W':
+        return startQiao(ctx, catalogFile, [], { logLevel: 'warn' })
       case 'P3':
-        return startQiao(ctx, catalogFile)
+        return startQiao(ctx, catalogFile, [], { logLevel: QIAO_DEFAULT_LOG_LEVEL })
     }
   }
   const spec = (peer: PeerHandle, extra: Partial<LoadSpec>): LoadSpec => ({
@@ -315,6 +240,11 @@ async function main(): Promise<void> {
   results.loadAverageAtEnd = end
   results.notes.push(...standardNotes(results))
   results.targets = evaluateTargets(results)
+  if (opts.pair) {
+    // --pair A B measures the two builds only: its results are the pair files the section wrote.
+    log(`done in ${results.durationSeconds.toFixed(0)} s`)
+    return
+  }
   const files = writeResults(RESULTS, opts.out, results)
   log(`done in ${results.durationSeconds.toFixed(0)} s: ${files.join(', ')}`)
   for (const t of results.targets)
@@ -339,7 +269,8 @@ function standardNotes(r: BenchResults): string[] {
     'CPU per request: Δ(utime+stime) of the peer’s processes from /proc/<pid>/stat (10 ms ticks) ÷ requests completed in the same run. Peak RSS: VmHWM of the peer’s processes at the end of the run.',
     'The bench catalog is the demo catalog with the housing connector pointed at the bench upstream and the `quotas:` block removed (发改’s overall quota of 1,200 calls/min would refuse a benchmark).',
     'wrk closes its connections with calls still in flight at the end of every run; Qiao audits those calls as client-gone (499) and does not count them against the housing connector’s circuit breaker, so the bench catalog keeps the default breaker settings.',
-    'Qiao runs the built gateway (node dist/gateway/cli.js serve): RS256 tokens from a JWKS file, log level warn, file audit store with group commit in the run directory (ext4), metrics on their own loopback listener (QIAO_METRICS_PORT, scraped between runs), tracing off (no OTEL_* variables), health probe only at start.',
+    'Qiao runs the built gateway (node dist/gateway/cli.js serve): RS256 tokens from a JWKS file, file audit store with group commit in the run directory (ext4), metrics on their own loopback listener (QIAO_METRICS_PORT, scraped just before and after each run), tracing off (no OTEL_* variables), health probe only at start, its stdout and stderr written straight to a file. Log level: info (README’s default, one line per call) for P3, the CPU profile, the paired method and the workers run; warn for P3W and for the curves, live grants and soak, which compare Qiao with itself.',
+    'The Node floors (N1 node:http + undici passing bytes, N2 the same + JSON, N3 the Hono floor of bench/floor.ts) run under tsx like the upstream (the loader costs start-up, not calls), with the same undici pool size (64) as Qiao’s connector.',
     'QIAO_TOKEN_CACHE_MAX defaults to 10,000: the 10,000-token mix fits the cache exactly. The probe and warm-up of that cell use tokens of the mix, because one extra token in a cyclic round-robin over an LRU of the same size makes every lookup miss.',
     'HAProxy (P2) verifies every token (no cache), so its cost does not depend on the token mix; it answers 403 to any refused token.',
   ]

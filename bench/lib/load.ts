@@ -3,7 +3,7 @@ import { startProcess } from './proc.js'
 import { clockTicks } from './procfs.js'
 
 /**
- * Load generation with wrk (C, one thread, pinned to core 0 beside the upstream). Closed loop for saturation;
+ * Load generation with wrk (C, one thread unless told otherwise, pinned to the load core beside the upstream). Closed loop for saturation;
  * paced by a wall-clock schedule in the Lua script for fixed rates, so wrk's microsecond latency histogram is used
  * in both modes.
  */
@@ -23,8 +23,11 @@ export interface LoadSpec {
   readonly seconds: number
   /** Requests/s in total; undefined = closed loop (saturation). */
   readonly rate?: number
-  /** Core for wrk. */
+  /** Core list for wrk. */
   readonly cores: string
+  /** wrk threads (default 1; the workers run gives it one per load core). Closed loop only: bench.lua paces each
+   * thread at the whole rate. */
+  readonly threads?: number
   readonly timeoutSeconds?: number
 }
 
@@ -69,6 +72,7 @@ interface RawResult {
 }
 
 export async function runWrk(spec: LoadSpec): Promise<LoadResult> {
+  if (spec.rate && (spec.threads ?? 1) > 1) throw new Error('wrk: a paced run takes one thread (bench.lua)')
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     BENCH_PATH: new URL(spec.url).pathname,
@@ -82,7 +86,7 @@ export async function runWrk(spec: LoadSpec): Promise<LoadResult> {
   }
   const url = new URL(spec.url)
   const args = [
-    '-t1',
+    `-t${spec.threads ?? 1}`,
     `-c${spec.connections}`,
     `-d${Math.max(1, Math.round(spec.seconds))}s`,
     `--timeout`,

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { type LoadResult, type LoadSpec, runWrk } from './load.js'
 import { coreBusy, coreProcessSeconds, coreTimes, currentRss, loadAverage, peakRss, treeCpuSeconds } from './procfs.js'
+import { type LatencyBreakdown, latencyBreakdown, parseScrape, type Scrape, sumOf } from './prom.js'
 import { type Stat, stat } from './stats.js'
 
 /**
@@ -25,6 +26,8 @@ export interface Sample {
   readonly loadAverage1: number
   /** Qiao only: /metrics deltas over the run. */
   readonly gateway?: GatewayCounters
+  /** Qiao only: where the calls' time went over the run, from its own histograms (bench/lib/prom.ts). */
+  readonly breakdown?: LatencyBreakdown
   /** CPU speed of the peer core just before the run (SHA-256 of 1 KiB per ms), when calibrated. */
   readonly speedIndex?: number
 }
@@ -57,8 +60,10 @@ export interface MeasureOptions {
   readonly round: number
   /** The peer's processes. */
   readonly pids: () => number[]
-  /** Core the peer runs on (P0, the upstream, shares the load core). */
+  /** Core the peer runs on (P0, the upstream, shares the load core); the one calibrated. */
   readonly peerCore: number
+  /** All the peer's cores when it has several (the workers run); its CPU is spread evenly over them for "other work". */
+  readonly peerCores?: readonly number[]
   /** Processes of the benchmark on the load core besides wrk (the upstream), when it is not the peer. */
   readonly loadCorePids: readonly number[]
   readonly loadCore: number
@@ -70,7 +75,7 @@ export interface MeasureOptions {
 export async function measure(options: MeasureOptions, spec: LoadSpec): Promise<Sample> {
   const { round, metricsUrl } = options
   const speed = options.calibrate ? speedIndex(options.peerCore) : undefined
-  const countersBefore = metricsUrl ? await scrape(metricsUrl) : undefined
+  const scrapeBefore = metricsUrl ? await scrape(metricsUrl) : undefined
   const processes = options.pids()
   const others = options.loadCorePids.filter((p) => !processes.includes(p))
   const cpuBefore = treeCpuSeconds(processes)
@@ -82,10 +87,11 @@ export async function measure(options: MeasureOptions, spec: LoadSpec): Promise<
   const coresAfter = coreTimes()
   const cpuSeconds = treeCpuSeconds(processes) - cpuBefore
   const othersSeconds = treeCpuSeconds(others) - othersBefore
-  const countersAfter = metricsUrl ? await scrape(metricsUrl) : undefined
+  const scrapeAfter = metricsUrl ? await scrape(metricsUrl) : undefined
+  const peerCores = options.peerCores ?? [options.peerCore]
   const ours = coreProcessSeconds(coresBefore, coresAfter).map((_, core) => {
     let s = 0
-    if (core === options.peerCore) s += cpuSeconds
+    if (peerCores.includes(core)) s += cpuSeconds / peerCores.length
     if (core === options.loadCore) s += othersSeconds + load.wrkCpuSeconds
     return s
   })
@@ -103,27 +109,27 @@ export async function measure(options: MeasureOptions, spec: LoadSpec): Promise<
     rssMB: currentRss(processes) / MB,
     loadAverage1: loadAverage()[0],
     ...(speed === undefined ? {} : { speedIndex: speed }),
-    ...(countersBefore && countersAfter
+    ...(scrapeBefore && scrapeAfter
       ? {
-          gateway: {
-            tokenCacheHits: countersAfter.tokenCacheHits - countersBefore.tokenCacheHits,
-            tokenCacheMisses: countersAfter.tokenCacheMisses - countersBefore.tokenCacheMisses,
-            auditRecords: countersAfter.auditRecords - countersBefore.auditRecords,
-            auditSyncs: countersAfter.auditSyncs - countersBefore.auditSyncs,
-          },
+          gateway: counterDeltas(scrapeBefore, scrapeAfter),
+          breakdown: latencyBreakdown(scrapeBefore, scrapeAfter, load.seconds),
         }
       : {}),
   }
 }
 
-async function scrape(url: string): Promise<GatewayCounters> {
-  const text = await (await fetch(url)).text()
-  const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? Number.NaN)
+async function scrape(url: string): Promise<Scrape> {
+  return parseScrape(await (await fetch(url)).text())
+}
+
+function counterDeltas(before: Scrape, after: Scrape): GatewayCounters {
+  const delta = (name: string, where: Record<string, string> = {}) =>
+    sumOf(after, name, where) - sumOf(before, name, where)
   return {
-    tokenCacheHits: value(/^qiao_token_cache_lookups_total\{result="hit"\} (\S+)$/m),
-    tokenCacheMisses: value(/^qiao_token_cache_lookups_total\{result="miss"\} (\S+)$/m),
-    auditRecords: value(/^qiao_audit_records_total (\S+)$/m),
-    auditSyncs: value(/^qiao_audit_syncs_total (\S+)$/m),
+    tokenCacheHits: delta('qiao_token_cache_lookups_total', { result: 'hit' }),
+    tokenCacheMisses: delta('qiao_token_cache_lookups_total', { result: 'miss' }),
+    auditRecords: delta('qiao_audit_records_total'),
+    auditSyncs: delta('qiao_audit_syncs_total'),
   }
 }
 

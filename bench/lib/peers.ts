@@ -12,27 +12,42 @@ import { BENCH_AUDIENCE, BENCH_ISSUER, BENCH_SCOPE, type BenchKeys } from './tok
  * - P0 the upstream directly (the bench's legacy system; it answers any POST);
  * - P1 nginx as a plain reverse proxy with upstream keep-alive;
  * - P2 HAProxy 2.6: jwt_verify (RS256), exp, iss, aud and scope checked in ACLs, then proxied;
- * - P3 Qiao, the built gateway with the full pipeline.
+ * - N1 node:http + undici passing the bytes through (bench/bare-proxy.ts): the floor of any Node gateway;
+ * - N2 the same + JSON parse/stringify of the request and of the answer;
+ * - N3 Hono + @hono/node-server + undici (bench/floor.ts): the floor of Qiao's own stack, not of a Node gateway;
+ * - P3W Qiao, the built gateway with the full pipeline, logging at warn;
+ * - P3 the same at info, README's default level (one log line per call).
  *
- * P1–P3 run pinned to the peer core; the upstream and the load generator share the other core.
+ * All but P0 run pinned to the peer core; the upstream and the load generator share the other core.
  */
 
-export type PeerId = 'P0' | 'P1' | 'P2' | 'P3'
-export const PEER_IDS: readonly PeerId[] = ['P0', 'P1', 'P2', 'P3']
+export type PeerId = 'P0' | 'P1' | 'P2' | 'N1' | 'N2' | 'N3' | 'P3W' | 'P3'
+export const PEER_IDS: readonly PeerId[] = ['P0', 'P1', 'P2', 'N1', 'N2', 'N3', 'P3W', 'P3']
+/** Node floors: measured at saturation and at the latency target's rate only (they exist to be compared with). */
+export const FLOOR_IDS: readonly PeerId[] = ['N1', 'N2', 'N3']
+/** Qiao's peers (the full pipeline), at the documented default log level and at warn. */
+export const QIAO_IDS: readonly PeerId[] = ['P3W', 'P3']
 
 export const PEER_NAMES: Record<PeerId, string> = {
   P0: 'upstream directly (physical limit)',
   P1: 'nginx plain reverse proxy',
   P2: 'HAProxy 2.6 jwt_verify RS256 + exp/iss/aud/scope ACLs',
-  P3: 'Qiao full pipeline',
+  N1: 'node:http + undici passing bytes through (floor of any Node gateway)',
+  N2: 'node:http + undici + JSON parse/stringify',
+  N3: 'Hono + @hono/node-server + undici (floor of Qiao’s stack)',
+  P3W: 'Qiao full pipeline, log level warn',
+  P3: 'Qiao full pipeline, log level info (README’s default)',
 }
+
+/** QIAO_LOG_LEVEL's documented default (README "Configuration", gateway/config/settings.ts). */
+export const QIAO_DEFAULT_LOG_LEVEL = 'info'
 
 export const QUERY_PATH = '/v1/resources/housing.construction-permit/query'
 export const MATTER = 'QT00301001'
 
 export interface PeerHandle {
-  /** `floor`: Qiao's stack without the pipeline (bench/floor.ts), for the profile section. */
-  readonly id: PeerId | 'floor'
+  /** `pair-a`, `pair-b`, `workers`: Qiao instances of the paired and the workers runs. */
+  readonly id: PeerId | 'pair-a' | 'pair-b' | 'workers'
   readonly baseUrl: string
   /** Qiao only: its Prometheus endpoint (a listener of its own, not the public port). */
   readonly metricsUrl?: string
@@ -191,13 +206,23 @@ export async function startHaproxy(ctx: PeerContext): Promise<PeerHandle> {
 export interface QiaoOptions {
   /** Runs after the instance's data directory is made and before the gateway starts, e.g. to seed its state store. */
   readonly prepareDataDir?: (dataDir: string) => Promise<void>
-  /** QIAO_LOG_LEVEL; default warn (at info every call is logged, which costs CPU on the measured path). */
+  /** QIAO_LOG_LEVEL; default warn, the level of the curves (the side-by-side table measures info and warn). */
   readonly logLevel?: string
+  /** The build's `gateway/cli.js` (default: this tree's dist/gateway/cli.js); the paired runs compare two builds. */
+  readonly cli?: string
+  /** QIAO_WORKERS: `qiao serve` with node:cluster workers sharing the port. Unset: one process, as before. */
+  readonly workers?: number
+  /** Core list for taskset instead of the context's peer core (the workers run takes several). */
+  readonly cores?: string
+  /** Metrics listener (QIAO_METRICS_PORT); default on. */
+  readonly metrics?: boolean
+  readonly id?: PeerHandle['id']
 }
 
 /**
  * P3: `node dist/gateway/cli.js serve` with a clean environment (no OTEL_*: tracing off), metrics on their own
- * loopback listener (QIAO_METRICS_PORT) as an operator would run it.
+ * loopback listener (QIAO_METRICS_PORT) as an operator would run it. Its output goes straight to a file, so a
+ * gateway logging every call (info) costs the benchmark process nothing.
  * BENCH_QIAO_NODE_ARGS adds node options, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the gateway.
  */
 export async function startQiao(
@@ -214,7 +239,7 @@ export async function startQiao(
     await options.prepareDataDir(dataDir)
   }
   const port = await freePort()
-  const metricsPort = await freePort()
+  const metricsPort = options.metrics === false ? undefined : await freePort()
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -222,7 +247,7 @@ export async function startQiao(
     NODE_ENV: 'production',
     QIAO_HOST: '127.0.0.1',
     QIAO_PORT: String(port),
-    QIAO_METRICS_PORT: String(metricsPort),
+    ...(metricsPort === undefined ? {} : { QIAO_METRICS_PORT: String(metricsPort) }),
     QIAO_CATALOG: catalogFile,
     QIAO_DATA_DIR: dataDir,
     QIAO_JWKS_FILE: ctx.keys.jwksFile,
@@ -233,32 +258,35 @@ export async function startQiao(
     QIAO_HEALTH_INTERVAL: '0',
     QIAO_DRAIN_TIMEOUT: '1s',
     QIAO_AUDIT_LOG_ID: 'qiao-bench',
+    ...(options.workers === undefined ? {} : { QIAO_WORKERS: String(options.workers) }),
   }
   const logFile = join(dir, 'qiao.log')
   const started = performance.now()
   const proc = startProcess({
     name: 'qiao',
-    cores: ctx.peerCores,
+    cores: options.cores ?? ctx.peerCores,
     command: process.execPath,
     args: [
       ...(process.env.BENCH_QIAO_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
       ...nodeArgs,
-      join(ctx.root, 'dist/gateway/cli.js'),
+      options.cli ?? join(ctx.root, 'dist/gateway/cli.js'),
       'serve',
     ],
     env,
     cwd: dir,
     logFile,
+    direct: true,
   })
   await waitForPort(proc, port, 180_000)
   const baseUrl = `http://127.0.0.1:${port}`
   const health = await fetch(`${baseUrl}/healthz`)
   if (health.status !== 200) throw new Error(`qiao /healthz answered ${health.status}:\n${proc.tail()}`)
   return {
-    id: 'P3',
+    id: options.id ?? (options.logLevel === QIAO_DEFAULT_LOG_LEVEL ? 'P3' : 'P3W'),
     baseUrl,
-    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
-    pids: () => [proc.pid],
+    ...(metricsPort === undefined ? {} : { metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` }),
+    // With workers, the primary and its workers (a one-process gateway is its own tree).
+    pids: () => processTree(proc.pid),
     startupSeconds: (performance.now() - started) / 1000,
     logFile,
     async stop() {
@@ -268,31 +296,46 @@ export async function startQiao(
   }
 }
 
-/** The floor of Qiao's stack (bench/floor.ts): Hono on @hono/node-server passing the call on with undici. */
-export async function startFloor(ctx: PeerContext): Promise<PeerHandle> {
+async function startNodeFloor(
+  ctx: PeerContext,
+  id: 'N1' | 'N2' | 'N3',
+  script: string,
+  extraArgs: readonly string[],
+): Promise<PeerHandle> {
   const port = await freePort()
   const started = performance.now()
   const proc = startProcess({
-    name: 'floor',
+    name: id,
     cores: ctx.peerCores,
     command: process.execPath,
     args: [
       '--import',
       'tsx',
-      join(ctx.root, 'bench/floor.ts'),
+      join(ctx.root, script),
       String(port),
       `http://127.0.0.1:${ctx.upstream.payloads['1k'].port}`,
+      ...extraArgs,
     ],
     env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production' },
     cwd: ctx.root,
-    logFile: join(ctx.runDir, `floor-${++serial}.log`),
+    logFile: join(ctx.runDir, `${id}-${++serial}.log`),
   })
   await waitForPort(proc, port, 30_000)
   return {
-    id: 'floor',
+    id,
     baseUrl: `http://127.0.0.1:${port}`,
     pids: () => [proc.pid],
     startupSeconds: (performance.now() - started) / 1000,
     stop: () => proc.stop('SIGTERM', 5_000),
   }
+}
+
+/** N1 and N2: node:http + undici (bench/bare-proxy.ts), passing bytes through or with JSON parse/stringify. */
+export function startBareProxy(ctx: PeerContext, mode: 'bytes' | 'json'): Promise<PeerHandle> {
+  return startNodeFloor(ctx, mode === 'bytes' ? 'N1' : 'N2', 'bench/bare-proxy.ts', [mode])
+}
+
+/** N3, the floor of Qiao's stack (bench/floor.ts): Hono on @hono/node-server passing the call on with undici. */
+export function startFloor(ctx: PeerContext): Promise<PeerHandle> {
+  return startNodeFloor(ctx, 'N3', 'bench/floor.ts', [])
 }

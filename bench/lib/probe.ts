@@ -2,9 +2,15 @@ import { MATTER, type PeerHandle, QUERY_PATH } from './peers.js'
 
 /**
  * Checks, before measuring, that a peer answers the benchmark request the way it should: the upstream's envelope
- * through P0–P2, Qiao's projected and masked records through P3, and refusals for bad tokens where a peer checks
- * them. A benchmark of a peer that answers 401 to everything would measure nothing.
+ * through P0–P2, N1 and N2, the upstream's records through N3 (the Hono floor answers `{data}`), Qiao's projected
+ * and masked records through every Qiao instance, and refusals for bad tokens where a peer checks them. A benchmark
+ * of a peer that answers 401 to everything would measure nothing.
  */
+
+/** Peers that are Qiao itself (the side-by-side P3 and P3W, the paired and the workers instances). */
+export function isQiao(peer: PeerHandle): boolean {
+  return !['P0', 'P1', 'P2', 'N1', 'N2', 'N3'].includes(peer.id)
+}
 
 export interface ProbeTokens {
   readonly good: string
@@ -42,7 +48,7 @@ export async function probePeer(
   if (ok.status !== 200) fail(peer, `valid request answered ${ok.status}`, ok.text)
   const json = JSON.parse(ok.text) as Record<string, unknown>
   let rows: number
-  if (peer.id === 'P3') {
+  if (isQiao(peer)) {
     const data = json.data as Array<Record<string, unknown>>
     const meta = json.meta as { masked?: string[]; auditId?: string }
     rows = data.length
@@ -54,12 +60,13 @@ export async function probePeer(
     }
     if ('SGXKZBH' in first || 'JSFZRZJHM' in first) fail(peer, 'wire columns leaked', JSON.stringify(first))
   } else {
-    if (json.code !== '00' || !Array.isArray(json.data)) fail(peer, 'not the upstream envelope', ok.text)
+    const envelope = peer.id === 'N3' ? Array.isArray(json.data) : json.code === '00' && Array.isArray(json.data)
+    if (!envelope) fail(peer, 'not the upstream envelope', ok.text)
     rows = (json.data as unknown[]).length
   }
   if (rows !== options.expectRows) fail(peer, `expected ${options.expectRows} records, got ${rows}`, ok.text)
 
-  if (options.negatives && (peer.id === 'P2' || peer.id === 'P3')) {
+  if (options.negatives && (peer.id === 'P2' || isQiao(peer))) {
     const cases: Array<[string, string | undefined, number[]]> = [
       ['no token', undefined, [401, 403]],
       ['forged token', tokens.forged, [401, 403]],

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { createWriteStream, type WriteStream } from 'node:fs'
+import { closeSync, createWriteStream, fstatSync, openSync, readSync, type WriteStream } from 'node:fs'
 import { createServer, connect as netConnect } from 'node:net'
 import { processTree } from './procfs.js'
 
@@ -33,6 +33,27 @@ export interface StartOptions {
   readonly logFile?: string
   /** Called with each stdout line. */
   readonly onLine?: (line: string) => void
+  /**
+   * stdout and stderr go straight to `logFile` (no pipe through this process, no onLine): for a peer that logs
+   * every call, so that reading its log costs the benchmark process nothing on either core.
+   */
+  readonly direct?: boolean
+}
+
+/** The last lines of a file (from its last 8 KiB), for error messages. */
+function fileTail(file: string): string {
+  let fd: number | undefined
+  try {
+    fd = openSync(file, 'r')
+    const size = fstatSync(fd).size
+    const buf = Buffer.alloc(Math.min(8192, size))
+    const n = readSync(fd, buf, 0, buf.length, size - buf.length)
+    return buf.subarray(0, n).toString('utf8').split('\n').slice(-40).join('\n').trim()
+  } catch {
+    return ''
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
 }
 
 export function startProcess(options: StartOptions): Started {
@@ -40,13 +61,16 @@ export function startProcess(options: StartOptions): Started {
     options.cores === undefined
       ? [options.command, [...options.args]]
       : ['taskset', ['-c', options.cores, options.command, ...options.args]]
+  const directFd = options.direct && options.logFile ? openSync(options.logFile, 'a') : undefined
   const child = spawn(command, args, {
     cwd: options.cwd,
     env: options.env ?? process.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: directFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', directFd, directFd],
   })
+  if (directFd !== undefined) closeSync(directFd)
   if (child.pid === undefined) throw new Error(`${options.name}: could not start ${command}`)
-  const log: WriteStream | undefined = options.logFile ? createWriteStream(options.logFile) : undefined
+  const log: WriteStream | undefined =
+    options.logFile && directFd === undefined ? createWriteStream(options.logFile) : undefined
   const lines: string[] = []
   let partial = ''
   const keep = (chunk: Buffer, isStdout: boolean) => {
@@ -78,7 +102,8 @@ export function startProcess(options: StartOptions): Started {
     pid: child.pid,
     child,
     exited,
-    tail: () => [...lines, partial].join('\n').trim(),
+    tail: () =>
+      directFd !== undefined && options.logFile ? fileTail(options.logFile) : [...lines, partial].join('\n').trim(),
     async stop(signal = 'SIGTERM', graceMs = 5_000) {
       if (done) return
       const tree = processTree(child.pid as number).slice(1)

@@ -1,11 +1,12 @@
 import { cell, measure, type Sample } from '../lib/measure.js'
-import type { PeerId } from '../lib/peers.js'
+import { FLOOR_IDS, type PeerId } from '../lib/peers.js'
 import { probePeer } from '../lib/probe.js'
 import { sleep } from '../lib/proc.js'
 import { stat } from '../lib/stats.js'
+import { TARGET_RATE } from '../lib/targets.js'
 import { append, attempt, type BenchRun, log } from './shared.js'
 
-/** Side by side: P0 P1 P2 P3, P0 P1 P2 P3, … */
+/** Side by side: every peer in turn (P0 P1 P2 N1 N2 N3 P3W P3, P0 P1 …), round after round. */
 export async function runMain(bench: BenchRun): Promise<void> {
   const { opts, profile, upstream, probeTokens, body, startPeer, spec, mo, check, busy, results } = bench
   const sat = new Map<PeerId, Sample[]>()
@@ -28,7 +29,9 @@ export async function runMain(bench: BenchRun): Promise<void> {
           log(
             `  ${id} saturation ${s.load.rps.toFixed(0)} req/s, ${s.cpuUsPerRequest.toFixed(0)} µs CPU/req, ${busy(s)}, speed ${s.speedIndex?.toFixed(0)}`,
           )
-          for (const rate of profile.rates) {
+          // The floors exist to be compared with: saturation and the latency target's rate are enough.
+          const rates = FLOOR_IDS.includes(id) ? profile.rates.filter((r) => r === TARGET_RATE) : profile.rates
+          for (const rate of rates) {
             const f = check(
               `${id} at ${rate} req/s`,
               await measure(
@@ -56,7 +59,9 @@ export async function runMain(bench: BenchRun): Promise<void> {
     fixedRate: Object.fromEntries(
       profile.rates.map((rate) => [
         String(rate),
-        Object.fromEntries(present.map((id) => [id, cell(fixed.get(`${rate}/${id}`) ?? [])])),
+        Object.fromEntries(
+          present.filter((id) => fixed.has(`${rate}/${id}`)).map((id) => [id, cell(fixed.get(`${rate}/${id}`) ?? [])]),
+        ),
       ]),
     ),
   }

@@ -1,7 +1,7 @@
 import { copyFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { cell, measure, type Sample } from '../lib/measure.js'
-import { startFloor, startQiao } from '../lib/peers.js'
+import { QIAO_DEFAULT_LOG_LEVEL, startFloor, startQiao } from '../lib/peers.js'
 import { summarizeProfile } from '../lib/profile.js'
 import type { CpuProfileResult } from '../lib/results.js'
 import { attempt, type BenchRun, log, newestProfile, RESULTS, runAuditStore } from './shared.js'
@@ -9,9 +9,11 @@ import { attempt, type BenchRun, log, newestProfile, RESULTS, runAuditStore } fr
 /** Where the time goes: CPU profiles of Qiao at saturation and of the audit store, beside the stack's floor. */
 export async function runProfile(bench: BenchRun): Promise<void> {
   const { opts, profile, runDir, ctx, mainCatalog, spec, mo, check, results } = bench
+  // The Hono floor (N3): the side-by-side cell when main measured it, else measured here.
+  const measuredFloor = results.main?.saturation.N3
   const floorSamples: Sample[] = []
-  for (let round = 1; round <= profile.rounds; round++) {
-    log(`profile round ${round}/${profile.rounds}: the stack's floor (Hono + node-server + undici, no pipeline)`)
+  for (let round = 1; !measuredFloor && round <= profile.rounds; round++) {
+    log(`profile round ${round}/${profile.rounds}: the Hono floor (N3: Hono + node-server + undici, no pipeline)`)
     await attempt(`profile floor round ${round}`, async (stage) => {
       const floor = await startFloor(ctx)
       try {
@@ -26,10 +28,12 @@ export async function runProfile(bench: BenchRun): Promise<void> {
   }
   const profDir = join(runDir, 'cpu-profiles')
   let gateway: CpuProfileResult['gateway']
-  log('profile: Qiao at saturation under --cpu-prof')
+  log(`profile: Qiao at saturation under --cpu-prof (log level ${QIAO_DEFAULT_LOG_LEVEL}, as P3)`)
   await attempt('profile qiao', async (stage) => {
     const spawnedAt = performance.now()
-    const peer = await startQiao(ctx, mainCatalog.file, ['--cpu-prof', `--cpu-prof-dir=${join(profDir, 'qiao')}`])
+    const peer = await startQiao(ctx, mainCatalog.file, ['--cpu-prof', `--cpu-prof-dir=${join(profDir, 'qiao')}`], {
+      logLevel: QIAO_DEFAULT_LOG_LEVEL,
+    })
     let s: Sample
     let window: { fromMs: number; toMs: number }
     try {
@@ -63,7 +67,7 @@ export async function runProfile(bench: BenchRun): Promise<void> {
     })
   })
   results.cpuProfile = {
-    floor: cell(floorSamples),
+    floor: measuredFloor ?? cell(floorSamples),
     gateway,
     auditStore,
   }

@@ -27,12 +27,26 @@ export const log = (msg: string) => {
   console.error(`[bench ${t}s] ${msg}`)
 }
 
+/** A build the paired method runs: its `gateway/cli.js` and a short name for the results. */
+export interface PairBuild {
+  readonly label: string
+  readonly cli: string
+}
+
 export interface BenchOptions {
   readonly profile: Profile
   readonly peers: PeerId[]
   readonly soakSeconds: number
   readonly out: string
   readonly argv: string[]
+  /** Cores the workers run may use (--cores, default os.availableParallelism()). */
+  readonly cores: number
+  /** --skip-build: measure dist/ as it is. */
+  readonly skipBuild: boolean
+  /** --pair A B; without it the pair section runs this tree against itself. */
+  readonly pair?: { readonly a: PairBuild; readonly b: PairBuild }
+  /** --pair-rate: req/s for each gateway of a pair; default a share of one instance's saturation. */
+  readonly pairRate?: number
 }
 
 /** One run's set-up, made once by bench/run.ts and handed to every section. */
