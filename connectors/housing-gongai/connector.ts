@@ -19,7 +19,7 @@ import {
   mapPermitRow,
 } from './mapping.js'
 import { type HousingGongaiOptions, resolveOptions } from './options.js'
-import { computeSign, formatRequestTime } from './signing.js'
+import { createRequestSigner } from './signing.js'
 import {
   ENVELOPE_CODE_MEANINGS,
   ENVELOPE_CODES,
@@ -79,17 +79,16 @@ interface CallSpec {
 export function createHousingGongaiConnector(options: HousingGongaiOptions, deps: ConnectorDeps): Connector {
   const { endpoint, appKey, appSecret } = resolveOptions(options)
   const { dispatcher, clock } = deps
+  const signAt = createRequestSigner(appKey, appSecret)
   let disposed = false
 
   async function call(spec: CallSpec, ctx: CallContext): Promise<CanonicalRecord[]> {
     if (disposed) throw new ConnectorError('unavailable', 'connector disposed')
     const { operation, service } = spec
     const started = clock.now()
-    const requestTime = formatRequestTime(started)
-    const sign = computeSign(appKey, appSecret, requestTime)
-    const wire: WireRequest = { appKey, requestTime, sign, params: { ...spec.params } }
-    // Values whose presence in an upstream msg would leak parameters or credentials into our messages.
-    const sent = [...Object.values(spec.params), appKey, appSecret, requestTime, sign]
+    const { requestTime, sign } = signAt(started)
+    // spec.params is this call's own object (built by the operation), so it goes on the wire uncopied.
+    const wire: WireRequest = { appKey, requestTime, sign, params: spec.params }
     let httpStatus: number | undefined
     let envelopeCode: string | undefined
     try {
@@ -114,7 +113,10 @@ export function createHousingGongaiConnector(options: HousingGongaiOptions, deps
           upstreamCode: ENVELOPE_CODES.noData,
         })
       }
-      if (envelope.code !== ENVELOPE_CODES.ok) throw envelopeError(envelope, sent)
+      if (envelope.code !== ENVELOPE_CODES.ok) {
+        // Values whose presence in an upstream msg would leak parameters or credentials into our messages.
+        throw envelopeError(envelope, [...Object.values(spec.params), appKey, appSecret, requestTime, sign])
+      }
       if (!Array.isArray(envelope.data)) {
         throw new ConnectorError('bad-response', `envelope code 00 without a data array (${service})`)
       }

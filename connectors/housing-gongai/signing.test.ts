@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   computeSign,
+  createRequestSigner,
   formatRequestTime,
   MAX_CLOCK_SKEW_MS,
   parseRequestTime,
@@ -45,5 +46,23 @@ describe('signing', () => {
     expect(requestTimeProblem(formatRequestTime(now - MAX_CLOCK_SKEW_MS - 1000), now)).toBe('skew')
     expect(requestTimeProblem(formatRequestTime(now + MAX_CLOCK_SKEW_MS + 1000), now)).toBe('skew')
     expect(requestTimeProblem('not-a-time', now)).toBe('format')
+  })
+
+  it('signs once per second: every call in a second gets the same requestTime and sign, the next second new ones', () => {
+    const signAt = createRequestSigner(vector.appKey, vector.appSecret)
+    const second = Date.parse('2026-01-15T01:30:00Z')
+    const first = signAt(second)
+    expect(first).toEqual({ requestTime: vector.requestTime, sign: vector.sign })
+    expect(signAt(second + 999)).toBe(first)
+    const next = signAt(second + 1000)
+    expect(next).toEqual({
+      requestTime: '20260115093001',
+      sign: computeSign(vector.appKey, vector.appSecret, '20260115093001'),
+    })
+    // A clock that steps back (NTP) gets that second's values, not the memo's.
+    expect(signAt(second - 1)).toEqual({
+      requestTime: '20260115092959',
+      sign: computeSign(vector.appKey, vector.appSecret, '20260115092959'),
+    })
   })
 })

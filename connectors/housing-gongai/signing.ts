@@ -62,6 +62,30 @@ export function computeSign(appKey: string, appSecret: string, requestTime: stri
     .toUpperCase()
 }
 
+/** A request's `requestTime` and the `sign` over it. */
+export interface RequestSignature {
+  readonly requestTime: string
+  readonly sign: string
+}
+
+/**
+ * Signs requests for one appKey/appSecret. `requestTime` has a resolution of one second, so its formatting and the
+ * MD5 are done once per second and shared by every call in it (the same values as computing them per call).
+ */
+export function createRequestSigner(appKey: string, appSecret: string): (epochMs: number) => RequestSignature {
+  let second = Number.NaN
+  let current: RequestSignature | undefined
+  return (epochMs) => {
+    const at = Math.floor(epochMs / 1000)
+    if (at !== second || current === undefined) {
+      const requestTime = formatRequestTime(epochMs)
+      current = { requestTime, sign: computeSign(appKey, appSecret, requestTime) }
+      second = at
+    }
+    return current
+  }
+}
+
 /** Constant-time check of a received sign; hex case is ignored, as the provincial gateways do. */
 export function verifySign(sign: string, appKey: string, appSecret: string, requestTime: string): boolean {
   const expected = Buffer.from(computeSign(appKey, appSecret, requestTime), 'latin1')

@@ -13,11 +13,9 @@ import type { ProblemCode } from '../errors/codes.js'
 import { GatewayError } from '../errors/gateway-error.js'
 import { CLIENT_GONE, type UpstreamGuard } from '../resilience/upstream-guard.js'
 import type { UpstreamObserver } from '../telemetry/exchange-observer.js'
-import { withSpan } from '../telemetry/tracing.js'
+import { tracingEnabled, withSpan } from '../telemetry/tracing.js'
+import { Deadline } from './40-deadline.js'
 import type { Authorized, AuthorizedRead, Charged, Reached, WithParameters } from './exchange.js'
-
-/** Extra time past the deadline before the gateway stops waiting for a connector that ignores its signal. */
-const DEADLINE_GRACE_MS = 50
 
 const KIND_TO_PROBLEM: Record<ConnectorError['kind'], ProblemCode> = {
   timeout: 'upstream-timeout',
@@ -120,54 +118,42 @@ export async function fetchRecords(
   return records
 }
 
-/**
- * Runs one connector operation under the resource's deadline. The deadline is passed down as an AbortSignal;
- * should a connector not honour it, the gateway stops waiting shortly after anyway.
- */
+/** Runs one connector operation under the resource's deadline (see 40-deadline.ts). */
 async function withDeadline<T>(call: UpstreamCall, run: (ctx: CallContext) => Promise<T>): Promise<T> {
-  const controller = new AbortController()
-  const deadline = call.now() + call.resource.timeoutMs
-  const onClientAbort = () => controller.abort(CLIENT_GONE)
-  const stopWatching = call.onClientGone?.(onClientAbort)
-  let timer: NodeJS.Timeout | undefined
-  let graceTimer: NodeJS.Timeout | undefined
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      controller.abort()
-      graceTimer = setTimeout(
-        () => reject(new ConnectorError('timeout', 'connector did not stop at the deadline')),
-        DEADLINE_GRACE_MS,
-      )
-    }, call.resource.timeoutMs)
-  })
+  const deadline = new Deadline<T>(call.resource.timeoutMs)
+  const stopWatching = call.onClientGone?.(deadline.clientGone)
+  const { signal } = deadline
   const ctx: CallContext = {
-    signal: controller.signal,
-    deadline,
+    signal,
+    deadline: call.now() + call.resource.timeoutMs,
     requestId: call.requestId,
     log: call.log,
     propagation: call.propagation,
   }
   try {
-    return await Promise.race([run(ctx), expired])
+    return await deadline.wait(run(ctx))
   } catch (err) {
     // The caller left: not the provider's fault, and nobody is waiting for the answer.
-    if (controller.signal.reason === CLIENT_GONE) {
+    if (signal.reason === CLIENT_GONE) {
       throw new GatewayError('client-gone', { internal: 'caller closed the connection during the upstream call' })
     }
     throw toUpstreamProblem(
-      controller.signal.aborted && !(err instanceof ConnectorError && err.kind !== 'timeout')
+      signal.aborted && !(err instanceof ConnectorError && err.kind !== 'timeout')
         ? new ConnectorError('timeout', 'deadline reached', { cause: err })
         : err,
     )
   } finally {
-    clearTimeout(timer)
-    clearTimeout(graceTimer)
     stopWatching?.()
+    deadline.end()
   }
 }
 
-/** One connector operation as a span (when tracing is on): the HTTP client spans of undici nest under it. */
+/**
+ * One connector operation as a span (when tracing is on): the HTTP client spans of undici nest under it. With
+ * tracing off the span's name and attributes are not even built.
+ */
 function traced<T>(call: UpstreamCall, operation: string, run: (ctx: CallContext) => Promise<T>): Promise<T> {
+  if (!tracingEnabled()) return withDeadline(call, run)
   return withSpan(
     `connector ${call.instance}.${operation}`,
     { 'qiao.connector': call.instance, 'qiao.operation': operation, 'qiao.resource': call.resource.id },

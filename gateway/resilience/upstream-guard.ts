@@ -6,6 +6,7 @@ import {
   ConsecutiveBreaker,
   circuitBreaker,
   ExponentialBackoff,
+  handleType,
   handleWhen,
   type IBackoff,
   type IBackoffFactory,
@@ -88,6 +89,22 @@ function halfOpenOnClock(
   return { next: opening }
 }
 
+/**
+ * A read failure the retry policy may act on: retryable (isRetryableRead) with room left before the call's deadline.
+ * The guard's one retry policy is shared by every call, so the per-call deadline cannot live in its filter; the
+ * attempt decides and wraps, the policy handles only this type, and the original error is unwrapped after.
+ */
+class RetryableAttempt extends Error {
+  constructor(readonly failure: Error) {
+    super('retryable read failure')
+    this.name = 'RetryableAttempt'
+  }
+}
+
+function unwrapAttempt(err: unknown): unknown {
+  return err instanceof RetryableAttempt ? err.failure : err
+}
+
 export function createUpstreamGuard(name: string, settings: ResilienceSettings, clock: Clock): UpstreamGuard {
   const limiter = bulkhead(settings.maxConcurrent, 0)
   // When the circuit last opened, on the injected clock: it decides when the probe may go and what Retry-After says.
@@ -99,6 +116,14 @@ export function createUpstreamGuard(name: string, settings: ResilienceSettings, 
     breaker: new ConsecutiveBreaker(settings.breakerThreshold),
   })
   const maxRetryDelay = settings.retryBaseDelayMs * 8
+  // Built once: cockatiel keeps each execution's backoff state in that execution, so calls can share the policy.
+  const retries =
+    settings.readRetries === 0
+      ? undefined
+      : retry(handleType(RetryableAttempt), {
+          maxAttempts: settings.readRetries,
+          backoff: new ExponentialBackoff({ initialDelay: settings.retryBaseDelayMs, maxDelay: maxRetryDelay }),
+        })
 
   function rejection(err: unknown): never {
     if (err instanceof BrokenCircuitError || err instanceof IsolatedCircuitError) {
@@ -122,7 +147,8 @@ export function createUpstreamGuard(name: string, settings: ResilienceSettings, 
     throw err
   }
 
-  async function guarded<T>(call: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
+  /** One attempt: through the breaker, then the bulkhead (which hand the caller's signal through). */
+  function guarded<T>(call: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
     return breaker.execute(
       ({ signal: s }) =>
         limiter.execute(async ({ signal: inner }) => {
@@ -136,6 +162,18 @@ export function createUpstreamGuard(name: string, settings: ResilienceSettings, 
         }, s),
       signal,
     )
+  }
+
+  /** A read attempt whose failure is marked for the retry policy when another attempt is allowed and fits. */
+  async function attemptRead<T>(call: (signal: AbortSignal) => Promise<T>, signal: AbortSignal, deadline: number) {
+    try {
+      return await guarded(call, signal)
+    } catch (err) {
+      if (err instanceof Error && isRetryableRead(err) && deadline - clock.now() > maxRetryDelay) {
+        throw new RetryableAttempt(err)
+      }
+      throw err
+    }
   }
 
   return {
@@ -156,19 +194,20 @@ export function createUpstreamGuard(name: string, settings: ResilienceSettings, 
       return settings.maxConcurrent - limiter.executionSlots
     },
     async read(call, signal, deadline) {
-      if (settings.readRetries === 0) return guarded(call, signal).catch(rejection)
-      // Built per call because whether another attempt fits depends on this call's deadline.
-      const policy = retry(
-        handleWhen((err) => isRetryableRead(err) && deadline - clock.now() > maxRetryDelay),
-        {
-          maxAttempts: settings.readRetries,
-          backoff: new ExponentialBackoff({ initialDelay: settings.retryBaseDelayMs, maxDelay: maxRetryDelay }),
-        },
-      )
-      return policy.execute(({ signal: s }) => guarded(call, s), signal).catch(rejection)
+      try {
+        return retries === undefined
+          ? await guarded(call, signal)
+          : await retries.execute(({ signal: s }) => attemptRead(call, s, deadline), signal)
+      } catch (err) {
+        return rejection(unwrapAttempt(err))
+      }
     },
-    write(call, signal) {
-      return guarded(call, signal).catch(rejection)
+    async write(call, signal) {
+      try {
+        return await guarded(call, signal)
+      } catch (err) {
+        return rejection(err)
+      }
     },
     dispose() {
       // Nothing to release: the policies hold no timers or listeners of ours.

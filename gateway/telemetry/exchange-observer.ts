@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http'
 import type { Clock } from '../../kernel/clock.js'
 import { type GatewayError, toGatewayError } from '../errors/gateway-error.js'
 import type { Reached } from '../pipeline/exchange.js'
-import type { Logger } from './logger.js'
+import { exchangeLineLogger, type Logger } from './logger.js'
 import type { Metrics } from './metrics.js'
 import { type Span, SpanStatusCode } from './tracing.js'
 
@@ -20,17 +20,17 @@ export interface ExchangeObserver extends UpstreamObserver {
 
 /** Built once per gateway, shared by every call. */
 export function createExchangeObserver(metrics: Metrics, log: Logger, clock: Clock): ExchangeObserver {
+  const exchangeLog = exchangeLineLogger(log)
   return {
     upstream(instance, started, err) {
       const outcome = err === undefined ? 'ok' : toGatewayError(err).code
-      metrics.upstreamSeconds.observe({ connector: instance, outcome }, (clock.now() - started) / 1000)
-      if (err !== undefined) metrics.upstreamErrors.inc({ connector: instance, kind: outcome })
+      metrics.exchange.upstream(instance, outcome, (clock.now() - started) / 1000)
     },
     auditWritten(seconds) {
       metrics.auditWriteSeconds.observe(seconds)
     },
     finished(call, error, status, started, span) {
-      logExchange(log, clock, call, error, status)
+      logExchange(exchangeLog, clock, call, error, status)
       observe(metrics, call, error, status, started, span)
     },
   }
@@ -54,8 +54,7 @@ function observe(
       : '_other'
     : '_none'
   const decision = call.grant ? 'allow' : 'deny'
-  metrics.requests.inc({ resource, matter, dept, action: call.action, decision, status: String(status) })
-  metrics.requestSeconds.observe({ resource, decision }, (performance.now() - started) / 1000)
+  metrics.exchange.request(resource, matter, dept, call.action, decision, status, (performance.now() - started) / 1000)
   if (span) {
     span.setAttributes({
       'http.response.status_code': status,
@@ -70,9 +69,18 @@ function observe(
   }
 }
 
-/** One line per call, with ids and outcome only: parameters and records never reach the operational log. */
+/**
+ * One line per call, with ids and outcome only: parameters and records never reach the operational log. The line is
+ * one flat object literal (no spread), built only when its level is on, and written through the redaction-free
+ * exchange line logger (logger.ts `exchangeLineLogger`): every field is a gateway-made or shape-checked id, a
+ * catalog or problem code, a number or a flag, or the message a problem was built with — never a token or a value
+ * from a payload.
+ */
 function logExchange(log: Logger, clock: Clock, call: Reached, err: GatewayError | undefined, status: number): void {
-  const entry = {
+  const failed = err?.code === 'internal' || err?.code === 'audit-unavailable'
+  const upstreamProblem = !failed && err !== undefined && err.status >= 500
+  if (!failed && !upstreamProblem && !log.isLevelEnabled('info')) return
+  const line = {
     requestId: call.requestId,
     auditId: call.auditId,
     resource: call.resourceId || undefined,
@@ -87,14 +95,13 @@ function logExchange(log: Logger, clock: Clock, call: Reached, err: GatewayError
     upstreamMs: call.upstreamMs,
     totalMs: clock.now() - call.startedAt,
     traceId: call.traceId,
+    err: failed ? err?.message : undefined,
+    cause: failed ? describeCause(err?.cause) : undefined,
+    internal: upstreamProblem ? err?.message : undefined,
   }
-  if (err?.code === 'internal' || err?.code === 'audit-unavailable') {
-    log.error({ ...entry, err: err.message, cause: describeCause(err.cause) }, 'exchange failed')
-  } else if (err && err.status >= 500) {
-    log.warn({ ...entry, internal: err.message }, 'exchange upstream problem')
-  } else {
-    log.info(entry, 'exchange')
-  }
+  if (failed) log.error(line, 'exchange failed')
+  else if (upstreamProblem) log.warn(line, 'exchange upstream problem')
+  else log.info(line, 'exchange')
 }
 
 function describeCause(cause: unknown): string | undefined {

@@ -33,6 +33,18 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   )
 }
 
+/**
+ * The logger of the per-exchange line (telemetry/exchange-observer.ts): the same logger and destination without
+ * the redaction, which costs more than the rest of writing the line (about 15 µs of 23 per line measured, pino
+ * 10) and could never change it: the redacted paths name `authorization`, `token`, `params` and `body` keys at the
+ * top level or one level down, and the exchange line is one flat object of fixed keys, none of those, whose values
+ * are strings, numbers and flags the gateway made or checked (ids, catalog and problem codes, counts, timings).
+ * Anything else keeps going through the redacting logger.
+ */
+export function exchangeLineLogger(logger: Logger): Logger {
+  return logger.child({}, { redact: [] })
+}
+
 type Level = 'debug' | 'info' | 'warn' | 'error'
 
 /**

@@ -2,6 +2,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { AuditLog } from '../audit/audit-log-types.js'
 import { registerTimestampingMetrics } from '../audit/tsa/configured.js'
 import type { Stage } from '../sharing/model.js'
+import { createExchangeMetrics, type ExchangeMetrics } from './exchange-metrics.js'
 import { type ObjectionMetrics, objectionMetrics } from './objection-metrics.js'
 
 /**
@@ -11,7 +12,8 @@ import { type ObjectionMetrics, objectionMetrics } from './objection-metrics.js'
  */
 export interface Metrics {
   readonly registry: Registry
-  readonly requests: Counter<'resource' | 'matter' | 'dept' | 'action' | 'decision' | 'status'>
+  /** The per-call ones (qiao_requests_total and the duration histograms), cheap per call: ./exchange-metrics.ts. */
+  readonly exchange: ExchangeMetrics
   readonly requestSeconds: Histogram<'resource' | 'decision'>
   readonly upstreamSeconds: Histogram<'connector' | 'outcome'>
   readonly upstreamErrors: Counter<'connector' | 'kind'>
@@ -65,12 +67,6 @@ export function createMetrics(sources: MetricsSources): Metrics {
   // Process and runtime: CPU, memory and heap spaces, event-loop lag, GC, open handles and file descriptors.
   collectDefaultMetrics({ register: registry })
   if (sources.auditLog !== undefined) registerTimestampingMetrics(registry, sources.auditLog)
-  const requests = new Counter({
-    name: 'qiao_requests_total',
-    help: 'Exchange calls by resource, matter, consumer department, action, decision and HTTP status.',
-    labelNames: ['resource', 'matter', 'dept', 'action', 'decision', 'status'] as const,
-    registers: [registry],
-  })
   const requestSeconds = new Histogram({
     name: 'qiao_request_duration_seconds',
     help: 'Exchange call latency inside the gateway, from arrival to the answer (audit included).',
@@ -91,6 +87,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
     labelNames: ['connector', 'kind'] as const,
     registers: [registry],
   })
+  const exchange = createExchangeMetrics(registry, requestSeconds, upstreamSeconds, upstreamErrors)
   const auditWriteSeconds = new Histogram({
     name: 'qiao_audit_write_duration_seconds',
     help: 'Time from handing an audit record to the log until it is durable (group commit included).',
@@ -229,7 +226,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
     },
   })
   const sharing = sharingMetrics(registry)
-  return { registry, requests, requestSeconds, upstreamSeconds, upstreamErrors, auditWriteSeconds, tokenCache, sharing }
+  return { registry, exchange, requestSeconds, upstreamSeconds, upstreamErrors, auditWriteSeconds, tokenCache, sharing }
 }
 
 function sharingMetrics(registry: Registry): SharingMetrics {
