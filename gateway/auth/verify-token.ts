@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { errors, type JWTPayload, jwtVerify } from 'jose'
 import { LRUCache } from 'lru-cache'
 import type { Clock } from '../../kernel/clock.js'
@@ -6,6 +6,7 @@ import type { JwtAlgorithm } from '../config/settings.js'
 import { GatewayError } from '../errors/gateway-error.js'
 import type { KeyResolver } from './keys.js'
 import type { Principal } from './principal.js'
+import { SharedClaims } from './shared-claims.js'
 
 export interface TokenVerifierOptions {
   readonly keys: KeyResolver
@@ -72,6 +73,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         })
       : undefined
   const stats = { hits: 0, misses: 0 }
+  const shared = new SharedClaims()
   // Bumped by every key-set change: a verification that was under way across one is not cached.
   let keySetGeneration = 0
   keys.onKeySetChange(({ removedKids }) => {
@@ -112,15 +114,16 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         detail: `token lifetime exceeds the accepted maximum of ${Math.floor(options.maxLifetimeMs / 1000)} s`,
       })
     }
-    const principal = toPrincipal(payload, protectedHeader.kid)
+    const principal = toPrincipal(payload, shared.string(protectedHeader.kid), shared)
     const fromKeySet = !(keys.hmacSecret !== undefined && protectedHeader.alg?.startsWith('HS'))
-    return { principal, kid: fromKeySet ? (protectedHeader.kid ?? NO_KID) : undefined }
+    return { principal, kid: fromKeySet ? (principal.keyId ?? NO_KID) : undefined }
   }
 
   return {
     stats,
     async verify(token) {
-      const digest = cache === undefined ? '' : createHash('sha256').update(token).digest('base64url')
+      // One-shot digest: no Hash object per call (about half the cost of createHash on a 760-character token).
+      const digest = cache === undefined ? '' : hash('sha256', token, 'base64url')
       const cached = cache?.get(digest)
       if (cached !== undefined) {
         if (clock.now() < cached.until) {
@@ -146,7 +149,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   }
 }
 
-function toPrincipal(payload: JWTPayload, keyId: string | undefined): Principal {
+function toPrincipal(payload: JWTPayload, keyId: string | undefined, shared: SharedClaims): Principal {
   const { sub, exp, jti } = payload
   const dept = payload.dept
   const scope = payload.scope
@@ -166,9 +169,9 @@ function toPrincipal(payload: JWTPayload, keyId: string | undefined): Principal 
   }
   return Object.freeze({
     sub,
-    dept: DEPT_PATTERN.test(dept) ? dept : unknownDeptLabel(dept),
-    clientId,
-    scopes: new Set(scope === undefined ? [] : scope.split(' ').filter((s) => s.length > 0)),
+    dept: shared.string(DEPT_PATTERN.test(dept) ? dept : unknownDeptLabel(dept)),
+    clientId: shared.string(clientId),
+    scopes: shared.scopes(scope),
     expiresAt: (exp as number) * 1000,
     tokenId: typeof jti === 'string' ? jti : undefined,
     keyId,

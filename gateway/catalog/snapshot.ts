@@ -2,6 +2,7 @@ import type { Connector, ConnectorLogger } from '../../connectors/kit/types.js'
 import type { Clock } from '../../kernel/clock.js'
 import { subjectFieldsOf } from '../audit/subjects.js'
 import { compileProjector, type Projector, releasedFields } from '../projection/project.js'
+import { compileReleaseRenderer, type ReleaseRenderer } from '../projection/render.js'
 import { createQuotaEnforcer, type QuotaEnforcer } from '../quota/quotas.js'
 import { memoryQuotaStore, type QuotaStore } from '../quota/store.js'
 import type { UpstreamGuard } from '../resilience/upstream-guard.js'
@@ -17,6 +18,8 @@ export interface CompiledGrant<B extends ReadBinding | WriteBinding = ReadBindin
   /** The resource's binding for the grant's action (the loader admits only grants whose action is bound). */
   readonly binding: B
   readonly project: Projector
+  /** Writes a read's answer from the projector's output (projection/render.ts). */
+  readonly render: ReleaseRenderer
   readonly fields: readonly string[]
   readonly masked: readonly string[]
   /** Parameters (read) or body fields (write) that identify a data subject (USCC, resident id …). */
@@ -167,6 +170,7 @@ function compileGrant<B extends ReadBinding | WriteBinding>(
     grant,
     binding,
     project: compileProjector(resource, grant),
+    render: compileReleaseRenderer(resource, released),
     ...released,
     subjectParams: subjectFieldsOf(binding.request.schema),
     subjectFields: grant.action === 'read' ? subjectFieldsOf(resource.read?.response.schema) : [],

@@ -5,6 +5,7 @@ import { slotOfThisWorker } from '../cluster/worker-slot.js'
 import type { Config } from '../config/settings.js'
 import type { RunningGateway } from '../gateway.js'
 import { configOrExit } from './config.js'
+import { boundHeapGrowth } from './heap-growth.js'
 
 // The gateway and its dependencies load only when a command needs them, so `qiao token`, `qiao catalog check` or
 // `qiao audit verify` start in a fraction of the time.
@@ -94,6 +95,8 @@ export async function serveInThisProcess(
     import('../telemetry/tracing.js'),
     import('../telemetry/logger.js'),
   ])
+  // A gateway that serves keeps its heap's growth bounded (heap-growth.ts): RSS peaks under load, not only live size.
+  boundHeapGrowth()
   const tracing = await startTracing(process.env)
   const logger = logBindings === undefined ? undefined : createLogger(config.logLevel).child(logBindings)
   // Signal handlers first: a SIGHUP or SIGTERM during start-up waits for the start, then acts.

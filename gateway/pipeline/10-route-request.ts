@@ -1,7 +1,14 @@
+import type { WriteReceipt } from '../../connectors/kit/types.js'
+import type { CanonicalRecord } from '../../kernel/records.js'
 import { uuidv7 } from '../audit/ids.js'
-import type { CatalogSnapshot } from '../catalog/snapshot.js'
-import type { Action } from '../catalog/types.js'
+import type { Principal } from '../auth/principal.js'
+import type { CatalogSnapshot, CompiledGrant } from '../catalog/snapshot.js'
+import type { Action, ReadBinding, Resource, WriteBinding } from '../catalog/types.js'
 import { GatewayError } from '../errors/gateway-error.js'
+import type { IdempotencyScope, StoredAnswer } from '../idempotency/store.js'
+import type { Purpose } from '../policy/decide.js'
+import type { QuotaOutcome } from '../quota/quotas.js'
+import type { ExchangeResponse } from './80-respond.js'
 import type { Reached } from './exchange.js'
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/
@@ -63,11 +70,10 @@ function notFound(detail: string): ExchangeRoute {
 export function rawPathOf(url: string): string {
   const start = url.indexOf('/', url.indexOf('://') + 3)
   if (start === -1) return '/'
-  let end = url.length
-  for (const stop of ['?', '#']) {
-    const at = url.indexOf(stop, start)
-    if (at !== -1 && at < end) end = at
-  }
+  const query = url.indexOf('?', start)
+  const fragment = url.indexOf('#', start)
+  let end = query === -1 ? url.length : query
+  if (fragment !== -1 && fragment < end) end = fragment
   return url.slice(start, end)
 }
 
@@ -79,13 +85,41 @@ export function beginExchange(
   route: ExchangeRoute,
   traceId: string | undefined,
 ): Reached {
-  return {
-    requestId,
-    auditId: uuidv7(now),
-    startedAt: now,
-    snapshot,
-    resourceId: route.resourceId,
-    action: route.action,
-    traceId,
-  }
+  return new Exchange(requestId, uuidv7(now), now, snapshot, route.resourceId, route.action, traceId)
+}
+
+/**
+ * Every fact a call may reach, declared up front: the stages only fill fields in, so each call's object keeps one
+ * shape from the first stage to the audit record — one allocation, and property reads that stay monomorphic in
+ * every stage, instead of a new hidden class (and a grown property array) per fact recorded.
+ */
+class Exchange implements Reached {
+  principal: Principal | undefined = undefined
+  purpose: Purpose | undefined = undefined
+  resource: Resource | undefined = undefined
+  grant: CompiledGrant | undefined = undefined
+  binding: ReadBinding | WriteBinding | undefined = undefined
+  quota: QuotaOutcome | undefined = undefined
+  params: Record<string, unknown> | undefined = undefined
+  upstreamMs: number | undefined = undefined
+  upstreamCode: string | undefined = undefined
+  records: CanonicalRecord[] | undefined = undefined
+  released: CanonicalRecord[] | undefined = undefined
+  requestDigest: string | undefined = undefined
+  releaseDigest: string | undefined = undefined
+  answer: ExchangeResponse | undefined = undefined
+  idempotencyKey: string | undefined = undefined
+  claim: IdempotencyScope | undefined = undefined
+  receipt: WriteReceipt | undefined = undefined
+  replay: StoredAnswer | undefined = undefined
+
+  constructor(
+    readonly requestId: string,
+    readonly auditId: string,
+    readonly startedAt: number,
+    readonly snapshot: CatalogSnapshot,
+    readonly resourceId: string,
+    readonly action: Action,
+    public traceId: string | undefined,
+  ) {}
 }

@@ -1,4 +1,3 @@
-import { canonicalJson } from '../audit/canonical-json.js'
 import type { KeyedDigest } from '../audit/digest.js'
 import { contentDigestOf, requestDigestOf } from '../audit/release-evidence.js'
 import type { ReleaseKeys } from '../audit/release-keys.js'
@@ -11,7 +10,8 @@ import type { Reached, Released, Rendered } from './exchange.js'
  * Release evidence (gateway/audit/release-evidence.ts): a read's answer is rendered here, once, before its audit
  * record is written, and sent as rendered — so the record's `releaseDigest` and the answer's `Content-Digest` are
  * of the very bytes that leave. On the path of every read: one RFC 8785 serialisation of the records (the body's
- * `data`), one HMAC over it, one SHA-256 over the body, and for `releaseReceipt` resources one signature.
+ * `data`, by the grant's compiled renderer: projection/render.ts), one HMAC over it, one SHA-256 over the body,
+ * and for `releaseReceipt` resources one signature.
  */
 export async function renderRelease(
   call: Released,
@@ -25,7 +25,7 @@ export async function renderRelease(
   } catch (err) {
     throw evidenceFailed(err)
   }
-  const data = canonicalJson(call.released)
+  const data = call.grant.render.data(call.released)
   const answer = renderSuccess(call, retrievedAt, data)
   const requestDigest = requestDigestOfCall(call, digest) as string
   const contentDigest = contentDigestOf(answer.body)

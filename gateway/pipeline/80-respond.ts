@@ -13,22 +13,21 @@ export interface ExchangeResponse {
  * The 200 body: the released records and what the caller needs to account for them. `data` is an array whatever
  * the binding's cardinality, so a client reads every resource the same way; `one` only means that the provider
  * holds exactly one record (none is 404 record-not-found, never an empty array).
+ *
+ * `meta` is `{resource, provider, matter, case, auditId, fields, masked, count, retrievedAt, objections?}` in that
+ * order — the text JSON.stringify would write for that object — from the members the grant fixes, written once
+ * when the grant was compiled (projection/render.ts), and this call's values.
  */
 export function renderSuccess(exchange: Released, retrievedAt: number, canonicalData: string): ExchangeResponse {
   const { resource, purpose, grant, released } = exchange
-  const meta = {
-    resource: resource.id,
-    provider: resource.provider,
-    matter: purpose.matter,
-    case: purpose.caseId,
-    auditId: exchange.auditId,
-    fields: grant.fields,
-    masked: grant.masked,
-    count: released.length,
-    retrievedAt: new Date(retrievedAt).toISOString(),
-    // 异议标注: open data objections on the released records (sharing/objections-board.ts); absent when none.
-    ...objectionMeta(exchange.snapshot.objections, resource, grant, released),
-  }
+  const { metaOpening, metaFields } = grant.render
+  // 异议标注: open data objections on the released records (sharing/objections-board.ts); absent when none.
+  const { objections } = objectionMeta(exchange.snapshot.objections, resource, grant, released)
+  const meta =
+    `${metaOpening}${JSON.stringify(purpose.matter)},"case":${JSON.stringify(purpose.caseId)}` +
+    `,"auditId":${JSON.stringify(exchange.auditId)}${metaFields}${released.length}` +
+    `,"retrievedAt":"${new Date(retrievedAt).toISOString()}"` +
+    (objections === undefined ? '}' : `,"objections":${JSON.stringify(objections)}}`)
   return {
     status: 200,
     headers: {
@@ -37,7 +36,7 @@ export function renderSuccess(exchange: Released, retrievedAt: number, canonical
       'cache-control': 'no-store',
     },
     // `{data, meta}` with `data` as its release digest covers it: RFC 8785 text, serialised once (65-render-release.ts).
-    body: `{"data":${canonicalData},"meta":${JSON.stringify(meta)}}`,
+    body: `{"data":${canonicalData},"meta":${meta}}`,
   }
 }
 

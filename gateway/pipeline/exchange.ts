@@ -17,7 +17,8 @@ import type { ExchangeResponse } from './80-respond.js'
  *                                                                                 ↘ Replayed
  *
  * A stage records what it learns on that same object before it narrows its type (no copy per stage), so when a
- * later stage fails the audit stage still finds every fact reached: it reads the object as `Reached`.
+ * later stage fails the audit stage still finds every fact reached: it reads the object as `Reached`. The object
+ * is made with every field of `Reached` declared (beginExchange, 10-route-request.ts), so it keeps one shape.
  */
 export interface Routed {
   readonly requestId: string

@@ -22,7 +22,23 @@ const KEEP_DEFAULTS: Partial<Record<MaskRuleName, KeepDefaults>> = {
   keep: { keepStart: 1, keepEnd: 1 },
 }
 
-function keepEnds(chars: readonly string[], keepStart: number, keepEnd: number): string {
+/**
+ * A value's code points, to index and cut: the string itself when it holds no surrogate (each code unit is then
+ * one code point: no array to build, as for nearly every Chinese name, number and address), else an array.
+ */
+type CodePoints = string | readonly string[]
+
+const SURROGATE = /[\ud800-\udfff]/
+
+function codePointsOf(value: string): CodePoints {
+  return SURROGATE.test(value) ? [...value] : value
+}
+
+function cut(chars: CodePoints, start: number, end?: number): string {
+  return typeof chars === 'string' ? chars.slice(start, end) : chars.slice(start, end).join('')
+}
+
+function keepEnds(chars: CodePoints, keepStart: number, keepEnd: number): string {
   // A value too short for the convention (a truncated id, a typo) must not come out in clear: shrink what is
   // kept until at least a third of it is hidden.
   let start = keepStart
@@ -32,10 +48,10 @@ function keepEnds(chars: readonly string[], keepStart: number, keepEnd: number):
     else end--
   }
   const hidden = chars.length - start - end
-  return chars.slice(0, start).join('') + STAR.repeat(hidden) + chars.slice(chars.length - end).join('')
+  return cut(chars, 0, start) + STAR.repeat(hidden) + cut(chars, chars.length - end)
 }
 
-function maskName(chars: readonly string[]): string {
+function maskName(chars: CodePoints): string {
   // Keep the surname (first character); 张* for two characters, 李** for three. Compound surnames stay masked
   // after their first character, which errs on the side of hiding.
   if (chars.length <= 1) return STAR
@@ -48,14 +64,14 @@ const ADDRESS_PREFIX =
 
 function maskAddress(value: string): string {
   const prefix = ADDRESS_PREFIX.exec(value)?.[0] ?? ''
-  if (prefix.length === 0 || prefix.length === value.length) return keepEnds([...value], 0, 0)
+  if (prefix.length === 0 || prefix.length === value.length) return keepEnds(codePointsOf(value), 0, 0)
   return `${prefix}****`
 }
 
 function maskEmail(value: string): string {
   const at = value.lastIndexOf('@')
-  if (at <= 0) return keepEnds([...value], 0, 0)
-  const local = [...value.slice(0, at)]
+  if (at <= 0) return keepEnds(codePointsOf(value), 0, 0)
+  const local = codePointsOf(value.slice(0, at))
   return `${local[0]}${STAR.repeat(Math.max(2, local.length - 1))}${value.slice(at)}`
 }
 
@@ -63,7 +79,7 @@ function maskEmail(value: string): string {
 export function compileMask(rule: MaskRule): Masker {
   switch (rule.rule) {
     case 'name':
-      return (value) => maskName([...value])
+      return (value) => maskName(codePointsOf(value))
     case 'address':
       return maskAddress
     case 'email':
@@ -78,7 +94,7 @@ export function compileMask(rule: MaskRule): Masker {
       const defaults = KEEP_DEFAULTS[rule.rule] as KeepDefaults
       const keepStart = rule.keepStart ?? defaults.keepStart
       const keepEnd = rule.keepEnd ?? defaults.keepEnd
-      return (value) => keepEnds([...value], keepStart, keepEnd)
+      return (value) => keepEnds(codePointsOf(value), keepStart, keepEnd)
     }
   }
 }

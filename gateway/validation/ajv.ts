@@ -2,18 +2,22 @@ import type { ErrorObject } from 'ajv'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import addFormatsModule from 'ajv-formats'
 import { addIdentifierFormats, type IdentifierFormatOptions } from './formats.js'
+import { recordCompiles } from './hot-path.js'
+import { addCodePointLengths } from './string-length.js'
 
 // ajv-formats is CommonJS; under NodeNext its callable export sits on `.default`.
 const addFormats = addFormatsModule.default
 
 /**
  * One Ajv instance (JSON Schema draft 2020-12) per catalog: all errors (so a 400 lists every violation), strict schemas, standard and
- * Chinese identifier formats. Validators are compiled once at catalog load; requests only run them.
+ * Chinese identifier formats. Validators are compiled once at catalog load; requests only run them — on the
+ * exchange path, their allErrors-free twins first (hot-path.ts).
  */
 export function createAjv(options: IdentifierFormatOptions = {}): Ajv2020 {
   const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true })
   addFormats(ajv, ['date', 'date-time', 'time', 'email', 'uri', 'uuid'])
-  return addIdentifierFormats(ajv, options)
+  addCodePointLengths(ajv)
+  return recordCompiles(addIdentifierFormats(ajv, options))
 }
 
 export interface Violation {

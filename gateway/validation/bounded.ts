@@ -1,5 +1,6 @@
 import type { ErrorObject, ValidateFunction } from 'ajv'
 import { type BoundedViolations, boundedViolations, MAX_VIOLATIONS } from './ajv.js'
+import { hotValidator } from './hot-path.js'
 
 /**
  * Top-level keywords whose outcome on an object with extra unknown keys is known without looking at those keys:
@@ -95,7 +96,9 @@ export function validateBounded(
       return { valid: false, errors, violations: described.violations, total, truncated: total > max }
     }
   }
-  if (validate(data)) return { valid: true }
+  // Valid documents (nearly all) take the hot validator only; a failing one is described by `validate` in full.
+  if (hotValidator(validate)(data)) return { valid: true }
+  validate(data)
   const errors = validate.errors ?? []
   return { valid: false, errors, ...boundedViolations(errors, max) }
 }
