@@ -1,6 +1,9 @@
-import { mkdirSync, rmSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { parseArgs } from 'node:util'
 import type * as AuditLogModule from '../gateway/audit/audit-log.js'
 import type * as CheckpointModule from '../gateway/audit/checkpoint.js'
 import type * as FileBackendModule from '../gateway/audit/file-backend.js'
@@ -13,8 +16,20 @@ import { percentile } from './lib/stats.js'
  * policy (sha256, checkpoint every 1,000 records or 10 s, 64 MiB segments), driven by N concurrent appenders for a
  * while. Each append resolves only once its record is durable (fdatasync of its group), as in the gateway.
  *
- * Usage: node --import tsx bench/audit-store.ts <dir> <appenders> <seconds>
+ * Usage: node --import tsx bench/audit-store.ts <dir> <appenders> <seconds> [--dist <dir>] [--threads on|off]
+ *          [--thread-cores <list>|same]
+ * `--dist`: another build's dist/ (e.g. the one before a change, for a paired run); default this tree's.
+ * `--threads`: the audit threads, `qiao-audit-hash` (serialising and hashing, AuditLogOptions.hashing) and
+ * `qiao-audit-idx` (the file store's index, indexThread), on (default) or off (all on the appending thread). The
+ * log's own default follows the CPUs the process may use, and the bench pins it to one: so it sets them explicitly.
+ * `--thread-cores`: the cores the audit threads are moved to (taskset); default the cores this process is not pinned
+ * to, if any (the bench pins it to the peer core: they take the other one, as they would on a two-core gateway),
+ * `same` to leave them with the appending thread.
  * Prints `AUDIT_RESULT {json}`.
+ *
+ * CPU is read for the whole process (every thread: libuv's fsync threads, V8's, the hashing thread) and per thread
+ * from /proc/self/task/<tid>/schedstat (ns on CPU; Node 20 has no process.threadCpuUsage): the main thread (the
+ * request thread in the gateway; here it also builds the records and keeps the latencies) and the others by name.
  */
 
 export interface AuditStoreResult {
@@ -29,8 +44,19 @@ export interface AuditStoreResult {
   readonly checkpoints: number
   /** Append → durable, per record. */
   readonly latencyUs: { readonly p50: number; readonly p99: number; readonly max: number }
-  /** CPU of the process per record. */
+  /** CPU of the process per record (all threads). */
   readonly cpuUsPerRecord: number
+  /** CPU of the main thread (the gateway's request thread) per record. */
+  readonly mainThreadCpuUsPerRecord: number
+  /**
+   * CPU per record of the other threads, summed by thread name: `qiao-audit-hash` (the log's hashing thread),
+   * `qiao-audit-idx` (the file store's index), `node` (libuv's pool, which runs the writes and fdatasyncs, and V8's
+   * GC and compiler threads).
+   */
+  readonly otherThreadsCpuUsPerRecord: Readonly<Record<string, number>>
+  /** Whether the audit threads were on, and the cores they were moved to (undefined: left where they started). */
+  readonly threads: 'on' | 'off'
+  readonly threadCores?: string
   readonly recordBytes: number
   /** The measured window in ms since the process started (to cut a --cpu-prof profile to it). */
   readonly measuredMs: { readonly from: number; readonly to: number }
@@ -87,12 +113,74 @@ const PERMIT_FIELDS = [
   'ownerLeadPhone',
 ]
 
+/** ns on CPU of each thread of this process, by tid, with its name (Linux: /proc/self/task/<tid>/schedstat). */
+function threadCpuNs(): Map<number, { name: string; ns: number }> {
+  const out = new Map<number, { name: string; ns: number }>()
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const ns = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0])
+      const name = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim()
+      out.set(Number(tid), { name, ns })
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return out
+}
+
+/** µs per record, by thread name, of every thread but the main one, between two readings. */
+function otherThreads(
+  before: Map<number, { name: string; ns: number }>,
+  after: Map<number, { name: string; ns: number }>,
+  records: number,
+): Record<string, number> {
+  const byName: Record<string, number> = {}
+  for (const [tid, t] of after) {
+    if (tid === process.pid) continue
+    const ns = t.ns - (before.get(tid)?.ns ?? 0)
+    byName[t.name] = (byName[t.name] ?? 0) + ns / 1000 / records
+  }
+  return byName
+}
+
+/** Cores in this process's affinity mask (/proc/self/status Cpus_allowed_list, e.g. `1` or `0-1,3`). */
+function allowedCores(): Set<number> {
+  const list = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? ''
+  const cores = new Set<number>()
+  for (const part of list.split(',')) {
+    const [from, to] = part.split('-').map(Number)
+    if (from === undefined || Number.isNaN(from)) continue
+    for (let c = from; c <= (to ?? from); c++) cores.add(c)
+  }
+  return cores
+}
+
+/** Moves the audit threads to `cores` (default: those this process is not pinned to); returns them. */
+function pinAuditThreads(option: string | undefined): string | undefined {
+  if (option === 'same') return undefined
+  const allowed = allowedCores()
+  const others = Array.from({ length: availableParallelism() }, (_, c) => c).filter((c) => !allowed.has(c))
+  const cores = option ?? others.join(',')
+  if (cores === '') return undefined
+  for (const [tid, t] of threadCpuNs()) {
+    if (!t.name.startsWith('qiao-audit-')) continue
+    const r = spawnSync('taskset', ['-p', '-c', cores, String(tid)], { encoding: 'utf8' })
+    if (r.status !== 0) throw new Error(`taskset of thread ${t.name} failed: ${r.stderr}`)
+  }
+  return cores
+}
+
 async function main(): Promise<void> {
-  const [dirArg, appendersArg, secondsArg] = process.argv.slice(2)
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { dist: { type: 'string' }, threads: { type: 'string' }, 'thread-cores': { type: 'string' } },
+  })
+  const [dirArg, appendersArg, secondsArg] = positionals
   const dir = resolve(dirArg ?? 'bench/.work/audit-store')
   const appenders = Number(appendersArg ?? 64)
   const seconds = Number(secondsArg ?? 5)
-  const dist = resolve(import.meta.dirname, '../dist/gateway/audit')
+  const threads = values.threads === 'off' ? 'off' : 'on'
+  const dist = join(resolve(values.dist ?? resolve(import.meta.dirname, '../dist')), 'gateway/audit')
   const load = <T>(name: string) => import(pathToFileURL(join(dist, name)).href) as Promise<T>
   const [{ openAuditLog }, { loadOrCreateAuditSigningKey }, { createFileAuditBackend }, ids] = await Promise.all([
     load<typeof AuditLogModule>('audit-log.js'),
@@ -104,7 +192,8 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true })
   const clock = { now: () => Date.now() }
   const log = await openAuditLog({
-    backend: createFileAuditBackend({ dir: join(dir, 'audit'), now: clock.now }),
+    // An older build (--dist) ignores the options and works as it did.
+    backend: createFileAuditBackend({ dir: join(dir, 'audit'), now: clock.now, indexThread: threads === 'on' }),
     logId: 'qiao-bench-audit',
     hashAlgorithm: 'sha256',
     signingKey: await loadOrCreateAuditSigningKey(join(dir, 'audit-signing-key.jwk.json')),
@@ -113,6 +202,7 @@ async function main(): Promise<void> {
     checkpointIntervalMs: 10_000,
     segmentMaxSize: 64 * 1024 * 1024,
     segmentMaxAgeMs: 24 * 3600_000,
+    hashing: threads === 'on' ? 'thread' : 'inline',
   })
 
   // Warm-up: one second, not counted.
@@ -130,14 +220,18 @@ async function main(): Promise<void> {
     )
   }
   await run(1000)
+  // The threads start with the log (the hashing one at the latest with the first batch); they exist now.
+  const threadCores = pinAuditThreads(values['thread-cores'])
   const before = log.stats
   const cpuBefore = process.cpuUsage()
+  const threadsBefore = threadCpuNs()
   const latencies: number[] = []
   const started = performance.now()
   await run(seconds * 1000, latencies)
   const finished = performance.now()
   const elapsed = (finished - started) / 1000
   const cpu = process.cpuUsage(cpuBefore)
+  const threadsAfter = threadCpuNs()
   const after = log.stats
   await log.seal()
   rmSync(dir, { recursive: true, force: true })
@@ -159,6 +253,13 @@ async function main(): Promise<void> {
       max: latencies.reduce((m, v) => Math.max(m, v), 0),
     },
     cpuUsPerRecord: records > 0 ? (cpu.user + cpu.system) / records : 0,
+    mainThreadCpuUsPerRecord:
+      records > 0
+        ? ((threadsAfter.get(process.pid)?.ns ?? 0) - (threadsBefore.get(process.pid)?.ns ?? 0)) / 1000 / records
+        : 0,
+    otherThreadsCpuUsPerRecord: records > 0 ? otherThreads(threadsBefore, threadsAfter, records) : {},
+    threads,
+    ...(threadCores !== undefined ? { threadCores } : {}),
     recordBytes: Buffer.byteLength(JSON.stringify(record(ids, 1, Date.now()))),
     measuredMs: { from: started, to: finished },
   }

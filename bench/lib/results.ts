@@ -329,7 +329,7 @@ export function renderMarkdown(r: BenchResults, name: string): string {
     out.push('## Audit store alone')
     out.push('')
     out.push(
-      `The built audit log (dist/gateway/audit) with the file backend and the gateway's defaults (sha256, checkpoint every 1,000 records or 10 s), N concurrent appenders, each append awaited until durable; ${r.profile.auditSeconds} s per run, pinned to core 1. Record: ${fmt(r.audit[0]?.recordBytes)} bytes of JSON.`,
+      `The built audit log (dist/gateway/audit) with the file backend and the gateway's defaults (sha256, checkpoint every 1,000 records or 10 s), N concurrent appenders, each append awaited until durable; ${r.profile.auditSeconds} s per run, pinned to core 1, the log's hashing and index threads moved to the other core (as on a two-core gateway). Record: ${fmt(r.audit[0]?.recordBytes)} bytes of JSON.`,
     )
     out.push('')
     out.push(

@@ -23,6 +23,12 @@ export interface AuditLogOptions {
   readonly segmentMaxSize: number
   /** …or this age, ms. */
   readonly segmentMaxAgeMs: number
+  /**
+   * Where records are serialised and hashed (batch-hasher.ts): `thread`, in the process's hashing thread, off the
+   * request thread; `inline`, on the calling thread. The stored bytes are the same. Default: `thread` when the
+   * process may use more than one CPU (os.availableParallelism(), which follows its CPU affinity), else `inline`.
+   */
+  readonly hashing?: 'thread' | 'inline'
   /** Readiness fails when the store's file system has less free space than this (file stores); default 0. */
   readonly minFreeBytes?: number
   /** Called with each checkpoint once it is signed and stored (its RFC 3161 timestamp follows: tsa/). */

@@ -1,11 +1,12 @@
+import { availableParallelism } from 'node:os'
 import type { AuditLog, AuditLogOptions, AuditLogStats } from './audit-log-types.js'
 import { AuditBackendBrokenError, type RecoveredLog } from './backend.js'
-import { buildBatch } from './batch.js'
+import { inlineBatchHasher, threadBatchHasher, warmHashThread } from './batch-hasher.js'
 import { type CheckpointBody, type SignedCheckpoint, signCheckpoint } from './checkpoint.js'
 import { leafInput } from './entry.js'
 import { cachedFreeBytes } from './free-space.js'
+import { type CommittedLog, createGroupCommit } from './group-commit.js'
 import { createHasher, MerkleTree } from './merkle.js'
-import type { AuditRecord } from './record.js'
 import { AuditUnavailableError } from './store.js'
 
 export type { AuditHealth, AuditLog, AuditLogOptions, AuditLogStats, InclusionProof } from './audit-log-types.js'
@@ -14,47 +15,47 @@ const RECOVERY_FIRST_DELAY_MS = 50
 const RECOVERY_MAX_DELAY_MS = 2_000
 const codeOf = (err: unknown) => (err as NodeJS.ErrnoException).code ?? 'error'
 
-interface Pending {
-  readonly record: AuditRecord
-  readonly resolve: () => void
-  readonly reject: (err: Error) => void
-}
-
 /**
  * The tamper-evident audit log: RFC 8785 canonical records, an RFC 9162 Merkle tree per segment, a hash chain
  * across segments, signed checkpoints every N records or T seconds, sealed and linked segments.
  *
- * Fail closed: `append` resolves only after the record is durable in the backend. Group commit: records that
- * arrive while a batch is being written go out together in the next batch (one fsync / one transaction each).
- * One serial lane runs batches, checkpoints and segment rotation, so they never interleave.
+ * Fail closed: `append` resolves only after the record is durable in the backend. Group commit (group-commit.ts):
+ * records that arrive while a batch is being written go out together in the next batch (one fsync / one transaction
+ * each); they are serialised and hashed in the hashing thread (batch-hasher.ts) meanwhile. One serial lane runs
+ * batches, checkpoints and segment rotation, so they never interleave.
  */
 export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> {
   const { backend, logId, clock } = options
   const hasher = createHasher(options.hashAlgorithm)
+  // On one CPU a thread only adds the cost of handing the records over.
+  const hashing = options.hashing ?? (availableParallelism() > 1 ? 'thread' : 'inline')
+  // The thread loads while the backend opens, so that the first batch does not wait for it.
+  if (hashing === 'thread') warmHashThread()
   const recovered: RecoveredLog = await backend.open(logId, hasher)
   let signingKey = options.signingKey
   await backend.publishKey(signingKey.publicJwk)
   for (const repair of recovered.repairs) options.onEvent?.({ level: 'warn', msg: repair })
 
-  let nextSeq = recovered.nextSeq
-  let chain = recovered.chain
-  let segment = recovered.segment
+  // The committed position, shared with the group commit (which advances it once a batch is durable).
+  const log: CommittedLog = {
+    nextSeq: recovered.nextSeq,
+    chain: recovered.chain,
+    segment: recovered.segment,
+    segmentSize: recovered.segmentSize,
+    tree: new MerkleTree(hasher),
+    lastLoggedAt: recovered.lastLoggedAt,
+  }
+  for (const leaf of recovered.segmentLeaves) log.tree.appendLeaf(leaf)
   let segmentFirstSeq = recovered.segmentFirstSeq
   let segmentOpenedAt = recovered.segmentOpenedAt
-  let segmentSize = recovered.segmentSize
-  let tree = new MerkleTree(hasher)
-  for (const leaf of recovered.segmentLeaves) tree.appendLeaf(leaf)
   let lastCheckpoint = recovered.lastCheckpoint
   let lastSeal = recovered.lastSeal
-  let lastLoggedAt = recovered.lastLoggedAt
   // The last sealed segment's tree, for proofs just after a roll (about 64 bytes per record once compacted); trees
   // of older segments are rebuilt from disk when asked for. Keeping more grew the heap by one tree per segment.
   let lastSealed: { segment: number; tree: MerkleTree } | undefined
 
-  let queue: Pending[] = []
   let lastWriteError: string | undefined
   let lane: Promise<void> = Promise.resolve()
-  let flushScheduled = false
   let closed = false
   const stats = { appended: 0, syncs: 0, checkpoints: 0, brokenEvents: 0, recoveries: 0, since: clock.now() }
   /** Set while the backend must be reopened and re-checked before anything is written again. */
@@ -74,72 +75,48 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
     return run
   }
 
-  async function flushBatch(): Promise<void> {
-    flushScheduled = false
-    const batch = queue
-    queue = []
-    if (batch.length === 0) return
-    if (broken) {
-      rejectBatch(batch, new AuditUnavailableError(`audit log broken: ${broken}`))
-      return
-    }
-    if (startPending) {
+  const batchHasher =
+    hashing === 'inline'
+      ? inlineBatchHasher(logId, options.hashAlgorithm)
+      : threadBatchHasher(logId, options.hashAlgorithm, (reason) =>
+          options.onEvent?.({ level: 'error', msg: 'audit hashing thread failed; restarting it', detail: { reason } }),
+        )
+  const groups = createGroupCommit({
+    logId,
+    backend,
+    hasher: batchHasher,
+    // A thread that keeps failing does not fail the appends: their batches are then built here.
+    ...(hashing === 'inline' ? {} : { fallback: inlineBatchHasher(logId, options.hashAlgorithm) }),
+    now: clock.now,
+    log,
+    stats,
+    serial,
+    refusal: () => (broken ? new AuditUnavailableError(`audit log broken: ${broken}`) : undefined),
+    async beforeWrite() {
+      if (!startPending) return
       try {
         await rotate()
       } catch (err) {
         noteFailure(err)
-        rejectBatch(batch, new AuditUnavailableError(`audit segment start failed: ${codeOf(err)}`, { cause: err }))
-        return
+        throw err
       }
-    }
-    // Compute the entries against the committed state; commit only once the backend made them durable.
-    lastLoggedAt = Math.max(lastLoggedAt, clock.now())
-    const {
-      entries,
-      leaves,
-      lines,
-      bytes,
-      chain: cHex,
-    } = buildBatch(
-      hasher,
-      { logId, nextSeq, segment, index: tree.size, chain, loggedAt: new Date(lastLoggedAt).toISOString() },
-      batch.map((p) => p.record),
-    )
-    try {
-      await backend.append(entries, lines)
+    },
+    async afterWrite() {
       lastWriteError = undefined
-    } catch (err) {
+      const checkpointed = lastCheckpoint?.body.segment === log.segment ? lastCheckpoint.body.size : 0
+      if (log.tree.size - checkpointed >= options.checkpointEvery) {
+        await makeCheckpoint(false).catch(reportCheckpointFailure)
+      }
+      if (log.segmentSize >= options.segmentMaxSize || clock.now() - segmentOpenedAt >= options.segmentMaxAgeMs) {
+        await rotate().catch(reportCheckpointFailure)
+      }
+    },
+    writeFailed(err, records) {
       // Nothing of the batch counts: seq, chain and tree stay as they were (the backend cut its bytes back).
       noteFailure(err)
-      rejectBatch(batch, new AuditUnavailableError(`audit write failed: ${codeOf(err)}`, { cause: err }))
-      options.onEvent?.({ level: 'error', msg: 'audit batch not written', detail: { records: batch.length } })
-      return
-    }
-    for (const leaf of leaves) tree.appendLeaf(leaf)
-    chain = cHex
-    nextSeq += batch.length
-    // Files rotate by bytes (the line lengths), other stores by entries.
-    segmentSize += backendCountsEntries ? entries.length : bytes
-    stats.appended += batch.length
-    stats.syncs++
-    for (const p of batch) p.resolve()
-
-    if (
-      tree.size - (lastCheckpoint?.body.segment === segment ? lastCheckpoint.body.size : 0) >=
-      options.checkpointEvery
-    ) {
-      await makeCheckpoint(false).catch(reportCheckpointFailure)
-    }
-    if (segmentSize >= options.segmentMaxSize || clock.now() - segmentOpenedAt >= options.segmentMaxAgeMs) {
-      await rotate().catch(reportCheckpointFailure)
-    }
-  }
-
-  const backendCountsEntries = (backend as { countsEntries?: boolean }).countsEntries === true
-
-  function rejectBatch(batch: readonly Pending[], failure: Error): void {
-    for (const p of batch) p.reject(failure)
-  }
+      options.onEvent?.({ level: 'error', msg: 'audit batch not written', detail: { records } })
+    },
+  })
 
   /** Remembers a failed write; a broken backend stops every write until it is recovered. */
   function noteFailure(err: unknown): void {
@@ -186,23 +163,23 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
       scheduleRecovery()
       return
     }
-    if (reopened.nextSeq !== nextSeq || reopened.chain !== chain) {
+    if (reopened.nextSeq !== log.nextSeq || reopened.chain !== log.chain) {
       // Acknowledged records are not in the store as acknowledged: nothing more can honestly be added to it.
-      broken = `the store does not hold what was acknowledged (seq ${nextSeq} expected next, found ${reopened.nextSeq})`
+      broken = `the store does not hold what was acknowledged (seq ${log.nextSeq} expected next, found ${reopened.nextSeq})`
       options.onEvent?.({ level: 'error', msg: 'audit log cannot be recovered in process', detail: { error: broken } })
       return
     }
-    if (reopened.segment !== segment) {
+    if (reopened.segment !== log.segment) {
       // The reopen started the segment whose start had failed.
-      tree.compact()
-      lastSealed = { segment, tree }
-      tree = new MerkleTree(hasher)
-      for (const leaf of reopened.segmentLeaves) tree.appendLeaf(leaf)
+      log.tree.compact()
+      lastSealed = { segment: log.segment, tree: log.tree }
+      log.tree = new MerkleTree(hasher)
+      for (const leaf of reopened.segmentLeaves) log.tree.appendLeaf(leaf)
     }
-    segment = reopened.segment
+    log.segment = reopened.segment
     segmentFirstSeq = reopened.segmentFirstSeq
     segmentOpenedAt = reopened.segmentOpenedAt
-    segmentSize = reopened.segmentSize
+    log.segmentSize = reopened.segmentSize
     lastCheckpoint = reopened.lastCheckpoint
     lastSeal = reopened.lastSeal
     startPending = false
@@ -212,7 +189,11 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
     stats.recoveries++
     stats.since = clock.now()
     for (const repair of reopened.repairs) options.onEvent?.({ level: 'warn', msg: repair })
-    options.onEvent?.({ level: 'info', msg: 'audit log recovered', detail: { nextSeq, segment } })
+    options.onEvent?.({
+      level: 'info',
+      msg: 'audit log recovered',
+      detail: { nextSeq: log.nextSeq, segment: log.segment },
+    })
   }
 
   function reportCheckpointFailure(err: unknown): void {
@@ -221,6 +202,7 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
   }
 
   async function makeCheckpoint(sealed: boolean): Promise<SignedCheckpoint | undefined> {
+    const { tree, segment } = log
     const size = tree.size
     if (!sealed && lastCheckpoint?.body.segment === segment && lastCheckpoint.body.size === size) return lastCheckpoint
     if (size === 0 && !sealed) return lastCheckpoint
@@ -230,7 +212,7 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
       size,
       firstSeq: segmentFirstSeq,
       rootHash: tree.root(size).toString('hex'),
-      chainHead: chain,
+      chainHead: log.chain,
       hashAlg: hasher.algorithm,
       time: new Date(clock.now()).toISOString(),
       sealed,
@@ -251,7 +233,7 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
    */
   async function rotate(): Promise<void> {
     if (!startPending) {
-      if (tree.size === 0) {
+      if (log.tree.size === 0) {
         segmentOpenedAt = clock.now()
         return
       }
@@ -261,16 +243,16 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
       startPending = true
     }
     const openedAt = clock.now()
-    await backend.startSegment(segment + 1, nextSeq, openedAt)
+    await backend.startSegment(log.segment + 1, log.nextSeq, openedAt)
     startPending = false
-    tree.compact()
-    lastSealed = { segment, tree }
-    segment++
-    segmentFirstSeq = nextSeq
+    log.tree.compact()
+    lastSealed = { segment: log.segment, tree: log.tree }
+    log.segment++
+    segmentFirstSeq = log.nextSeq
     segmentOpenedAt = openedAt
-    segmentSize = 0
-    tree = new MerkleTree(hasher)
-    options.onEvent?.({ level: 'info', msg: 'audit segment sealed', detail: { segment: segment - 1 } })
+    log.segmentSize = 0
+    log.tree = new MerkleTree(hasher)
+    options.onEvent?.({ level: 'info', msg: 'audit segment sealed', detail: { segment: log.segment - 1 } })
   }
 
   const timer = setInterval(() => {
@@ -295,7 +277,7 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
   }
 
   async function treeOf(entrySegment: number, entryLogId: string): Promise<MerkleTree | undefined> {
-    if (entryLogId === logId && entrySegment === segment) return tree
+    if (entryLogId === logId && entrySegment === log.segment) return log.tree
     if (entryLogId === logId && entrySegment === lastSealed?.segment) return lastSealed.tree
     const rebuilt = new MerkleTree(hasher)
     for await (const e of backend.segmentEntries(entryLogId, entrySegment))
@@ -309,19 +291,13 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
     repairs: recovered.repairs,
     get stats(): AuditLogStats {
       const state = broken === undefined ? 'ok' : recoveryTimer === undefined ? 'broken' : 'recovering'
-      return { ...stats, queueDepth: queue.length, segment, segmentSize, state, lastCheckpoint: lastCheckpoint?.body }
+      const { segment, segmentSize } = log
+      return { ...stats, queueDepth: groups.depth, segment, segmentSize, state, lastCheckpoint: lastCheckpoint?.body }
     },
     append(record) {
       if (closed) return Promise.reject(new AuditUnavailableError('audit log closed'))
       if (broken) return Promise.reject(new AuditUnavailableError(`audit log broken: ${broken}`))
-      return new Promise<void>((resolve, reject) => {
-        queue.push({ record, resolve, reject })
-        if (!flushScheduled) {
-          flushScheduled = true
-          // After the current turn of the event loop, so every call that finished in this turn joins the batch.
-          setImmediate(() => void serial(flushBatch))
-        }
-      })
+      return groups.append(record)
     },
     checkpoint: () => serial(() => makeCheckpoint(false)),
     checkpoints: (filter) => backend.checkpoints(filter),
@@ -333,7 +309,9 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
         let checkpoint = (await backend.checkpoints({ logId: entry.logId, segment: entry.segment })).find(
           (cp) => cp.body.size > entry.index,
         )
-        if (!checkpoint && entry.logId === logId && entry.segment === segment) checkpoint = await makeCheckpoint(false)
+        if (!checkpoint && entry.logId === logId && entry.segment === log.segment) {
+          checkpoint = await makeCheckpoint(false)
+        }
         if (!checkpoint) return undefined
         const segmentTree = await treeOf(entry.segment, entry.logId)
         if (!segmentTree || segmentTree.size < checkpoint.body.size) return undefined
@@ -378,9 +356,10 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
       await serial(async () => {
         // One last recovery attempt, so that a log broken a moment ago still ends sealed.
         await recover()
-        await flushBatch()
-        if (tree.size > 0 && !startPending && !broken) await makeCheckpoint(true).catch(reportCheckpointFailure)
+        await groups.flush()
+        if (log.tree.size > 0 && !startPending && !broken) await makeCheckpoint(true).catch(reportCheckpointFailure)
       })
+      await batchHasher.close()
       await backend.close()
     },
     async close() {
@@ -390,9 +369,10 @@ export async function openAuditLog(options: AuditLogOptions): Promise<AuditLog> 
       clearTimeout(recoveryTimer)
       await serial(async () => {
         await recover()
-        await flushBatch()
+        await groups.flush()
         if (!broken) await makeCheckpoint(false).catch(reportCheckpointFailure)
       })
+      await batchHasher.close()
       await backend.close()
     },
   }

@@ -4,6 +4,16 @@ import type { LogEntry } from './entry.js'
 import type { Hasher } from './merkle.js'
 import type { AuditDecision } from './record.js'
 
+/**
+ * The search terms of consecutive entries that share a loggedAt, as the hashing thread computed them from the
+ * records (file/index/terms.ts: packTerms, one per entry, one per line).
+ */
+export interface BatchTerms {
+  readonly loggedAt: string
+  readonly count: number
+  readonly packed: string
+}
+
 /** What the log was when the backend opened it, checked as it was read back. */
 export interface RecoveredLog {
   /** `seq` the next entry gets. */
@@ -119,9 +129,12 @@ export interface AuditBackend {
   open(logId: string, hasher: Hasher): Promise<RecoveredLog>
   /**
    * Appends entries durably, in order. `lines` are the same entries already serialised (canonical JSON lines,
-   * UTF-8), for stores that keep them as text.
+   * UTF-8), for stores that keep them as text; `terms` their search terms, for a store that asked for them
+   * (`indexTerms`), so that its index need not parse the lines again.
    */
-  append(entries: readonly LogEntry[], lines?: Uint8Array): Promise<void>
+  append(entries: readonly LogEntry[], lines?: Uint8Array, terms?: readonly BatchTerms[]): Promise<void>
+  /** Whether `append` wants the entries' search terms (the file store's index in its own thread). */
+  readonly indexTerms?: boolean
   appendCheckpoint(checkpoint: SignedCheckpoint): Promise<void>
   /** Keeps the RFC 3161 token of a stored checkpoint (tsa/), found by its JWS; a later token replaces it. */
   storeTimestamp(logId: string, checkpointJws: string, token: Uint8Array): Promise<void>

@@ -1,4 +1,5 @@
 import { rm } from 'node:fs/promises'
+import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { type AuditBackend, AuditBackendBrokenError } from './backend.js'
 import { createAuditIndex, type IndexEvent, type IndexStatus } from './file/index/index.js'
@@ -26,7 +27,8 @@ export { type SetAsideOptions, type SetAsideReport, setAsideOpenSegment } from '
  * In parts: file/manifest.ts (layout, manifest, keys), file/segment-writer.ts (acknowledged sizes, cut-back, broken),
  * file/recovery.ts (open: torn tail vs damage), file/reader.ts (reads, queries), file/set-aside.ts; file-io.ts is the
  * file-system seam tests inject faults through. Queries go through the search index beside each log's segments
- * (file/index/: `index.sqlite`, derived from the segments, caught up and checked at open), scanning what it lacks.
+ * (file/index/: `index.sqlite`, derived from the segments, caught up and checked at open, written in a thread of its
+ * own from each batch's durable bytes), scanning what it lacks.
  */
 
 export interface FileAuditBackendOptions {
@@ -36,6 +38,11 @@ export interface FileAuditBackendOptions {
   readonly fs?: AuditFileSystem
   /** The search index (file/index/): false leaves every query a scan. Default on. */
   readonly index?: boolean
+  /**
+   * The index written in the process's index thread (true) or on the writing thread (false). Default: the thread
+   * when the process may use more than one CPU (os.availableParallelism(), which follows its CPU affinity).
+   */
+  readonly indexThread?: boolean
   /** The index's rebuilds and failures, for the operational log; default: process warnings. */
   readonly onIndexEvent?: (event: IndexEvent) => void
 }
@@ -47,8 +54,10 @@ export interface FileAuditBackend extends AuditBackend {
 
 export function createFileAuditBackend(options: FileAuditBackendOptions): FileAuditBackend {
   const fs = options.fs ?? nodeFileSystem
+  const indexThread = options.indexThread ?? availableParallelism() > 1
   const index = createAuditIndex(options.dir, {
     ...(options.index === false ? { enabled: false } : {}),
+    thread: indexThread,
     ...(options.onIndexEvent ? { onEvent: options.onIndexEvent } : {}),
   })
   const writer = createSegmentWriter(fs, index.appended)
@@ -75,13 +84,16 @@ export function createFileAuditBackend(options: FileAuditBackendOptions): FileAu
       return openLog(opened.logId, opened.hasher)
     },
 
-    append: (entries, lines) => writer.append(entries, lines),
+    append: (entries, lines, terms) => writer.append(entries, lines, terms),
+    // The index thread builds its rows from the terms the hashing thread computed, not by parsing the lines again.
+    indexTerms: options.index !== false && indexThread,
     appendCheckpoint: (checkpoint) => writer.appendCheckpoint(checkpoint),
     ...fileTimestampStore(options.dir, fs),
 
     async startSegment(segment, firstSeq, now) {
       if (writer.broken) throw new AuditBackendBrokenError(`audit store broken: ${writer.broken}`)
       await writer.startSegment(segment, firstSeq, now)
+      index.acknowledgedMoved()
     },
 
     probe: () => writer.probe(),

@@ -52,6 +52,16 @@ class HashArray {
     this.buf.set(hash, this.length * this.width)
     this.length++
   }
+  /** Pushes the hash at `offset` of `from` (a packed run of hashes), without a view per hash. */
+  pushFrom(from: Buffer, offset: number): void {
+    if ((this.length + 1) * this.width > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(this.buf.length * 2)
+      this.buf.copy(bigger, 0, 0, this.length * this.width)
+      this.buf = bigger
+    }
+    from.copy(this.buf, this.length * this.width, offset, offset + this.width)
+    this.length++
+  }
   at(i: number): Buffer {
     return this.buf.subarray(i * this.width, (i + 1) * this.width)
   }
@@ -63,6 +73,23 @@ class HashArray {
     this.buf.copy(exact, 0, 0, used)
     this.buf = exact
   }
+}
+
+/** How many node hashes appending `count` leaves to a tree of `size` leaves computes. */
+export function nodeHashesFor(size: number, count: number): number {
+  let nodes = 0
+  for (let i = 0; i < count; i++) nodes += trailingOnes(size + i)
+  return nodes
+}
+
+/** How many node hashes appending a leaf to a tree of `n` leaves computes: the trailing one bits of n. */
+export function trailingOnes(n: number): number {
+  let ones = 0
+  while (n % 2 === 1) {
+    ones++
+    n = (n - 1) / 2
+  }
+  return ones
 }
 
 /** Largest power of two strictly smaller than n (n > 1). */
@@ -101,6 +128,43 @@ export class MerkleTree {
       hash = this.hasher.node(row.at(row.length - 2), row.at(row.length - 1))
       level++
     }
+  }
+
+  /**
+   * Appends leaves whose node hashes were computed elsewhere (batch.ts, in the hashing thread): `leaves` and `nodes`
+   * are packed hashes, the nodes in the order appendLeaf would compute them. Nothing is hashed here; a node count
+   * that does not fit the leaves throws before the tree changes.
+   */
+  appendHashed(leaves: Buffer, nodes: Buffer): void {
+    const width = this.hasher.size
+    const count = leaves.length / width
+    if (!Number.isInteger(count) || nodes.length !== nodeHashesFor(this.size, count) * width) {
+      throw new RangeError(`${nodes.length / width} node hashes do not fit ${count} leaves at size ${this.size}`)
+    }
+    let node = 0
+    for (let i = 0; i < count; i++) {
+      let level = 0
+      let from = leaves
+      let at = i * width
+      for (;;) {
+        if (!this.levels[level]) this.levels[level] = new HashArray(width)
+        const row = this.levels[level] as HashArray
+        row.pushFrom(from, at)
+        if (row.length % 2 === 1) break
+        from = nodes
+        at = node * width
+        node++
+        level++
+      }
+    }
+  }
+
+  /**
+   * The right edge of the tree: per level, the last hash that has no sibling yet (undefined where the level's count
+   * is even). It and the size are all that appending needs (batch.ts builds on it in another thread).
+   */
+  frontier(): Array<Buffer | undefined> {
+    return this.levels.map((row) => (row.length % 2 === 1 ? Buffer.from(row.at(row.length - 1)) : undefined))
   }
 
   leaf(index: number): Buffer {

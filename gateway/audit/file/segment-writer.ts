@@ -1,10 +1,11 @@
 import { constants } from 'node:fs'
 import { access } from 'node:fs/promises'
 import { join } from 'node:path'
-import { AuditBackendBrokenError } from '../backend.js'
+import { AuditBackendBrokenError, type BatchTerms } from '../backend.js'
 import type { SignedCheckpoint } from '../checkpoint.js'
 import type { LogEntry } from '../entry.js'
 import { type AuditFile, type AuditFileSystem, syncDirectory, writeFully } from '../file-io.js'
+import type { DurableBatch } from './index/writer.js'
 import { CHECKPOINTS, codeOf, type Manifest, segmentFile, writeManifestFile } from './manifest.js'
 
 /** Cuts a file back to `length` bytes (if longer) and syncs it; a missing file counts as empty. */
@@ -44,7 +45,7 @@ export interface SegmentWriter {
   attach(segment: number): Promise<{ segmentSize: number }>
   /** Starts the next segment; safe to retry after a failure (the open segment stays usable until it succeeds). */
   startSegment(segment: number, firstSeq: number, now: number): Promise<void>
-  append(entries: readonly LogEntry[], lines?: Uint8Array): Promise<void>
+  append(entries: readonly LogEntry[], lines?: Uint8Array, terms?: readonly BatchTerms[]): Promise<void>
   appendCheckpoint(checkpoint: SignedCheckpoint): Promise<void>
   /**
    * Closes both descriptors and cuts both files back to what was acknowledged, then clears the broken state; with
@@ -56,12 +57,12 @@ export interface SegmentWriter {
 }
 
 /**
- * `onAppended` hears of every append once it is durable: its entries, their bytes and where in the open segment
- * they start (the search index follows the log by it).
+ * `onAppended` hears of every append once it is durable: its bytes, where in the open segment they start, and the
+ * batch — its first seq, how many, the entries and their terms (the search index follows the log by it).
  */
 export function createSegmentWriter(
   fs: AuditFileSystem,
-  onAppended?: (entries: readonly LogEntry[], data: Uint8Array, offset: number) => void,
+  onAppended?: (data: Uint8Array, offset: number, batch: DurableBatch) => void,
 ): SegmentWriter {
   let logDir = ''
   let manifest: Manifest | undefined
@@ -162,13 +163,16 @@ export function createSegmentWriter(
       }
     },
 
-    async append(entries, lines) {
+    async append(entries, lines, terms) {
       if (!segmentHandle) throw new Error('audit log not open')
+      const first = entries[0]
+      if (!first) return
       const data = lines ?? Buffer.from(entries.map((e) => `${JSON.stringify(e)}\n`).join(''), 'utf8')
       const offset = segmentAcked
       await appendDurably(segmentHandle, segmentAcked, data, 'segment')
       segmentAcked += data.length
-      onAppended?.(entries, data, offset)
+      const batch = { first, count: entries.length, entries, ...(terms ? { terms } : {}) }
+      onAppended?.(data, offset, batch)
     },
 
     async appendCheckpoint(checkpoint) {

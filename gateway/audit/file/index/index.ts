@@ -3,18 +3,20 @@ import type { AuditCursor, AuditFilter } from '../../backend.js'
 import type { LogEntry } from '../../entry.js'
 import { listLogs, type Manifest, readManifest } from '../manifest.js'
 import { merge } from '../reader.js'
-import { createLogIndexer, type IndexEvent, type IndexStatus, type LogIndexer } from './indexer.js'
+import type { IndexEvent, IndexStatus } from './indexer.js'
 import { scanFrom } from './lines.js'
 import { type IndexSource, searchLog } from './search.js'
-import { type Database, IndexUnusableError, openForReading, type Statements, statements } from './store.js'
+import { IndexUnusableError, openForReading, statements } from './store.js'
+import { threadIndexWriter } from './thread.js'
+import { type DurableBatch, type IndexWriter, localIndexWriter } from './writer.js'
 
 export type { IndexEvent, IndexStatus } from './indexer.js'
 export { INDEX_FILE } from './store.js'
 
 /**
  * The file store's search index, one SQLite file per log beside its segments (store.ts): written by the process
- * that writes the log (indexer.ts), read by every query of the store, in that process or another one (`qiao audit
- * export` beside a running gateway reads it read-only through WAL). A query uses each log's index as far as it
+ * that writes the log, in a thread of its own (thread.ts, indexer.ts), read by every query of the store, in that
+ * process or another one (`qiao audit export` beside a running gateway), read-only through WAL. A query uses each log's index as far as it
  * goes and scans the rest; with no usable index it scans the whole log, as the store did before it had one.
  * `qiao audit verify` never reads it.
  */
@@ -25,8 +27,10 @@ export interface AuditIndex {
     recovered: { readonly nextSeq: number; readonly chain: string },
     acknowledged: () => { readonly segment: number; readonly bytes: number },
   ): Promise<void>
-  /** The writer made `entries` durable as `data` at `offset` of their segment. */
-  appended(entries: readonly LogEntry[], data: Uint8Array, offset: number): void
+  /** The writer made `batch` durable as `data` at `offset` of its segment. */
+  appended(data: Uint8Array, offset: number, batch: DurableBatch): void
+  /** The writer's acknowledged position moved without an append (it started a segment). */
+  acknowledgedMoved(): void
   /** Resolves once the open log's index covers every acknowledged record (undefined when no log is open). */
   caughtUp(): Promise<IndexStatus | undefined>
   /** Retention removed these sealed segments of `logId`. */
@@ -39,25 +43,20 @@ export interface AuditIndex {
 export interface AuditIndexOptions {
   /** false: never read or write an index (every query scans). */
   readonly enabled?: boolean
+  /**
+   * Where the index is written: in the process's index thread (true), or on the writing thread (false: for a
+   * process with one CPU). Default: the thread when the process may use more than one CPU.
+   */
+  readonly thread?: boolean
   /** Rebuilds, catch-ups and failures of the index (never record contents); default: warnings to process warnings. */
   readonly onEvent?: (event: IndexEvent) => void
 }
 
-/** This process's writers, by log directory: other backends of the same directory query through their connection. */
-const WRITERS = new Map<string, LogIndexer>()
+/** This process's index writers, by log directory: a query flushes the one of its log first. */
+const WRITERS = new Map<string, IndexWriter>()
 
 /** Query-side problems already reported in this process (each once per log: queries are many). */
 const TOLD = new Set<string>()
-
-const cachedStatements = new WeakMap<Database, Statements>()
-function statementsOf(db: Database): Statements {
-  let st = cachedStatements.get(db)
-  if (!st) {
-    st = statements(db)
-    cachedStatements.set(db, st)
-  }
-  return st
-}
 
 function defaultEvent(event: IndexEvent): void {
   if (event.level === 'info') return
@@ -69,7 +68,7 @@ const isSqliteError = (err: unknown) => String((err as { code?: unknown }).code 
 export function createAuditIndex(dir: string, options: AuditIndexOptions = {}): AuditIndex {
   const enabled = options.enabled !== false
   const onEvent = options.onEvent ?? defaultEvent
-  let writer: { readonly logDir: string; readonly indexer: LogIndexer } | undefined
+  let writer: { readonly logDir: string; readonly thread: IndexWriter } | undefined
   const tellOnce = (msg: string, detail: Record<string, string>) => {
     const key = `${msg}\0${resolve(dir, detail.log ?? '')}`
     if (TOLD.has(key)) return
@@ -77,14 +76,9 @@ export function createAuditIndex(dir: string, options: AuditIndexOptions = {}): 
     onEvent({ level: 'warn', msg, detail })
   }
 
-  /** The index to read a log by: this process's writer's, else the file opened read-only (closed after). */
+  /** The index to read a log by: the file opened read-only (closed after), once this process's writer flushed it. */
   async function sourceFor(logDir: string, logId: string): Promise<(IndexSource & { close?: () => void }) | undefined> {
-    const own = WRITERS.get(resolve(logDir))
-    const db = own?.db
-    if (own && db) {
-      own.flush()
-      return { db, st: statementsOf(db) }
-    }
+    await WRITERS.get(resolve(logDir))?.flush()
     const opened = await openForReading(logDir, logId)
     return opened ? { db: opened, st: statements(opened), close: () => opened.close() } : undefined
   }
@@ -132,20 +126,25 @@ export function createAuditIndex(dir: string, options: AuditIndexOptions = {}): 
       if (!enabled) return
       const logDir = join(dir, logId)
       if (writer?.logDir !== logDir) {
-        await writer?.indexer.close()
-        const indexer = createLogIndexer({ logDir, logId, acknowledged, onEvent })
-        writer = { logDir, indexer }
-        WRITERS.set(resolve(logDir), indexer)
+        await writer?.thread.close()
+        const start = options.thread === false ? localIndexWriter : threadIndexWriter
+        const thread = start({ logDir, logId, acknowledged, onEvent })
+        writer = { logDir, thread }
+        WRITERS.set(resolve(logDir), thread)
       }
-      await writer.indexer.start(recovered)
+      await writer.thread.start(recovered)
     },
 
-    appended(entries, data, offset) {
-      writer?.indexer.appended(entries, data, offset)
+    appended(data, offset, batch) {
+      if (batch.count > 0) writer?.thread.appended(data, offset, batch)
+    },
+
+    acknowledgedMoved() {
+      writer?.thread.acknowledgedMoved()
     },
 
     async caughtUp() {
-      return writer?.indexer.caughtUp()
+      return writer?.thread.caughtUp()
     },
 
     async purged(logId, segments) {
@@ -169,10 +168,10 @@ export function createAuditIndex(dir: string, options: AuditIndexOptions = {}): 
 
     async close() {
       if (!writer) return
-      const { logDir, indexer } = writer
+      const { logDir, thread } = writer
       writer = undefined
-      if (WRITERS.get(resolve(logDir)) === indexer) WRITERS.delete(resolve(logDir))
-      await indexer.close()
+      if (WRITERS.get(resolve(logDir)) === thread) WRITERS.delete(resolve(logDir))
+      await thread.close()
     },
   }
 }

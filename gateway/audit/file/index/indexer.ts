@@ -5,7 +5,7 @@ import type { LogEntry } from '../../entry.js'
 import { fileOf, type Manifest, readManifest, type SegmentInfo } from '../manifest.js'
 import { entryOf, type Position, readAt, segmentLimit } from './lines.js'
 import { reconcile } from './reconcile.js'
-import { type OpenRun, RunBuilder, runWriter } from './runs.js'
+import { type IndexedLine, indexedLines, type OpenRun, RunBuilder, runWriter } from './runs.js'
 import {
   type Database,
   deleteRange,
@@ -20,12 +20,12 @@ import {
 } from './store.js'
 
 /**
- * The writing side of one log's index, in the gateway that writes the log: lines are indexed only once they are
- * durable — after the batch's fsync, from the entries the writer just made durable, as one batched insert per turn
- * of the event loop (not on the append's path: the batch is acknowledged first) — and, at open and whenever the
- * index is behind (a crash between the fsync and the index write, a missing or rebuilt index), by reading the
- * segments from where the index stops, a chunk per turn, in the background. Until it has caught up, queries take
- * what the index covers and scan the rest (search.ts), so answers never depend on how far it got.
+ * The writing side of one log's index, in the gateway that writes the log (in its index thread: thread.ts): lines
+ * are indexed only once they are durable — after the batch's fsync, from the bytes the writer just made durable,
+ * in batched inserts of many batches (not on the append's path: the batch is acknowledged first) — and, at open and
+ * whenever the index is behind (a crash between the fsync and the index write, a missing or rebuilt index), by
+ * reading the segments from where the index stops, a chunk per turn, in the background. Until it has caught up,
+ * queries take what the index covers and scan the rest (search.ts), so answers never depend on how far it got.
  */
 
 export interface IndexEvent {
@@ -43,9 +43,17 @@ export interface IndexStatus {
 
 /** Bytes read per catch-up step (a step is indexed in one transaction, then the event loop turns). */
 const CHUNK = 1 << 20
+/** Live appends are written to the index in transactions of about this many records, or after this long. */
+const FLUSH_RECORDS = 1024
+const FLUSH_MS = 50
 /** How long a segment file may be missing while its purge is recorded in the manifest. */
 const MISSING_RETRIES = 100
 const MISSING_WAIT_MS = 50
+/** The chain value of the stored line at `at`: `{"chain":"<hex>",…` (entry.ts). */
+function chainOf(data: Uint8Array, at: number): string {
+  return Buffer.from(data.buffer, data.byteOffset + at + 10, 64).toString('latin1')
+}
+
 export interface LogIndexerOptions {
   readonly logDir: string
   readonly logId: string
@@ -70,6 +78,7 @@ export function createLogIndexer(options: LogIndexerOptions) {
   let epoch = 0
   let catchingUp: Promise<void> | undefined
   let flushScheduled = false
+  let flushTimer: NodeJS.Timeout | undefined
   const told = new Set<string>()
 
   const event = (level: IndexEvent['level'], msg: string, detail: Record<string, string | number> = {}) => {
@@ -109,6 +118,8 @@ export function createLogIndexer(options: LogIndexerOptions) {
   /** Writes the runs indexed since the last flush, with the progress, in one transaction. */
   function flush(): void {
     flushScheduled = false
+    if (flushTimer) clearTimeout(flushTimer)
+    flushTimer = undefined
     if (!db || stopped || runs.records === 0) return
     try {
       write?.(runs.drain(), progress)
@@ -118,26 +129,53 @@ export function createLogIndexer(options: LogIndexerOptions) {
   }
 
   /**
-   * On the next turn of the event loop: the batches made durable in this turn go in one transaction, after their
-   * appends were acknowledged, and what they indexed is garbage before it grows old.
+   * Soon, in one transaction for many batches: at the next turn of the event loop once FLUSH_RECORDS are pending,
+   * else after FLUSH_MS. A transaction per batch would cost twice as much per record (FTS5 writes a segment per
+   * transaction and merges them later); queries in this process flush first, so they never wait for it.
    */
   function scheduleFlush(): void {
-    if (flushScheduled) return
-    flushScheduled = true
-    setImmediate(flush)
+    if (runs.records >= FLUSH_RECORDS) {
+      if (flushTimer) clearTimeout(flushTimer)
+      flushTimer = undefined
+      if (flushScheduled) return
+      flushScheduled = true
+      setImmediate(flush)
+      return
+    }
+    if (flushScheduled || flushTimer) return
+    flushTimer = setTimeout(() => {
+      flushTimer = undefined
+      flush()
+    }, FLUSH_MS)
   }
 
-  /** Indexes durable lines of one segment starting at `offset`; `lengths` are their byte lengths. */
-  function take(entries: readonly LogEntry[], lengths: readonly number[], segment: number, offset: number): void {
-    const taken = runs.take(entries, lengths, segment, offset, progress)
+  /**
+   * Indexes durable lines of one segment starting at `offset`; `lengths` are their byte lengths, `lastChain` the
+   * last one's chain value.
+   */
+  function take(
+    lines: readonly IndexedLine[],
+    lengths: readonly number[],
+    segment: number,
+    offset: number,
+    lastChain: string,
+  ): void {
+    const taken = runs.take(lines, lengths, segment, offset, progress, lastChain)
     progress = taken.progress
     next = { segment, offset: taken.end, seq: progress.nextSeq }
   }
 
-  /** The writer made `entries` durable, as `data`, at `offset` of their segment (called after the fsync). */
-  function appended(entries: readonly LogEntry[], data: Uint8Array, offset: number): void {
-    if (!live || stopped || entries.length === 0) return
-    const first = entries[0] as LogEntry
+  /**
+   * The writer made `lines` (from seq `first.seq` of segment `first.segment`) durable, as `data`, at `offset` of
+   * their segment (called after the fsync).
+   */
+  function appended(
+    first: { readonly seq: number; readonly segment: number },
+    lines: readonly IndexedLine[],
+    data: Uint8Array,
+    offset: number,
+  ): void {
+    if (!live || stopped || lines.length === 0) return
     const inPlace =
       first.segment === next.segment ? offset === next.offset : first.segment > next.segment && offset === 0
     if (first.seq !== next.seq || !inPlace) {
@@ -153,14 +191,26 @@ export function createLogIndexer(options: LogIndexerOptions) {
       lengths.push(end - from)
       from = end
     }
-    take(entries, lengths, first.segment, offset)
+    if (lengths.length !== lines.length) {
+      // Not the lines it was told of: read them from the segment instead.
+      live = false
+      void catchUp()
+      return
+    }
+    const lastStart = data.length - (lengths[lengths.length - 1] as number)
+    take(lines, lengths, first.segment, offset, chainOf(data, lastStart))
     scheduleFlush()
   }
 
-  /** On the append's path: whatever goes wrong here stops the index, never the append. */
-  function appendedSafely(entries: readonly LogEntry[], data: Uint8Array, offset: number): void {
+  /** Off the append's path, but fed by it: whatever goes wrong here stops the index, never the append. */
+  function appendedSafely(
+    first: { readonly seq: number; readonly segment: number },
+    lines: readonly IndexedLine[],
+    data: Uint8Array,
+    offset: number,
+  ): void {
     try {
-      appended(entries, data, offset)
+      appended(first, lines, data, offset)
     } catch (err) {
       stop('index update failed', err)
     }
@@ -189,8 +239,9 @@ export function createLogIndexer(options: LogIndexerOptions) {
         lengths.push(nl + 1 - from)
         from = nl + 1
       }
-      if (entries.length === 0) return false
-      take(entries, lengths, info.segment, next.offset)
+      const last = entries[entries.length - 1]
+      if (!last) return false
+      take(indexedLines(entries), lengths, info.segment, next.offset, last.chain)
       flush()
       return true
     } finally {

@@ -1,7 +1,7 @@
 import type { LogEntry } from '../../entry.js'
 import { utcIsoMs } from './iso-time.js'
 import { type Database, encodeEnds, type Progress } from './store.js'
-import { TermWriter } from './terms.js'
+import { type RecordTerms, recordTerms, TermWriter } from './terms.js'
 
 /**
  * What one flush writes: runs of up to RUN_LINES consecutive lines of one segment, each stored as one row saying
@@ -15,6 +15,18 @@ import { TermWriter } from './terms.js'
 
 export const RUN_LINES = 64
 export const BLOCK_LINES = 8
+
+/** One durable line as the index takes it: its seq, when it was logged, and its record's terms. */
+export interface IndexedLine {
+  readonly seq: number
+  readonly loggedAt: string
+  readonly terms: RecordTerms
+}
+
+/** The lines of entries read back or at hand. */
+export function indexedLines(entries: readonly LogEntry[]): IndexedLine[] {
+  return entries.map((e) => ({ seq: e.seq, loggedAt: e.loggedAt, terms: recordTerms(e.record) }))
+}
 
 export interface OpenRun {
   readonly first: number
@@ -55,20 +67,26 @@ export class RunBuilder {
   }
 
   /**
-   * Adds durable lines of `segment` starting at `offset` (`lengths`: their bytes); returns the progress after them
-   * and where the next line starts.
+   * Adds durable lines of `segment` starting at `offset` (`lengths`: their bytes; `lastChain`: the last one's chain
+   * value); returns the progress after them and where the next line starts.
    */
-  take(entries: readonly LogEntry[], lengths: readonly number[], segment: number, offset: number, before: Progress) {
+  take(
+    lines: readonly IndexedLine[],
+    lengths: readonly number[],
+    segment: number,
+    offset: number,
+    before: Progress,
+    lastChain: string,
+  ) {
     let { leadMs, lagMs, ordered } = before
     let at = offset
     let run = this.#pending[this.#pending.length - 1]
     let runEnd = run ? run.offset + (run.ends[run.ends.length - 1] as number) : -1
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i] as LogEntry
+    for (let i = 0; i < lines.length; i++) {
+      const e = lines[i] as IndexedLine
       const logged = this.#loggedMs(e.loggedAt)
       if (!(logged >= this.#lastAt)) ordered = false
-      const t = e.record.time
-      const time = typeof t === 'string' ? utcIsoMs(t) : Number.NaN
+      const time = e.terms.timeMs
       if (Number.isNaN(time) || Number.isNaN(logged)) {
         leadMs = null
         lagMs = null
@@ -91,14 +109,14 @@ export class RunBuilder {
       run.ends.push(at - run.offset)
       if (logged > run.lastAt) run.lastAt = logged
       const newBlock = (run.ends.length - 1) % BLOCK_LINES === 0
-      const text = this.#terms.textOf(e.record, newBlock)
+      const text = this.#terms.textOf(e.terms, newBlock)
       if (newBlock) run.texts.push(text)
       else run.texts[run.texts.length - 1] += text
       if (logged > this.#lastAt) this.#lastAt = logged
     }
-    this.#records += entries.length
-    const last = entries[entries.length - 1] as LogEntry
-    const progress: Progress = { ...before, nextSeq: last.seq + 1, lastChain: last.chain, leadMs, lagMs, ordered }
+    this.#records += lines.length
+    const last = lines[lines.length - 1] as IndexedLine
+    const progress: Progress = { ...before, nextSeq: last.seq + 1, lastChain, leadMs, lagMs, ordered }
     return { progress, end: at }
   }
 

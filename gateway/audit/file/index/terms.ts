@@ -1,6 +1,7 @@
 import type { AuditFilter } from '../../backend.js'
 import { hasOutcome } from '../../filter.js'
 import type { AuditRecord } from '../../record.js'
+import { utcIsoMs } from './iso-time.js'
 
 /**
  * The search terms of the file store's index: each indexed filter value of a record becomes one word for SQLite's
@@ -49,53 +50,102 @@ function subjectTerm(value: string): string {
 }
 
 /**
+ * What the index takes from one record: the time it reports and its terms, the repeating fields' apart (dept,
+ * officer, matter, resource, reason — written once per block when they repeat). Computed wherever the record is at
+ * hand: in the hashing thread, which has it before it is serialised (batch.ts), or from a line read back.
+ */
+export interface RecordTerms {
+  /** Epoch ms of record.time in its canonical form, else NaN. */
+  readonly timeMs: number
+  readonly admin: boolean
+  /** ` <term>` or '' (no such value) per repeating field; the reason's undefined when it is `ok` (it has none). */
+  readonly repeating: readonly [string, string, string, string, string | undefined]
+  /** The record's other terms, each ` <term>`. */
+  readonly once: string
+}
+
+const NONE = ['', '', '', '', undefined] as const
+
+export function recordTerms(record: AuditRecord): RecordTerms {
+  const t = (record as { time?: unknown }).time
+  const timeMs = typeof t === 'string' ? utcIsoMs(t) : Number.NaN
+  if (record.kind !== 'exchange') return { timeMs, admin: true, repeating: NONE, once: '' }
+  const spaced = (field: string, value: unknown) => (typeof value === 'string' ? ` ${term(field, value)}` : '')
+  let once = ''
+  if (typeof record.case === 'string') once += ` ${term('c', record.case)}`
+  const subjects = record.subjects
+  if (Array.isArray(subjects)) {
+    for (let i = 0; i < subjects.length; i++) {
+      const subject = subjects[i]
+      if (typeof subject === 'string') once += ` ${subjectTerm(subject)}`
+    }
+  }
+  if (record.decision === 'deny') once += ` ${TERM_DENY}`
+  const status = record.status
+  if (typeof status === 'number' && !hasOutcome(status, 'ok')) {
+    if (hasOutcome(status, 'refused')) once += ` ${TERM_OUTCOME.refused}`
+    else if (hasOutcome(status, 'failed')) once += ` ${TERM_OUTCOME.failed}`
+    once += ` t${Math.trunc(status)}`
+  }
+  const repeating = [
+    spaced('d', record.requester.dept),
+    spaced('u', record.requester.sub),
+    spaced('m', record.matter),
+    spaced('r', record.resource),
+    record.reason !== 'ok' ? spaced('e', record.reason) : undefined,
+  ] as const
+  return { timeMs, admin: false, repeating, once }
+}
+
+// Packed as text for handing over between threads: fields apart by U+0001, which no term holds (they are word
+// characters and spaces); a reason without a term is U+0002.
+const FIELD = '\u0001'
+const NO_REASON = '\u0002'
+
+export function packTerms(t: RecordTerms): string {
+  const [d, u, m, r, e] = t.repeating
+  return [t.timeMs, t.admin ? 'a' : 'x', d, u, m, r, e ?? NO_REASON, t.once].join(FIELD)
+}
+
+/** The terms packTerms packed, or undefined when the text is not such a packing. */
+export function unpackTerms(text: string): RecordTerms | undefined {
+  const f = text.split(FIELD)
+  if (f.length !== 8) return undefined
+  const [timeMs, admin, d, u, m, r, e, once] = f as [string, string, string, string, string, string, string, string]
+  return {
+    timeMs: Number(timeMs),
+    admin: admin === 'a',
+    repeating: [d, u, m, r, e === NO_REASON ? undefined : e],
+    once,
+  }
+}
+
+/**
  * Writes records' terms, space-separated, into the text of their block's FTS5 document. Records of one block mostly
- * share their department, matter and resource: a value equal to the one before in its field is written once per
- * block, and its term is not computed again.
+ * share their department, matter and resource: a term equal to the one before in its field is written once per
+ * block.
  */
 export class TermWriter {
-  /** The value before, its term, and whether the block has it yet, per repeating field (dept, officer, matter, resource, reason). */
-  readonly #values: unknown[] = [undefined, undefined, undefined, undefined, undefined]
+  /** The term before, and whether the block has it yet, per repeating field (dept, officer, matter, resource, reason). */
   readonly #terms: string[] = ['', '', '', '', '']
   readonly #written: boolean[] = [false, false, false, false, false]
 
   /** The term to add for a repeating field: '' when the block already has it. */
-  #repeating(slot: number, field: string, value: unknown): string {
-    if (value === this.#values[slot]) {
-      if (this.#written[slot]) return ''
-    } else {
-      this.#values[slot] = value
-      this.#terms[slot] = typeof value === 'string' ? ` ${term(field, value)}` : ''
-    }
+  #repeating(slot: number, spaced: string): string {
+    if (spaced === this.#terms[slot] && this.#written[slot]) return ''
+    this.#terms[slot] = spaced
     this.#written[slot] = true
-    return this.#terms[slot] as string
+    return spaced
   }
 
-  /** The terms of `record` to add to its block's text; `newBlock`: it starts a block. */
-  textOf(record: AuditRecord, newBlock: boolean): string {
+  /** The terms of a record to add to its block's text; `newBlock`: it starts a block. */
+  textOf(terms: RecordTerms, newBlock: boolean): string {
     if (newBlock) this.#written.fill(false)
-    if (record.kind !== 'exchange') return ` ${TERM_ADMIN}`
+    if (terms.admin) return ` ${TERM_ADMIN}`
+    const [d, u, m, r, e] = terms.repeating
     let text =
-      this.#repeating(0, 'd', record.requester.dept) +
-      this.#repeating(1, 'u', record.requester.sub) +
-      this.#repeating(2, 'm', record.matter) +
-      this.#repeating(3, 'r', record.resource)
-    if (typeof record.case === 'string') text += ` ${term('c', record.case)}`
-    const subjects = record.subjects
-    if (Array.isArray(subjects)) {
-      for (let i = 0; i < subjects.length; i++) {
-        const subject = subjects[i]
-        if (typeof subject === 'string') text += ` ${subjectTerm(subject)}`
-      }
-    }
-    if (record.decision === 'deny') text += ` ${TERM_DENY}`
-    const status = record.status
-    if (typeof status === 'number' && !hasOutcome(status, 'ok')) {
-      if (hasOutcome(status, 'refused')) text += ` ${TERM_OUTCOME.refused}`
-      else if (hasOutcome(status, 'failed')) text += ` ${TERM_OUTCOME.failed}`
-      text += ` t${Math.trunc(status)}`
-    }
-    if (record.reason !== 'ok') text += this.#repeating(4, 'e', record.reason)
+      this.#repeating(0, d) + this.#repeating(1, u) + this.#repeating(2, m) + this.#repeating(3, r) + terms.once
+    if (e !== undefined) text += this.#repeating(4, e)
     return text
   }
 }
