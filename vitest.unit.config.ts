@@ -13,7 +13,7 @@ const NEEDS_SERVICES = [
   'gateway/audit/pg-backend.test.ts',
   'gateway/state/postgres.test.ts',
   'gateway/sharing/*.postgres.test.ts',
-  'gateway/subscriptions/*.postgres.test.ts',
+  'gateway/subscriptions/**/*.postgres.test.ts',
   'connectors/market-qzk/conformance.test.ts',
   'connectors/market-qzk/connector.test.ts',
   'connectors/market-qzk/seed.test.ts',

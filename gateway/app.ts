@@ -9,6 +9,7 @@ import { auditRoutes } from './routes/audit.js'
 import { catalogHandler } from './routes/catalog.js'
 import { catalogExportRoutes } from './routes/catalog-exports.js'
 import { docsRoutes } from './routes/docs.js'
+import { evidenceHandler } from './routes/evidence.js'
 import { exchangeHandler } from './routes/exchange.js'
 import { grantRoutes } from './routes/grants.js'
 import { objectionRaiseRoutes, objectionRoutes } from './routes/objections.js'
@@ -70,6 +71,8 @@ export function createApp(deps: GatewayDeps): Hono {
   // Everything under /v1/resources/ goes through the exchange pipeline, so every call there is audited —
   // including unknown paths and wrong methods.
   app.all('/v1/resources/*', exchangeHandler(deps))
+  // 一件事一次办: a matter's declared evidence, each item through the same stages as a single read.
+  app.post('/v1/matters/:code/evidence', evidenceHandler(deps))
 
   // Any valid token may read the catalog; `access` in the answer says what its department may do.
   app.get('/v1/catalog', requireScope(undefined, { verifier: deps.verifier }), catalogHandler(deps))

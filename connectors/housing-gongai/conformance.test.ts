@@ -8,7 +8,7 @@ const sample = seedSample()
 
 testConnectorConformance<HousingGongaiOptions>({
   definition: housingGongai,
-  catalogFile: 'catalog.yaml',
+  catalogFile: 'connectors/housing-gongai/conformance.catalog.yaml',
   instance: 'housing-gongai',
   cases: {
     constructionPermits: {
@@ -17,10 +17,15 @@ testConnectorConformance<HousingGongaiOptions>({
     },
     drawingReviews: { ok: { projectCode: sample.projectCode }, missing: { projectCode: sample.unknownProjectCode } },
     completionFilings: { ok: { projectCode: sample.projectCode }, missing: { projectCode: sample.unknownProjectCode } },
+    permitChanges: { ok: {} },
   },
   async fixture() {
     const sim = await startHousingSimulator({ port: 0 })
     const options = { baseUrl: sim.url, appKey: DEFAULT_APP_KEY, appSecret: DEFAULT_APP_SECRET }
-    return knobbedSimulatorFixture(sim, options, { ...options, appSecret: 'not-the-secret' })
+    return {
+      ...knobbedSimulatorFixture(sim, options, { ...options, appSecret: 'not-the-secret' }),
+      // 住建 issues a new permit.
+      makeChange: async () => sim.issuePermit().SGXKZBH,
+    }
   },
 })

@@ -469,8 +469,15 @@ describe('housing-gongai definition', () => {
       'completionFilings',
       'constructionPermits',
       'drawingReviews',
+      'permitChanges',
     ])
-    expect(Object.values(housingGongai.operations).every((o) => o.kind === 'read')).toBe(true)
+    const kinds = Object.fromEntries(Object.entries(housingGongai.operations).map(([name, o]) => [name, o.kind]))
+    expect(kinds).toEqual({
+      completionFilings: 'read',
+      constructionPermits: 'read',
+      drawingReviews: 'read',
+      permitChanges: 'changes',
+    })
   })
 
   it('has an options schema that accepts the catalog options and nothing else', () => {

@@ -1,13 +1,18 @@
 import { request } from 'undici'
 import { ConnectorError, transportError } from '../kit/connector-error.js'
 import { drainBody, readBodyText } from '../kit/http-body.js'
-import type {
-  CallContext,
-  CanonicalRecord,
-  Connector,
-  ConnectorDeps,
-  HealthReport,
-  ReadOperation,
+import {
+  type CallContext,
+  type CanonicalRecord,
+  type Change,
+  type ChangesOperation,
+  type Connector,
+  type ConnectorDeps,
+  decodeChangeCursor,
+  encodeChangeCursor,
+  type HealthReport,
+  invalidCursor,
+  type ReadOperation,
 } from '../kit/types.js'
 import { httpStatusError, propagatedHeaders, safeUpstreamMessage } from '../kit/upstream-http.js'
 import {
@@ -25,7 +30,10 @@ import {
   ENVELOPE_CODES,
   FORM_CONTENT_TYPE,
   FORM_FIELD,
+  MAX_CHANGE_ROWS,
+  PARAM_AFTER_SERIAL,
   PARAM_OWNER_USCC,
+  PARAM_PAGE_ROWS,
   PARAM_PERMIT_NO,
   PARAM_PROJECT_CODE,
   PING,
@@ -56,12 +64,17 @@ const DRAIN_LIMIT_BYTES = 64 * 1024
 
 type Mapper = (row: unknown) => CanonicalRecord
 
+/** Tag of the permit change feed's cursors (kit encodeChangeCursor), versioned with their layout. */
+const PERMIT_CURSOR_TAG = 'housing-gongai/permits/1'
+
 interface CallSpec {
   readonly operation: string
   readonly service: ServiceName
   /** Wire parameters (XMDM / SGXKZBH). */
   readonly params: Readonly<Record<string, string>>
   readonly map: Mapper
+  /** The rows as received, instead of mapped records (the change feed reads their LSH and SJGXSJ); 01 is none. */
+  readonly raw?: boolean
   /** Canonical field each returned record must match, when the upstream sends it. */
   readonly match?: { readonly field: string; readonly value: string; readonly column: string }
 }
@@ -108,6 +121,8 @@ export function createHousingGongaiConnector(options: HousingGongaiOptions, deps
         await readBodyText(res.body, res.headers['content-type'], { limit: MAX_RESPONSE_BYTES }),
       )
       envelopeCode = printableCode(envelope.code)
+      // A change query with nothing new says 查询无结果 too; for a feed that is an empty page, not a failure.
+      if (spec.raw && envelope.code === ENVELOPE_CODES.noData) return []
       if (envelope.code === ENVELOPE_CODES.noData) {
         throw new ConnectorError('not-found', `envelope code ${ENVELOPE_CODES.noData} (查询无结果)`, {
           upstreamCode: ENVELOPE_CODES.noData,
@@ -120,7 +135,7 @@ export function createHousingGongaiConnector(options: HousingGongaiOptions, deps
       if (!Array.isArray(envelope.data)) {
         throw new ConnectorError('bad-response', `envelope code 00 without a data array (${service})`)
       }
-      const records = mapRows(envelope.data, spec)
+      const records = spec.raw ? (envelope.data as CanonicalRecord[]) : mapRows(envelope.data, spec)
       ctx.log.debug(
         {
           operation,
@@ -180,8 +195,61 @@ export function createHousingGongaiConnector(options: HousingGongaiOptions, deps
     },
   })
 
+  /**
+   * The 施工许可 change feed over `sgxk.changes` (rows after a 流水号, in LSH order). The interface answers from its
+   * committed table in LSH order, so the cursor is simply the last LSH read: the same cursor always answers the
+   * same rows and any added since. Each valid row is a change (version = its LSH) of its permit; a row superseded
+   * by a correction is none (the correction's new row is), but still moves the cursor.
+   */
+  const permitChanges: ChangesOperation = {
+    kind: 'changes',
+    async handle(request, ctx) {
+      const [after] = request.after === undefined ? [''] : decodeChangeCursor(PERMIT_CURSOR_TAG, request.after, 1)
+      if (typeof after !== 'string' || !/^(?:\d{1,32})?$/.test(after)) throw invalidCursor()
+      const limit = Math.max(1, Math.min(MAX_CHANGE_ROWS - 1, Math.floor(request.limit)))
+      const params: Record<string, string> = { [PARAM_PAGE_ROWS]: String(limit + 1) }
+      if (after !== '') params[PARAM_AFTER_SERIAL] = after
+      const rows = (await call(
+        { operation: 'permitChanges', service: SERVICES.permitChanges, params, map: mapPermitRow, raw: true },
+        ctx,
+      )) as readonly unknown[]
+      const page = rows.slice(0, limit)
+      const changes: Change[] = []
+      let last = after
+      for (let i = 0; i < page.length; i++) {
+        const row = page[i]
+        if (!isWireRow(row))
+          throw new ConnectorError('bad-response', `${SERVICES.permitChanges} row ${i} is not a JSON object`)
+        const lsh = row.LSH
+        if (typeof lsh !== 'string' || !/^\d{1,32}$/.test(lsh) || (last !== '' && BigInt(lsh) <= BigInt(last))) {
+          throw new ConnectorError('bad-response', `${SERVICES.permitChanges} row ${i}: LSH missing or out of order`)
+        }
+        last = lsh
+        if (isSupersededRow(row)) continue
+        const record = mapRows([row], {
+          operation: 'permitChanges',
+          service: SERVICES.permitChanges,
+          params,
+          map: mapPermitRow,
+        })[0]
+        if (record === undefined || typeof record.permitNo !== 'string') {
+          throw new ConnectorError('bad-response', `${SERVICES.permitChanges} row ${i}: no SGXKZBH`)
+        }
+        changes.push({
+          key: record.permitNo,
+          version: lsh,
+          op: 'upsert',
+          changedAt: changedAtOf(row.SJGXSJ, i),
+          record,
+        })
+      }
+      return { changes, next: encodeChangeCursor(PERMIT_CURSOR_TAG, [last]), more: rows.length > limit }
+    },
+  }
+
   return {
     operations: {
+      permitChanges,
       constructionPermits,
       drawingReviews: byProject('drawingReviews', SERVICES.drawingReviews, mapDrawingReviewRow),
       completionFilings: byProject('completionFilings', SERVICES.completionFilings, mapCompletionFilingRow),
@@ -218,6 +286,16 @@ export function createHousingGongaiConnector(options: HousingGongaiOptions, deps
       disposed = true
     },
   }
+}
+
+/** `SJGXSJ` (yyyyMMddHHmmss, Asia/Shanghai) as ISO 8601 with its offset. */
+function changedAtOf(text: unknown, i: number): string {
+  const m = typeof text === 'string' ? /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(text) : null
+  const iso = m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}+08:00` : ''
+  if (Number.isNaN(Date.parse(iso))) {
+    throw new ConnectorError('bad-response', `${SERVICES.permitChanges} row ${i}: SJGXSJ is not yyyyMMddHHmmss`)
+  }
+  return iso
 }
 
 function requestHeaders(

@@ -23,6 +23,10 @@ export const housingGongai = defineConnector<HousingGongaiOptions>({
       kind: 'read',
       description: '施工图设计文件审查信息 (SPGL_SGTSJWJSCXXB_V3) by 项目代码 (XMDM)',
     },
+    permitChanges: {
+      kind: 'changes',
+      description: '建筑工程施工许可信息 changes: permit rows added since a 流水号 (sgxk.changes), in LSH order',
+    },
     completionFilings: {
       kind: 'read',
       description: '建设工程竣工验收备案信息 (SPGL_JSGCJGYSBAXXB_V3) by 项目代码 (XMDM)',

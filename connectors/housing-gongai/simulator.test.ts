@@ -245,3 +245,42 @@ describe('housing simulator demo hints', () => {
     expect(housingSimulator.examples).toBe(examples)
   })
 })
+
+describe('housing simulator change query (sgxk.changes)', () => {
+  type Rows = { code: string; msg: string; data: Array<Record<string, string>> | '' }
+  const changes = async (params: unknown) => (await post('sgxk.changes', signed(params))).body as Rows
+
+  it('pages every permit row, superseded ones too, in LSH order, then says 查询无结果', async () => {
+    const rows: Array<Record<string, string>> = []
+    let after: string | undefined
+    for (;;) {
+      const body = await changes(after === undefined ? { MYTS: '100' } : { QSLSH: after, MYTS: '100' })
+      if (body.code === '01') break
+      expect(body.code).toBe('00')
+      rows.push(...(body.data as Array<Record<string, string>>))
+      after = rows.at(-1)?.LSH
+    }
+    expect(rows.length).toBeGreaterThanOrEqual(sim.data.permits.length)
+    const serials = rows.map((r) => BigInt(r.LSH as string))
+    expect(serials).toEqual([...serials].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)))
+    expect(new Set(serials).size).toBe(serials.length)
+    expect(rows.some((r) => r.SJYXBS === '0')).toBe(true)
+  })
+
+  it('serves a permit issued now after every earlier row, to the change query and the permit query', async () => {
+    const last = sim.issuePermit()
+    const issued = sim.issuePermit()
+    expect(BigInt(issued.LSH as string)).toBeGreaterThan(BigInt(last.LSH as string))
+    expect(await changes({ QSLSH: last.LSH, MYTS: '10' })).toMatchObject({ code: '00', data: [issued] })
+    const byNo = (await post('sgxk.query', signed({ SGXKZBH: issued.SGXKZBH }))).body as Rows
+    expect(byNo.data).toEqual([issued])
+  })
+
+  it('answers 97 without MYTS and 98 for a malformed QSLSH or MYTS, naming the parameter only', async () => {
+    expect(await changes({})).toEqual({ code: '97', msg: '参数缺失：MYTS', data: '' })
+    expect(await changes({ QSLSH: '12a', MYTS: '10' })).toEqual({ code: '98', msg: '参数类型错误：QSLSH', data: '' })
+    for (const rows of ['0', '501', 'x', 10]) {
+      expect(await changes({ MYTS: rows })).toEqual({ code: '98', msg: '参数类型错误：MYTS', data: '' })
+    }
+  })
+})

@@ -14,6 +14,8 @@ export const SERVICES = {
   drawingReviews: 'sgtsc.query',
   /** 建设工程竣工验收备案信息 (SPGL_JSGCJGYSBAXXB_V3). */
   completionFilings: 'jgysba.query',
+  /** 施工许可 rows added since a 流水号 (增量查询), in LSH order: the change feed. */
+  permitChanges: 'sgxk.changes',
 } as const
 
 export type ServiceName = (typeof SERVICES)[keyof typeof SERVICES]
@@ -51,6 +53,11 @@ export const PARAM_PROJECT_CODE = 'XMDM'
 export const PARAM_PERMIT_NO = 'SGXKZBH'
 /** 建设单位代码: permits of one owner (建设单位) by its USCC. */
 export const PARAM_OWNER_USCC = 'JSDWDM'
+/** 起始流水号 of `sgxk.changes`: rows with a greater LSH (digits; absent from the beginning). */
+export const PARAM_AFTER_SERIAL = 'QSLSH'
+/** 每页条数 of `sgxk.changes` (digits, 1..MAX_CHANGE_ROWS). */
+export const PARAM_PAGE_ROWS = 'MYTS'
+export const MAX_CHANGE_ROWS = 500
 
 /** The JSON carried in the `data` form field. */
 export interface WireRequest {

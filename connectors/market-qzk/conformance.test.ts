@@ -3,7 +3,8 @@ import { closedPort } from '../kit/conformance/ports.js'
 import { testConnectorConformance } from '../kit/conformance/suite.js'
 import { marketQzk } from './index.js'
 import type { MarketQzkOptions } from './options.js'
-import { seedMarketDatabase, seedSample } from './simulator/index.js'
+import { DEFAULT_TABLE } from './options.js'
+import { appendDeregistration, seedMarketDatabase, seedSample } from './simulator/index.js'
 import {
   createRoleWithoutPrivileges,
   createVariant,
@@ -26,6 +27,7 @@ testConnectorConformance<MarketQzkOptions>({
   instance: 'market-qzk',
   cases: {
     enterpriseByUscc: { ok: { uscc: sample.correctedUscc }, missing: { uscc: sample.unknownUscc } },
+    registrationChanges: { ok: {} },
   },
   async fixture() {
     const admin = new pg.Pool({ connectionString: TEST_DB_URL, max: 2 })
@@ -36,6 +38,11 @@ testConnectorConformance<MarketQzkOptions>({
     const options: MarketQzkOptions = { connectionString: TEST_DB_URL, schema }
     return {
       options,
+      // An enterprise is 注销: a new valid row for its USCC.
+      async makeChange() {
+        await appendDeregistration(admin, { schema, table: DEFAULT_TABLE }, sample.plainUscc, Date.now())
+        return sample.plainUscc
+      },
       async inject(fault) {
         switch (fault) {
           case 'stall': {

@@ -7,7 +7,17 @@ import { createAjv } from '../../gateway/validation/ajv.js'
 import { closedPort } from '../kit/conformance/ports.js'
 import { ConnectorError } from '../kit/connector-error.js'
 import { orgCodeCheckChar, usccCheckChar } from '../kit/identifiers.js'
-import type { CallContext, CanonicalRecord, Connector, ReadOperation } from '../kit/types.js'
+import {
+  type CallContext,
+  type CanonicalRecord,
+  type Change,
+  type ChangesOperation,
+  type Connector,
+  encodeChangeCursor,
+  INVALID_CURSOR,
+  type ReadOperation,
+} from '../kit/types.js'
+import { decodeQzkCursor } from './change-cursor.js'
 import { APPLICATION_NAME } from './connector.js'
 import { type EnterpriseByUsccParams, type MarketQzkOptions, marketQzk, marketQzkOptionsSchema } from './index.js'
 import { mapEnterpriseRow, type QzkRow } from './mapping.js'
@@ -525,5 +535,139 @@ describe('options', () => {
     } catch (err) {
       expect((err as Error).message).not.toContain('s3cret')
     }
+  })
+})
+
+describe('market-qzk registrationChanges (前置库 change feed)', () => {
+  const changeSchema = testSchema('chg')
+  let now = Date.parse('2026-11-30T02:00:00Z')
+  const frozen = { now: () => now }
+  const feedLog = new CapturingLogger()
+  let feedAdmin: pg.Pool
+  let connector: Connector
+
+  beforeAll(async () => {
+    feedAdmin = new pg.Pool({ connectionString: TEST_DB_URL, max: 3 })
+    await seedMarketDatabase(feedAdmin, { schema: changeSchema })
+    connector = marketQzk.create(
+      { connectionString: TEST_DB_URL, schema: changeSchema, changeLookBackSeconds: 60 },
+      { dispatcher: noDispatcher, log: feedLog, clock: frozen },
+    )
+  }, 60_000)
+  afterAll(async () => {
+    await connector?.dispose()
+    await dropSchemaAndRole(feedAdmin, changeSchema)
+    await feedAdmin.end()
+  })
+
+  const changes = (after: string | undefined, limit = 1_000) =>
+    (connector.operations.registrationChanges as ChangesOperation).handle({ after, limit }, callContext(feedLog))
+  async function drainFrom(after: string | undefined) {
+    const all: Change[] = []
+    let cursor = after
+    for (;;) {
+      const page = await changes(cursor)
+      all.push(...page.changes)
+      cursor = page.next
+      if (!page.more) return { all, cursor }
+    }
+  }
+  /** Inserts a copy of the USCC's newest valid row with other columns changed; answers its LSH. */
+  async function insertRow(db: pg.Pool | pg.PoolClient, usccValue: string, set: Record<string, string>) {
+    const columns = ['TYSHXYDM', 'QYMC', 'FDDBR', 'FDDBRZJHM', 'QYLX', 'DJZT', 'ZS', 'XZQHDM', 'ZCZB', 'CLRQ', 'DJJG']
+    const chosen = columns.map((c) => (c in set ? `$${Object.keys(set).indexOf(c) + 2}` : q(c)))
+    const extra = Object.keys(set).filter((c) => !columns.includes(c))
+    const result = await db.query<{ LSH: string }>(
+      `INSERT INTO ${table(changeSchema)} (${[...columns, ...extra].map(q).join(', ')})` +
+        ` SELECT ${[...chosen, ...extra.map((c) => `$${Object.keys(set).indexOf(c) + 2}`)].join(', ')}` +
+        ` FROM ${table(changeSchema)} WHERE "TYSHXYDM" = $1 AND "SJYXBS" = '1'` +
+        ` ORDER BY "SJGXSJ" DESC, "LSH" DESC LIMIT 1 RETURNING "LSH"::text AS "LSH"`,
+      [usccValue, ...Object.values(set)],
+    )
+    return result.rows[0]?.LSH as string
+  }
+
+  it('hands out every valid row once from the beginning, none of the invalid copies, each with the newest record', async () => {
+    const { all } = await drainFrom(undefined)
+    const valid = await feedAdmin.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM ${table(changeSchema)} WHERE "SJYXBS" = '1'`,
+    )
+    expect(all).toHaveLength(Number(valid.rows[0]?.n))
+    // The corrected enterprise: its invalid copy is no change; its rows all carry the corrected, newest record.
+    const corrected = all.filter((c) => c.key === sample.correctedUscc)
+    expect(corrected.length).toBeGreaterThan(0)
+    const current = await read(connector, { uscc: sample.correctedUscc })
+    for (const change of corrected) expect(change.record).toEqual(current[0])
+    for (const change of all) {
+      expect(change.op).toBe('upsert')
+      expect(change.changedAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+08:00$/)
+    }
+  })
+
+  it('a 注销 is an upsert with that status; an invalid row on its own is no change', async () => {
+    const { cursor } = await drainFrom(undefined)
+    await insertRow(feedAdmin, sample.plainUscc, { SJYXBS: '0', SJWXYY: '录入错误', SJGXSJ: '20261130100000' })
+    const lsh = await insertRow(feedAdmin, sample.plainUscc, { DJZT: '注销', SJGXSJ: '20261130100001' })
+    const next = await drainFrom(cursor)
+    expect(next.all.map((c) => [c.key, c.version, c.op, c.record?.status])).toEqual([
+      [sample.plainUscc, lsh, 'upsert', 'deregistered'],
+    ])
+    expect(next.all[0]?.changedAt).toBe('2026-11-30T10:00:01+08:00')
+  })
+
+  it('never loses a row whose transaction commits after a later row was read (LSH out of commit order)', async () => {
+    const { cursor } = await drainFrom(undefined)
+    const slow = await feedAdmin.connect()
+    try {
+      await slow.query('BEGIN')
+      const early = await insertRow(slow, sample.plainUscc, { ZS: '南京市玄武区慢事务路1号', SJGXSJ: '20261130110000' })
+      const late = await insertRow(feedAdmin, sample.correctedUscc, { SJGXSJ: '20261130110001' })
+      expect(BigInt(early)).toBeLessThan(BigInt(late))
+      const first = await drainFrom(cursor)
+      expect(first.all.map((c) => c.version)).toEqual([late])
+      // Within the look-back window, the skipped serial is asked for again on every poll.
+      now += 30_000
+      await slow.query('COMMIT')
+      const second = await drainFrom(first.cursor)
+      expect(second.all.map((c) => [c.key, c.version])).toEqual([[sample.plainUscc, early]])
+      expect(second.all[0]?.record?.address).toBe('南京市玄武区慢事务路1号')
+      expect((await drainFrom(second.cursor)).all).toEqual([])
+      // The old cursor still answers both: a superset, never fewer.
+      expect((await drainFrom(cursor)).all.map((c) => c.version)).toEqual([early, late])
+    } finally {
+      slow.release()
+    }
+  })
+
+  it('gives a skipped serial up after the look-back window (a rolled-back insert never fills)', async () => {
+    const { cursor } = await drainFrom(undefined)
+    const aborted = await feedAdmin.connect()
+    try {
+      await aborted.query('BEGIN')
+      await insertRow(aborted, sample.plainUscc, { SJGXSJ: '20261130120000' })
+      const after = await insertRow(feedAdmin, sample.plainUscc, { SJGXSJ: '20261130120001' })
+      await aborted.query('ROLLBACK')
+      const first = await drainFrom(cursor)
+      expect(first.all.map((c) => c.version)).toEqual([after])
+      expect(decodeQzkCursor(first.cursor).gaps).toHaveLength(1)
+      now += 61_000
+      const second = await changes(first.cursor)
+      expect(second.changes).toEqual([])
+      expect(decodeQzkCursor(second.next).gaps).toEqual([])
+    } finally {
+      aborted.release()
+    }
+  })
+
+  it('refuses a cursor it did not issue, naming no value', async () => {
+    for (const after of ['garbage', encodeChangeCursor('market-qzk/changes/1', [5, '9:3:1'])]) {
+      const err = await changes(after).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect(err).toBeInstanceOf(ConnectorError)
+      expect((err as ConnectorError).upstreamCode).toBe(INVALID_CURSOR)
+    }
+    expect(feedLog.text()).not.toContain(sample.plainUscc)
   })
 })

@@ -1,10 +1,26 @@
 import { connect as netConnect } from 'node:net'
 import pg from 'pg'
 import { ConnectorError, type ConnectorErrorKind, transportError } from '../kit/connector-error.js'
-import type { CanonicalRecord, Connector, ConnectorDeps, HealthReport, ReadOperation } from '../kit/types.js'
+import type {
+  CanonicalRecord,
+  Change,
+  ChangesOperation,
+  Connector,
+  ConnectorDeps,
+  HealthReport,
+  ReadOperation,
+} from '../kit/types.js'
+import { decodeQzkCursor, encodeQzkCursor, nextQzkCursor } from './change-cursor.js'
 import { MappingError, mapEnterpriseRow, type QzkRow } from './mapping.js'
 import { type MarketQzkOptions, resolveOptions } from './options.js'
-import { BEGIN_READ_ONLY, buildStatements, COMMIT, SET_LOCAL_STATEMENT_TIMEOUT } from './sql.js'
+import {
+  BEGIN_READ_ONLY,
+  buildStatements,
+  CHANGE_COLUMNS,
+  COMMIT,
+  ROW_VALID,
+  SET_LOCAL_STATEMENT_TIMEOUT,
+} from './sql.js'
 
 /** Parameters of `enterpriseByUscc` (by-uscc.request.json). */
 export interface EnterpriseByUsccParams {
@@ -19,6 +35,8 @@ export const CONNECT_TIMEOUT_MS = 5_000
 export const IDLE_TIMEOUT_MS = 30_000
 /** `application_name` of the connector's sessions, so DBAs can tell them apart in pg_stat_activity. */
 export const APPLICATION_NAME = 'qiao-market-qzk'
+/** Most changes in one page of `registrationChanges`, whatever the caller asks. */
+export const MAX_CHANGES_PAGE = 1_000
 /** The PostgreSQL CancelRequest code (1234 << 16 | 5678). */
 const CANCEL_REQUEST_CODE = 80_877_102
 const CANCEL_REQUEST_TIMEOUT_MS = 1_000
@@ -137,8 +155,79 @@ export function createMarketQzkConnector(options: MarketQzkOptions, deps: Connec
     },
   }
 
+  /**
+   * The 法人登记信息 change feed (cursor: change-cursor.ts). Each valid row is one change (version = its LSH) of its
+   * USCC, handed out with the USCC's newest valid record: a correction's invalid copy is no change (its new valid
+   * row is), a 注销 is an upsert with that status, and a back-filled older row repeats the current record rather
+   * than going back in time. Rows are never deleted, so there are no deletes.
+   */
+  const registrationChanges: ChangesOperation = {
+    kind: 'changes',
+    async handle(request, ctx) {
+      const operation = 'registrationChanges'
+      const started = clock.now()
+      let rowCount: number | undefined
+      try {
+        if (disposed) throw new ConnectorError('unavailable', 'connector disposed')
+        const cursor = decodeQzkCursor(request.after)
+        const limit = Math.max(1, Math.min(MAX_CHANGES_PAGE, Math.floor(request.limit)))
+        const rows = await runReadOnly(
+          statements.changes,
+          [
+            String(cursor.after),
+            `{${cursor.gaps.map((g) => g.from).join(',')}}`,
+            `{${cursor.gaps.map((g) => g.to).join(',')}}`,
+            String(limit + 1),
+          ],
+          ctx.signal,
+          ctx.deadline,
+        )
+        rowCount = rows.length
+        const page = rows.slice(0, limit)
+        const changes: Change[] = []
+        const seen: number[] = []
+        for (const row of page) {
+          const lsh = Number(row[CHANGE_COLUMNS.serial])
+          if (!Number.isSafeInteger(lsh)) throw new ConnectorError('bad-response', 'front-end row: LSH out of range')
+          seen.push(lsh)
+          if (row[CHANGE_COLUMNS.validity] !== ROW_VALID) continue
+          const record = mapRow(row)
+          if (record.uscc !== row[CHANGE_COLUMNS.uscc]) {
+            throw new ConnectorError('bad-response', 'front-end newest row does not match the changed TYSHXYDM')
+          }
+          changes.push({
+            key: String(record.uscc),
+            version: String(lsh),
+            op: 'upsert',
+            changedAt: changedAtOf(row[CHANGE_COLUMNS.updatedAt]),
+            record,
+          })
+        }
+        const next = nextQzkCursor(cursor, seen, Math.floor(clock.now() / 1000), settings.changeLookBackSeconds)
+        ctx.log.debug(
+          { operation, durationMs: clock.now() - started, rowCount, changes: changes.length, gaps: next.gaps.length },
+          'market-qzk changes',
+        )
+        return { changes, next: encodeQzkCursor(next), more: rows.length > limit }
+      } catch (err) {
+        const error = databaseError(err, ctx.signal)
+        ctx.log.warn(
+          {
+            operation,
+            durationMs: clock.now() - started,
+            rowCount,
+            sqlState: error.upstreamCode,
+            errorKind: error.kind,
+          },
+          'market-qzk changes failed',
+        )
+        throw error
+      }
+    },
+  }
+
   return {
-    operations: { enterpriseByUscc },
+    operations: { enterpriseByUscc, registrationChanges },
 
     async health({ signal }): Promise<HealthReport> {
       if (disposed) return { status: 'down', detail: 'connector disposed' }
@@ -168,6 +257,15 @@ function mapRow(row: QzkRow): CanonicalRecord {
     }
     throw err
   }
+}
+
+/** `SJGXSJ` (yyyyMMddHHmmss, Asia/Shanghai wall clock) as ISO 8601 with its offset. */
+function changedAtOf(text: string | null | undefined): string {
+  const m = typeof text === 'string' ? /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(text) : null
+  const iso = m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}+08:00` : ''
+  if (Number.isNaN(Date.parse(iso)))
+    throw new ConnectorError('bad-response', 'front-end row: SJGXSJ is not yyyyMMddHHmmss')
+  return iso
 }
 
 function deadlineReached(): ConnectorError {

@@ -20,6 +20,11 @@ export const marketQzk = defineConnector<MarketQzkOptions>({
       kind: 'read',
       description: '法人登记信息 (QZK_FRDJXX) by 统一社会信用代码 (TYSHXYDM): the newest valid row',
     },
+    registrationChanges: {
+      kind: 'changes',
+      description:
+        '法人登记信息 changes: every new valid row (by LSH, skipped serials waited for), with the newest record',
+    },
   },
   optionsSchema: marketQzkOptionsSchema,
   create: createMarketQzkConnector,

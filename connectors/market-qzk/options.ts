@@ -7,6 +7,8 @@ export const DEFAULT_SCHEMA = 'qiao_market_qzk'
 export const DEFAULT_TABLE = 'QZK_FRDJXX'
 export const DEFAULT_POOL_MAX = 5
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 5_000
+/** How long the change feed waits for a serial value that was skipped to show up (change-cursor.ts). */
+export const DEFAULT_CHANGE_LOOK_BACK_SECONDS = 600
 
 /** Schema names: lower-case, as PostgreSQL folds unquoted names (at most 63 bytes, the identifier limit). */
 export const SCHEMA_NAME_PATTERN = '^[a-z_][a-z0-9_]{0,62}$'
@@ -41,6 +43,12 @@ export interface MarketQzkOptions {
    * @default 5000
    */
   readonly statementTimeoutMs?: number
+  /**
+   * How long the change feed keeps looking for a skipped `LSH` (a row whose transaction commits after a later
+   * row's, 1..86400 s): longer than the longest transaction that fills the table. See change-cursor.ts.
+   * @default 600
+   */
+  readonly changeLookBackSeconds?: number
 }
 
 export const marketQzkOptionsSchema: JsonSchema = {
@@ -78,6 +86,13 @@ export const marketQzkOptionsSchema: JsonSchema = {
       default: DEFAULT_STATEMENT_TIMEOUT_MS,
       description: 'Server-side statement timeout, ms (capped per call by the time left to the deadline)',
     },
+    changeLookBackSeconds: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 86_400,
+      default: DEFAULT_CHANGE_LOOK_BACK_SECONDS,
+      description: 'Change feed: how long a skipped LSH is waited for (longer than the longest filling transaction), s',
+    },
   },
   required: ['connectionString'],
   additionalProperties: false,
@@ -89,6 +104,7 @@ export interface ResolvedOptions {
   readonly table: string
   readonly poolMax: number
   readonly statementTimeoutMs: number
+  readonly changeLookBackSeconds: number
 }
 
 const check = optionChecks('market-qzk')
@@ -119,6 +135,12 @@ export function resolveOptions(options: MarketQzkOptions): ResolvedOptions {
       options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
       100,
       60_000,
+    ),
+    changeLookBackSeconds: check.integerInRange(
+      'changeLookBackSeconds',
+      options.changeLookBackSeconds ?? DEFAULT_CHANGE_LOOK_BACK_SECONDS,
+      1,
+      86_400,
     ),
   }
 }

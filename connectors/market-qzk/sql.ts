@@ -70,9 +70,24 @@ export const COMMIT = 'COMMIT'
 export interface QzkStatements {
   /** `$1` = USCC. The newest valid row: `SJYXBS = '1'`, latest `SJGXSJ`, then highest `LSH`. */
   readonly enterpriseByUscc: string
+  /**
+   * The change feed's page (change-cursor.ts): `$1` = highest LSH handed out, `$2`/`$3` = the gaps' first and last
+   * LSH (bigint arrays as text), `$4` = rows to read. Every row above `$1` or in a gap, in LSH order, valid or not
+   * (an invalid row fills its gap but is no change); for a valid row, the USCC's newest valid row beside it, so
+   * a back-filled older row never hands out a stale record.
+   */
+  readonly changes: string
   /** Health probe: the table is there and readable. */
   readonly probe: string
 }
+
+/** Column aliases of the changed row in `changes` (the record's own columns keep their names). */
+export const CHANGE_COLUMNS = {
+  serial: 'CHANGE_LSH',
+  uscc: 'CHANGE_TYSHXYDM',
+  validity: 'CHANGE_SJYXBS',
+  updatedAt: 'CHANGE_SJGXSJ',
+} as const
 
 /** `"schema"."table"`, quoted. The caller has validated both names. */
 export function qualifiedTable(schema: string, table: string): string {
@@ -89,6 +104,20 @@ export function buildStatements(schema: string, table: string): QzkStatements {
       `SELECT ${select} FROM ${from}` +
       ` WHERE ${q(COLUMNS.uscc)} = $1 AND ${q(COLUMNS.validity)} = '${ROW_VALID}'` +
       ` ORDER BY ${q(COLUMNS.updatedAt)} DESC NULLS LAST, ${q(COLUMNS.serial)} DESC LIMIT 1`,
+    changes:
+      `SELECT t.${q(COLUMNS.serial)}::text AS ${q(CHANGE_COLUMNS.serial)},` +
+      ` t.${q(COLUMNS.uscc)}::text AS ${q(CHANGE_COLUMNS.uscc)},` +
+      ` t.${q(COLUMNS.validity)}::text AS ${q(CHANGE_COLUMNS.validity)},` +
+      ` t.${q(COLUMNS.updatedAt)}::text AS ${q(CHANGE_COLUMNS.updatedAt)}, cur.*` +
+      ` FROM ((SELECT g.* FROM ${from} g JOIN unnest($2::bigint[], $3::bigint[]) AS gap(lo, hi)` +
+      ` ON g.${q(COLUMNS.serial)} BETWEEN gap.lo AND gap.hi)` +
+      ` UNION ALL (SELECT n.* FROM ${from} n WHERE n.${q(COLUMNS.serial)} > $1::bigint` +
+      ` ORDER BY n.${q(COLUMNS.serial)} LIMIT $4::int)) t` +
+      ` LEFT JOIN LATERAL (SELECT ${select} FROM ${from} c` +
+      ` WHERE c.${q(COLUMNS.uscc)} = t.${q(COLUMNS.uscc)} AND c.${q(COLUMNS.validity)} = '${ROW_VALID}'` +
+      ` ORDER BY c.${q(COLUMNS.updatedAt)} DESC NULLS LAST, c.${q(COLUMNS.serial)} DESC LIMIT 1) cur` +
+      ` ON t.${q(COLUMNS.validity)} = '${ROW_VALID}'` +
+      ` ORDER BY t.${q(COLUMNS.serial)} LIMIT $4::int`,
     probe: `SELECT 1 FROM ${from} LIMIT 1`,
   })
 }

@@ -12,11 +12,16 @@ testConnectorConformance<ConnectorOptions>({
   instance: 'template-envelope',
   cases: {
     records: { ok: { recordNo: sample.recordNo }, missing: { recordNo: sample.unknownRecordNo } },
+    changes: { ok: {} },
   },
   async fixture() {
     const sim = await startSimulator({ port: 0 })
     const options = { baseUrl: sim.url, appKey: DEFAULT_APP_KEY, appSecret: DEFAULT_APP_SECRET }
     // stall → fault hang, malformed → fault malformed, down → a closed port, refuse → a wrong appSecret.
-    return knobbedSimulatorFixture(sim, options, { ...options, appSecret: 'not-the-secret' })
+    // makeChange → a new record registered at the simulator.
+    return {
+      ...knobbedSimulatorFixture(sim, options, { ...options, appSecret: 'not-the-secret' }),
+      makeChange: async () => sim.addRecord().JLBH,
+    }
   },
 })

@@ -2,7 +2,13 @@ import { Agent, request } from 'undici'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { CapturingLogger } from '../kit/conformance/capturing-logger.js'
 import { ConnectorError } from '../kit/connector-error.js'
-import type { CallContext, CanonicalRecord, ReadOperation } from '../kit/types.js'
+import {
+  type CallContext,
+  type CanonicalRecord,
+  type ChangesOperation,
+  INVALID_CURSOR,
+  type ReadOperation,
+} from '../kit/types.js'
 import type { RecordParams } from './index.js'
 import { templateEnvelope } from './index.js'
 import { parseLegacyDateTime } from './mapping.js'
@@ -97,5 +103,40 @@ describe('mapping', () => {
     expect(parseLegacyDateTime('2026-01-15 09:30:00')).toBe('2026-01-15T09:30:00+08:00')
     expect(parseLegacyDateTime('20260230093000')).toBeUndefined()
     expect(parseLegacyDateTime('20260115250000')).toBeUndefined()
+  })
+})
+
+describe('template-envelope change feed', () => {
+  const changes = () => {
+    const connector = templateEnvelope.create(
+      { baseUrl: sim.url, appKey: DEFAULT_APP_KEY, appSecret: DEFAULT_APP_SECRET },
+      { dispatcher: agent, log, clock: { now: Date.now } },
+    )
+    return connector.operations.changes as ChangesOperation
+  }
+
+  it('pages records in (GXSJ, JLBH) order without skipping or repeating one updated in the same second', async () => {
+    const feed = changes()
+    // Two records registered in the same second: the keyset cursor tells them apart.
+    const [first, second] = [sim.addRecord(), sim.addRecord()]
+    const seen: string[] = []
+    let after: string | undefined
+    for (;;) {
+      const page = await feed.handle({ after, limit: 1 }, ctx())
+      seen.push(...page.changes.map((c) => c.key))
+      after = page.next
+      if (!page.more) break
+    }
+    expect(seen).toHaveLength(seedRows().length + 2)
+    expect(new Set(seen).size).toBe(seen.length)
+    expect(seen.slice(-2).sort()).toEqual([first.JLBH, second.JLBH].sort())
+  })
+
+  it('refuses a cursor it did not issue as rejected invalid-cursor, without asking the interface', async () => {
+    const before = sim.requests.length
+    const err = await failure(changes().handle({ after: 'W10', limit: 10 }, ctx()))
+    expect(err.kind).toBe('rejected')
+    expect(err.upstreamCode).toBe(INVALID_CURSOR)
+    expect(sim.requests.length).toBe(before)
   })
 })

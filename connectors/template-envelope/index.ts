@@ -18,6 +18,7 @@ export const templateEnvelope = defineConnector<ConnectorOptions>({
   system: '模板系统',
   operations: {
     records: { kind: 'read', description: 'Records by record number (记录编号)' },
+    changes: { kind: 'changes', description: 'Records changed since a time (records.changes), in (GXSJ, JLBH) order' },
   },
   optionsSchema,
   create: createConnector,

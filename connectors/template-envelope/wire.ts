@@ -12,6 +12,8 @@ export const DEFAULT_PATH = '/api/v1'
 export const SERVICES = {
   /** Records by record number (记录编号). */
   records: 'records.query',
+  /** Records changed since a time (增量查询), in (GXSJ, JLBH) order, paged: the change feed. */
+  changes: 'records.changes',
 } as const
 
 export type ServiceName = (typeof SERVICES)[keyof typeof SERVICES]
@@ -46,6 +48,13 @@ export const ENVELOPE_CODE_MEANINGS: Readonly<Record<string, string>> = {
 
 /** Request parameter: 记录编号. */
 export const PARAM_RECORD_NO = 'JLBH'
+/** `records.changes`: 更新时间起 (yyyyMMddHHmmss, inclusive); absent from the beginning. */
+export const PARAM_UPDATED_SINCE = 'GXSJQ'
+/** `records.changes`: 翻页标记, the JLBH of the last row read at GXSJQ (rows at that time after it); optional. */
+export const PARAM_PAGE_TOKEN = 'FYBJ'
+/** `records.changes`: 每页条数 (digits, 1..MAX_CHANGE_ROWS). */
+export const PARAM_PAGE_ROWS = 'MYTS'
+export const MAX_CHANGE_ROWS = 500
 
 /** Values of the status column ZT. */
 export const STATUS_CODES = {

@@ -65,6 +65,10 @@ export interface ExchangeAuditRecord {
   readonly subjects?: readonly string[]
   /** Trace id of the call, when tracing is on. */
   readonly traceId?: string
+  /** An evidence bundle's item (POST /v1/matters/{code}/evidence): the audit id of the bundle's own record. */
+  readonly bundle?: string
+  /** An evidence bundle's own record, written after its items: their audit ids, in the matter's item order. */
+  readonly bundleItems?: readonly string[]
 }
 
 /** Administrative actions (GB/T 39477: admin, auditor and operator roles are separate; their acts are audited). */

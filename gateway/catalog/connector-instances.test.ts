@@ -33,7 +33,10 @@ interface FakeConnector extends Connector {
 /** Connector types whose instances count how often they were created and disposed. */
 function fakeDefinitions() {
   const created: FakeConnector[] = []
-  const define = (type: string, operations: Record<string, 'read' | 'write'>): ConnectorDefinition<never> => ({
+  const define = (
+    type: string,
+    operations: Record<string, 'read' | 'write' | 'changes'>,
+  ): ConnectorDefinition<never> => ({
     type,
     system: type,
     operations: Object.fromEntries(Object.entries(operations).map(([n, kind]) => [n, { kind, description: n }])),
@@ -54,7 +57,10 @@ function fakeDefinitions() {
     },
   })
   const definitions = new Map([
-    ['housing-gongai', define('housing-gongai', { constructionPermits: 'read', drawingReviews: 'read' })],
+    [
+      'housing-gongai',
+      define('housing-gongai', { constructionPermits: 'read', drawingReviews: 'read', permitChanges: 'changes' }),
+    ],
     ['drc-online', define('drc-online', { pushFiling: 'write' })],
   ])
   return { definitions, created }
@@ -289,5 +295,46 @@ describe('connector instances across snapshots', () => {
     expect(first.instances.get('online')?.references).toBe(1)
     expect(created.slice(0, 2).map((c) => c.disposed)).toEqual([0, 0])
     await first.dispose()
+  })
+})
+
+describe('change feed binding', () => {
+  const { definitions } = fakeDefinitions()
+  const readLine = '    read:\n      operation: constructionPermits\n'
+  const withChanges = (operation: string) =>
+    base.replace(readLine, `    changes: { operation: ${operation} }\n${readLine}`)
+  const issues = (text: string) => {
+    const result = loadCatalogText(text, {
+      definitions,
+      vars: { TEST_GONGAI_KEY: 'k' },
+      file: 'test.yaml',
+      baseDir: fixtures,
+    })
+    return result.ok ? [] : result.issues.map((i) => `${i.file}:${i.line}:${i.col} ${i.message}`)
+  }
+
+  it("binds a resource's changes to a changes operation of its connector", () => {
+    expect(base).toContain(readLine)
+    const catalog = load(withChanges('permitChanges'), definitions)
+    expect(catalog.resources.get('housing.permit')?.changes).toEqual({ operation: 'permitChanges' })
+    expect(catalog.resources.get('housing.review')?.changes).toBeUndefined()
+  })
+
+  it('refuses a changes binding to a read operation or to an unknown one, at its line and column', () => {
+    const line =
+      withChanges('x')
+        .split('\n')
+        .findIndex((l) => l.startsWith('    changes:')) + 1
+    expect(issues(withChanges('constructionPermits'))).toEqual([
+      `test.yaml:${line}:27 resources[0].changes.operation: operation "constructionPermits" is a read operation`,
+    ])
+    expect(issues(withChanges('nothing'))).toEqual([
+      `test.yaml:${line}:27 resources[0].changes.operation: connector type housing-gongai has no operation "nothing" (operations: constructionPermits, drawingReviews, permitChanges)`,
+    ])
+  })
+
+  it('refuses a read binding to a changes operation', () => {
+    const text = base.replace('operation: constructionPermits', 'operation: permitChanges')
+    expect(issues(text).join('\n')).toContain('operation "permitChanges" is a changes operation')
   })
 })

@@ -129,7 +129,7 @@ describe('the demo catalog', async () => {
     expect(first(catalog.connectors.keys(), 3)).toEqual(['housing-gongai', 'drc-tzxm', 'market-qzk'])
     // Neither command adds a matter or a grant.
     expect(catalog.matters.size).toBe(7)
-    expect(catalog.grants.size).toBe(15)
+    expect(catalog.grants.size).toBe(17)
     expect(catalog.file).toBe(join(root, 'catalog.yaml'))
     expect(catalog.digest).toBe(
       createHash('sha256')
@@ -637,5 +637,82 @@ describe('matters and grants', () => {
       `${at(text, '{ consumer: natres')} matters[1].grants[1]: duplicate grant (same matter, resource, action and consumer as matters[1].grants[0])`,
       `${at(text, 'fields: [projectCode]')} matters[1].grants[2]: fields applies to read grants only`,
     ])
+  })
+})
+
+describe('evidence bundles (一件事)', () => {
+  const withEvidence = (evidence: string) =>
+    edit(['    scene: 建设项目开工"一件事"\n', `    scene: 建设项目开工"一件事"\n${evidence}`])
+
+  it('reports every mistake of an evidence block at its line and column', () => {
+    const text = withEvidence(
+      [
+        '    evidence:',
+        '      inputs:',
+        '        permit: { format: uscc }',
+        '        spare: { format: investment-project-code }',
+        '      items:',
+        '        - { id: review, resource: housing.review, params: { permitNo: permit } }',
+        '        - { id: review, resource: housing.reviews, params: { permitNo: permit } }',
+        '        - { id: filing, resource: drc.filing, params: { projectCode: permit } }',
+        '        - { id: other, resource: housing.permit, params: { permitNumber: permitt } }',
+        '',
+      ].join('\n'),
+    )
+    expect(issuesOf(text)).toEqual([
+      `${at(text, 'review, resource: housing.reviews')} matters[1].evidence.items[1].id: duplicate evidence item id "review" (first at line ${lineOf(text, 'id: review')})`,
+      `${at(text, 'housing.reviews')} matters[1].evidence.items[1].resource: unknown resource "housing.reviews"`,
+      `${at(text, 'drc.filing, params')} matters[1].evidence.items[2].resource: drc.filing cannot be read (no read binding), so it is no evidence`,
+      `${at(text, '{ permitNumber')} matters[1].evidence.items[3].params: housing.permit requires parameter(s) permitNo: map each to an input`,
+      `${at(text, 'permitNumber')} matters[1].evidence.items[3].params.permitNumber: housing.permit takes no parameter "permitNumber" (it takes: permitNo)`,
+      `${at(text, 'permitt')} matters[1].evidence.items[3].params.permitNumber: input "permitt" is not declared under inputs`,
+    ])
+  })
+
+  it('checks the shape with the schema: formats, item ids, a missing resource', () => {
+    const text = withEvidence(
+      [
+        '    evidence:',
+        '      inputs:',
+        '        permit: { format: passport }',
+        '      items:',
+        '        - { id: Review, params: { permitNo: permit } }',
+        '',
+      ].join('\n'),
+    )
+    expect(issuesOf(text)).toEqual([
+      `${at(text, 'passport')} matters[1].evidence.inputs.permit.format must be one of: uscc, org-code, cn-resident-id, investment-project-code, admin-division-code`,
+      `${at(text, '{ id: Review')} matters[1].evidence.items[0]: missing required property "resource"`,
+      `${at(text, 'Review, params')} matters[1].evidence.items[0].id must match ^[a-z][a-z0-9-]{0,31}$`,
+    ])
+  })
+
+  it('loads a good block, warns about an input no item uses, and compiles its plan once', async () => {
+    const text = withEvidence(
+      [
+        '    evidence:',
+        '      inputs:',
+        '        permit: { format: uscc }',
+        '        spare: { format: uscc }',
+        '      items:',
+        '        - { id: review, resource: housing.review, params: { permitNo: permit }, required: false }',
+        '',
+      ].join('\n'),
+    )
+    const result = load(text)
+    if (!result.ok) throw new Error(result.issues.map(formatIssue).join('\n'))
+    expect(result.warnings.map(formatIssue)).toEqual([
+      `${at(text, 'spare')} matters[1].evidence.inputs.spare: input "spare" feeds no evidence item`,
+    ])
+    const { evidencePlansOf } = await import('../evidence/plan.js')
+    const plan = evidencePlansOf(result.catalog).get('QR00112001')
+    expect(plan?.items).toEqual([
+      { id: 'review', resource: 'housing.review', params: [['permitNo', 'permit']], required: false },
+    ])
+    expect(plan?.inputs.validate({ permit: '91350200776049653A', spare: '91350500798359476R' })).toBe(true)
+    expect(plan?.inputs.validate({ permit: '91350200776049653B', spare: '91350500798359476R' })).toBe(false)
+    expect(plan?.inputs.validate({ permit: '91350200776049653A' })).toBe(false)
+    expect(evidencePlansOf(result.catalog)).toBe(evidencePlansOf(result.catalog))
+    expect(evidencePlansOf(result.catalog).has('QT00301001')).toBe(false)
   })
 })

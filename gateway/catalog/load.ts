@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import type { ConnectorDefinition } from '../../connectors/kit/types.js'
 import { USCC_KNOWN_EXCEPTIONS } from '../../kernel/identifiers.js'
+import { checkEvidence } from '../evidence/declaration-check.js'
 import { createAjv } from '../validation/ajv.js'
 import { buildCatalog } from './loader/build.js'
 import { catalogSchema } from './loader/catalog-schema.js'
@@ -92,6 +93,8 @@ export function loadCatalogText(
   const loose = data as Loose<RawCatalog>
   const checker = new Checker(loose, options, report, ajv, new Set([...USCC_KNOWN_EXCEPTIONS, ...usccExceptions]))
   checker.checkAll()
+  // 一件事 evidence bundles: after the matters, whose resources and schemas the checks look up.
+  checkEvidence(checker)
   if (report.hasErrors()) return report.result()
 
   const catalog = buildCatalog(loose as RawCatalog, checker, {

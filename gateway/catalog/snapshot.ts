@@ -1,6 +1,7 @@
 import type { Connector, ConnectorLogger } from '../../connectors/kit/types.js'
 import type { Clock } from '../../kernel/clock.js'
 import { subjectFieldsOf } from '../audit/subjects.js'
+import { type EvidencePlan, evidencePlansOf } from '../evidence/plan.js'
 import { compileProjector, type Projector, releasedFields } from '../projection/project.js'
 import { compileReleaseRenderer, type ReleaseRenderer } from '../projection/render.js'
 import { createQuotaEnforcer, type QuotaEnforcer } from '../quota/quotas.js'
@@ -56,6 +57,8 @@ export interface CatalogSnapshot {
   readonly instances: ReadonlyMap<string, LiveConnector>
   /** The catalog's quotas with their limiters. */
   readonly quotas: QuotaEnforcer
+  /** 一件事 evidence bundles by matter code (gateway/evidence/plan.ts), compiled once per file catalog. */
+  readonly evidence: ReadonlyMap<string, EvidencePlan>
   /** Open data objections, to mark answers with (gateway-wide and live, like the quota store; sharing/objections-*). */
   readonly objections?: ObjectionBoard
   /** Gives this snapshot's references back: instances no other snapshot holds are closed. */
@@ -122,6 +125,7 @@ export function buildSnapshot(
     }
   }
   const quotas = createQuotaEnforcer(catalog.quotas, deps.quotaStore ?? memoryQuotaStore())
+  const evidence = evidencePlansOf(fileCatalog)
   // Connector instances last: once they are retained, nothing below may throw.
   const instances = new Map<string, LiveConnector>()
   try {
@@ -152,6 +156,7 @@ export function buildSnapshot(
     guards,
     instances,
     quotas,
+    evidence,
     dispose() {
       disposed ??= Promise.allSettled([...instances.values()].map((live) => live.release())).then(() => {})
       return disposed

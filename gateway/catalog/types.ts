@@ -84,6 +84,11 @@ export interface WriteBinding {
   readonly request: LoadedSchema
 }
 
+/** The provider's change feed; its records are checked against `read.response`. */
+export interface ChangesBinding {
+  readonly operation: string
+}
+
 export interface Resource {
   /** Stable id, `<provider>.<name>`, e.g. `housing.construction-permit`. */
   readonly id: string
@@ -114,6 +119,7 @@ export interface Resource {
   readonly releaseReceipt?: boolean
   readonly read?: ReadBinding
   readonly write?: WriteBinding
+  readonly changes?: ChangesBinding
   readonly fields: readonly Field[]
   readonly fieldsByKey: ReadonlyMap<string, Field>
 }
@@ -166,6 +172,39 @@ export interface Matter {
    */
   readonly disclosure?: { readonly after: string; readonly delayMs: number }
   readonly grants: readonly Grant[]
+  /** 一件事一次办: the evidence the matter needs for one case, fetched in one call (gateway/evidence/). */
+  readonly evidence?: EvidenceDeclaration
+}
+
+/** Identifier formats a bundle input may have: the request schemas' own (gateway/validation/formats.ts). */
+export type EvidenceInputFormat =
+  | 'uscc'
+  | 'org-code'
+  | 'cn-resident-id'
+  | 'investment-project-code'
+  | 'admin-division-code'
+
+export interface EvidenceInput {
+  readonly format: EvidenceInputFormat
+  readonly description?: string
+}
+
+export interface EvidenceItem {
+  /** Unique in the matter; names the item in the answer and ends its audit record's request id. */
+  readonly id: string
+  /** A resource with a read binding; fetched under the caller's grant for the matter. */
+  readonly resource: string
+  /** Request parameter of the resource → the input whose value it takes. */
+  readonly params: Readonly<Record<string, string>>
+  /** The case cannot go on without it (default true): the answer is `complete` only when each such item has data. */
+  readonly required?: boolean
+}
+
+/** A matter's `evidence:` block as checked at load; compiled once per catalog version by gateway/evidence/plan.ts. */
+export interface EvidenceDeclaration {
+  /** Named inputs: the bundle request body's members, all required. */
+  readonly inputs: Readonly<Record<string, EvidenceInput>>
+  readonly items: readonly EvidenceItem[]
 }
 
 /** HTTP client pool towards one legacy system (catalog `connectors.<id>.http`). */

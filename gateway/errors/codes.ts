@@ -100,6 +100,17 @@ export const problems = {
     title: 'Resource not found',
     meaning: 'No resource with that id is in the catalog.',
   },
+  'matter-not-found': {
+    status: 404,
+    title: 'Matter not found',
+    meaning: 'No matter with that code is in the catalog (`POST /v1/matters/{code}/evidence`).',
+  },
+  'evidence-not-declared': {
+    status: 404,
+    title: 'Matter declares no evidence',
+    meaning:
+      'The matter has no `evidence:` block in the catalog, so there is no evidence bundle to fetch; query its resources one by one.',
+  },
   'record-not-found': {
     status: 404,
     title: 'Record not found',

@@ -167,6 +167,42 @@ describe('buildOpenApi', () => {
     expect(Object.keys(water.paths).filter((p) => p.startsWith('/v1/resources/'))).toStrictEqual([])
   })
 
+  it('documents an evidence bundle in the views of departments that may read its items, with its inputs', () => {
+    const path = '/v1/matters/XK00208001/evidence'
+    const bundle = op(departmentView({ catalog }, 'urban'), path)
+    expect(bundle).toMatchObject({
+      operationId: 'evidence_XK00208001',
+      security: [
+        {
+          bearer: [
+            'XK00208001:drc.investment-project:read',
+            'XK00208001:housing.construction-permit:read',
+            'XK00208001:market.enterprise-registration:read',
+          ],
+        },
+      ],
+      parameters: [{ $ref: '#/components/parameters/Qiao-Case' }],
+    })
+    const requestBody = bundle?.requestBody as Schema
+    const body = (requestBody.content as Record<string, Schema>)['application/json'] as Schema
+    expect(body.schema).toMatchObject({
+      required: ['projectCode', 'ownerUscc'],
+      additionalProperties: false,
+      properties: {
+        projectCode: { type: 'string', format: 'investment-project-code' },
+        ownerUscc: { type: 'string', format: 'uscc' },
+      },
+    })
+    const responses = bundle?.responses as Record<string, Schema>
+    expect(Object.keys(responses)).toEqual(expect.arrayContaining(['200', '207', '400', '401', '404', '503']))
+    expect(
+      Object.keys(responses).some((status) => status.startsWith('5') && status !== '500' && status !== '503'),
+    ).toBe(false)
+    // Not in the public view (it names a matter), nor for a department that reads none of its items.
+    expect(buildOpenApi({ catalog }, 'public', { lang: 'zh', now: NOW }).paths[path]).toBeUndefined()
+    expect(departmentView({ catalog }, 'natres').paths[path]).toBeUndefined()
+  })
+
   it('says nothing about grants in the public view', () => {
     const doc = buildOpenApi({ catalog }, 'public', { lang: 'en' })
     const text = JSON.stringify(doc)

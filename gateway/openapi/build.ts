@@ -9,7 +9,7 @@ import {
   type OperationContext,
 } from './operations.js'
 import { problemExamples, problemSchema } from './problems.js'
-import { CATALOG_TAG, otherRoutes, PROBLEMS_TAG, SHARING_TAG } from './routes.js'
+import { CATALOG_TAG, EVIDENCE_TAG, evidenceRoutes, otherRoutes, PROBLEMS_TAG, SHARING_TAG } from './routes.js'
 import { maskForm, type Schema, SchemaComponents } from './schemas.js'
 import { type Lang, TEXTS, type Texts } from './texts.js'
 
@@ -254,7 +254,14 @@ function build(
     { name: CATALOG_TAG, description: texts.routes.catalogTag },
     { name: SHARING_TAG, description: texts.routes.sharingTag },
     { name: PROBLEMS_TAG, description: texts.routes.problemsTag },
+    { name: EVIDENCE_TAG, description: texts.routes.evidenceTag },
   )
+  // Evidence bundles name matters, so only a department's view shows them: those where it may read an item now.
+  if (grants !== undefined) {
+    const mayRead = (matter: string, resource: string) =>
+      (grants.get(`${resource}\u0000read`) ?? []).some((g) => g.matter === matter && stateOf(g, now) === 'active')
+    Object.assign(paths, evidenceRoutes(catalog, texts, mayRead))
+  }
   Object.assign(paths, otherRoutes(texts, components))
   const intro = department === undefined ? texts.publicIntro : texts.departmentIntro(department.name)
   const document = {

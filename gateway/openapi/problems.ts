@@ -29,6 +29,8 @@ export const NOT_EXCHANGE_CODES: ReadonlySet<ProblemCode> = new Set<ProblemCode>
   'audit-record-not-found',
   'route-not-found',
   'method-not-allowed',
+  'matter-not-found',
+  'evidence-not-declared',
   'catalog-invalid',
   'client-gone',
   'application-invalid',

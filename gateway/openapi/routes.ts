@@ -1,3 +1,4 @@
+import type { Catalog } from '../catalog/types.js'
 import { type ProblemCode, problems } from '../errors/codes.js'
 import { applicationSchema } from '../sharing/application-schema.js'
 import { problemResponses, TOKEN_CODES } from './problems.js'
@@ -7,6 +8,7 @@ import type { Texts } from './texts.js'
 export const CATALOG_TAG = '共享目录 / Catalog'
 export const SHARING_TAG = '共享申请 / Sharing'
 export const PROBLEMS_TAG = '问题 / Problems'
+export const EVIDENCE_TAG = '一件事 / Evidence bundles'
 
 const APPLICATION_FILTERS = ['state', 'consumer', 'provider', 'resource', 'overdue', 'limit', 'cursor']
 const GRANT_FILTERS = [
@@ -244,4 +246,104 @@ export function otherRoutes(texts: Texts, components: SchemaComponents): Record<
       },
     },
   }
+}
+
+/** The problems of one evidence item (its `problem`): a single read's, bar those only the bundle itself answers. */
+const EVIDENCE_ITEM: Schema = {
+  type: 'object',
+  required: ['id', 'resource', 'required', 'status'],
+  properties: {
+    id: code,
+    resource: code,
+    required: { type: 'boolean' },
+    status: { type: 'integer', description: '200, or the status of the item’s problem' },
+    auditId: { type: 'string', description: 'The item’s own audit record' },
+    data: { type: 'array', items: { type: 'object' }, description: 'As a single read’s `data`' },
+    meta: { type: 'object', description: 'As a single read’s `meta`' },
+    releaseReceipt: { type: 'string' },
+    problem: { $ref: '#/components/schemas/Problem' },
+  },
+}
+
+const EVIDENCE_BUNDLE: Schema = {
+  type: 'object',
+  required: ['matter', 'case', 'auditId', 'complete', 'items'],
+  properties: {
+    matter: code,
+    case: code,
+    auditId: { type: 'string', description: 'The bundle’s own audit record, which lists its items’' },
+    complete: { type: 'boolean', description: 'Every required item has data' },
+    items: { type: 'array', items: EVIDENCE_ITEM },
+  },
+}
+
+/**
+ * POST /v1/matters/{code}/evidence for each matter that declares evidence and of which `mayRead` lets the
+ * department read at least one item, with the matter's inputs as the body.
+ */
+export function evidenceRoutes(
+  catalog: Catalog,
+  texts: Texts,
+  mayRead: (matter: string, resource: string) => boolean,
+): Record<string, Record<string, Schema>> {
+  const paths: Record<string, Record<string, Schema>> = {}
+  for (const matter of catalog.matters.values()) {
+    const evidence = matter.evidence
+    if (evidence === undefined || !evidence.items.some((i) => mayRead(matter.code, i.resource))) continue
+    const names = Object.keys(evidence.inputs)
+    const items = evidence.items.map((i) => `${i.id}: ${i.resource}`).join(', ')
+    const answer = json(EVIDENCE_BUNDLE, texts.routes.evidence(matter.code, items))
+    paths[`/v1/matters/${matter.code}/evidence`] = {
+      post: {
+        operationId: `evidence_${matter.code}`,
+        summary: `${matter.name}：${items}`,
+        description: texts.routes.evidence(matter.code, items),
+        tags: [EVIDENCE_TAG],
+        security: [{ bearer: evidence.items.map((i) => `${matter.code}:${i.resource}:read`) }],
+        parameters: [{ $ref: '#/components/parameters/Qiao-Case' }],
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: names,
+                additionalProperties: false,
+                properties: Object.fromEntries(
+                  names.map((name) => {
+                    const input = evidence.inputs[name] as { format: string; description?: string }
+                    const about = input.description === undefined ? {} : { description: input.description }
+                    return [name, { type: 'string', format: input.format, ...about }]
+                  }),
+                ),
+              },
+            },
+          },
+        },
+        responses: {
+          '200': { ...answer, headers: { 'Qiao-Audit-Id': { $ref: '#/components/headers/Qiao-Audit-Id' } } },
+          '207': { ...answer, headers: { 'Qiao-Audit-Id': { $ref: '#/components/headers/Qiao-Audit-Id' } } },
+          ...problemResponses(
+            [
+              ...TOKEN_CODES,
+              'purpose-missing',
+              'purpose-malformed',
+              'body-malformed',
+              'body-too-large',
+              'unsupported-media-type',
+              'params-invalid',
+              'matter-not-found',
+              'evidence-not-declared',
+              'gateway-draining',
+              'timestamping-unavailable',
+              'audit-unavailable',
+            ],
+            texts,
+            { audited: true },
+          ),
+        },
+      },
+    }
+  }
+  return paths
 }

@@ -57,6 +57,8 @@ export interface Texts {
     readonly grantsList: string
     readonly usage: string
     readonly subjectAccesses: string
+    readonly evidence: (matter: string, items: string) => string
+    readonly evidenceTag: string
     readonly problem: string
     readonly openapi: string
     readonly catalogTag: string
@@ -151,6 +153,11 @@ const zh: Texts = {
       '谁使用了我的数据：一家企业或一个人（`subject`：统一社会信用代码、公民身份号码或组织机构代码）的数据被哪个部门、为哪个事项、' +
       '从哪个资源读取或写入，按时间倒序分页；仅限受信任的门户（scope `usage:subject` 且 `client_id` 在 QIAO_SUBJECT_PORTAL_CLIENTS 中）。' +
       '不含经办人、办件编号和令牌；延迟公开的事项到期后才列出。',
+    evidence: (matter, items) =>
+      `一件事一次办：一次调用取得事项 ${matter} 一个办件所需的全部材料（${items}）。各项并行、各按本部门对该资源的授权放行和脱敏，` +
+      '各有自己的时限和熔断；每项或给出数据，或给出自己的问题（无授权、提供方不可用、无记录）。全部有数据为 200，部分失败为 207，' +
+      '从不因一个提供方失败而答 5xx。每项一条审计记录，另有一条记录关联全部各项。',
+    evidenceTag: '一件事一次办：事项声明的材料，一次调用取得（README“一件事: evidence bundles”）。',
     problem: '问题代码的含义。',
     openapi: '本文档。未带令牌为公开视图；带令牌为本部门视图（无效令牌为 401）。',
     catalogTag: '共享目录与本文档。',
@@ -271,6 +278,12 @@ const en: Texts = {
       'id or organisation code) — when, which department, for which matter, from which resource — newest first, ' +
       'paged; for trusted portals only (scope `usage:subject` and a `client_id` of QIAO_SUBJECT_PORTAL_CLIENTS). ' +
       'No officers, case numbers or tokens; accesses under a matter with delayed disclosure appear once it is due.',
+    evidence: (matter, items) =>
+      `One call for all the evidence one case of matter ${matter} needs (${items}). The items run in parallel, each ` +
+      'released and masked under your department’s grant for its resource, each with its own deadline and breaker; ' +
+      'each answers data or its own problem (no grant, provider down, no record). 200 when every item has data, 207 ' +
+      'when some failed, never a 5xx for one provider’s failure. One audit record per item, and one linking them.',
+    evidenceTag: 'Evidence bundles: a matter’s declared evidence in one call (README “一件事: evidence bundles”).',
     problem: 'What a problem code means.',
     openapi: 'This document. Without a token the public view; with one your department’s view (a bad token is 401).',
     catalogTag: 'The catalog and this document.',

@@ -55,6 +55,7 @@ describe('PostgreSQL state store', () => {
         used.push(schema)
         const store = await openPostgresState({ connectionString: PG_URL, schema, modules: STATE_MODULES })
         expect(store.applied).toEqual([
+          'feeds/0001-cursors',
           'idempotency/0001-keys',
           'sharing/0001-applications-grants',
           'sharing/0002-objections',
@@ -83,6 +84,7 @@ describe('PostgreSQL state store', () => {
       )
       await client.end()
       expect(rows.map((r) => r.table_name)).toEqual([
+        'feed_cursors',
         'idempotency_keys',
         'qiao_state_migration',
         'qiao_state_migration_lock',

@@ -73,6 +73,7 @@ describe('SQLite state store, several processes', () => {
         expect(runs.filter((r) => !r.ok)).toEqual([])
         // Exactly one of them applied the migration; the others found it applied.
         expect(runs.flatMap((r) => r.applied).sort()).toEqual([
+          'feeds/0001-cursors',
           'idempotency/0001-keys',
           'sharing/0001-applications-grants',
           'sharing/0002-objections',

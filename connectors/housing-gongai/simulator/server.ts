@@ -20,7 +20,10 @@ import {
   ENVELOPE_CODES,
   FORM_FIELD,
   JSON_CONTENT_TYPE,
+  MAX_CHANGE_ROWS,
+  PARAM_AFTER_SERIAL,
   PARAM_OWNER_USCC,
+  PARAM_PAGE_ROWS,
   PARAM_PERMIT_NO,
   PARAM_PROJECT_CODE,
   type PermitWireRow,
@@ -81,6 +84,12 @@ export interface RecordedRequest {
 
 export interface RunningHousingSimulator extends RunningHttpSimulator<HousingFault, RecordedRequest> {
   readonly data: HousingDataset
+  /**
+   * 住建 issues a new 施工许可证 now: a new valid permit row (a copy of a seeded permit's project, with a new
+   * 施工许可证编号, 发证日期 today and the next 流水号), served by the queries and by `sgxk.changes` from then on.
+   * The simulator's "make a change", for the change feed. Returns the row.
+   */
+  issuePermit(): PermitWireRow
 }
 
 export const DEFAULT_APP_KEY = 'qiao-gateway'
@@ -108,6 +117,35 @@ export async function startHousingSimulator(options: HousingSimulatorOptions = {
   const now = options.now ?? Date.now
   const data = housingDataset(options.seed ?? DEFAULT_SEED)
   const index = buildIndex(data)
+  let issued = 0
+
+  function issuePermit(): PermitWireRow {
+    const template = data.permits.find((p) => p.SJYXBS !== '0') as PermitWireRow
+    const at = shanghaiCompactTime(now())
+    const last = index.changeLog.at(-1)?.LSH ?? '0'
+    const serial = BigInt(`${at}000000`) > BigInt(last) ? BigInt(`${at}000000`) : BigInt(last) + 1n
+    let permitNo: string
+    do permitNo = `${template.SGXKZBH.slice(0, 12)}${String(900_000 + ++issued).slice(-6)}`
+    while (index.permitsByNo.has(permitNo))
+    const row: PermitWireRow = {
+      ...template,
+      SGXKZBH: permitNo,
+      FZRQ: at.slice(0, 8),
+      LSH: String(serial),
+      SJYXBS: '1',
+      SJGXSJ: at,
+    }
+    delete (row as { SJWXYY?: string }).SJWXYY
+    index.changeLog.push(row)
+    for (const [map, key] of [
+      [index.permitsByProject, row.XMDM],
+      [index.permitsByNo, row.SGXKZBH],
+      [index.permitsByOwner, row.JSDWDM],
+    ] as const) {
+      map.set(key, [...(map.get(key) ?? []), row])
+    }
+    return row
+  }
 
   async function handleApi(req: IncomingMessage, res: ServerResponse, service: string): Promise<void> {
     const body = await readRequestBody(req)
@@ -167,7 +205,12 @@ export async function startHousingSimulator(options: HousingSimulatorOptions = {
     },
     internalError: (res) => sendHtmlPage(res, 500, 'Internal Server Error'),
   })
-  return sim.expose({ data })
+  return sim.expose({ data, issuePermit })
+}
+
+/** Beijing wall-clock `yyyyMMddHHmmss` of an epoch-ms instant (how the 工改 system writes SJGXSJ). */
+function shanghaiCompactTime(epochMs: number): string {
+  return new Date(epochMs + 8 * 3_600_000).toISOString().replace(/\D/g, '').slice(0, 14)
 }
 
 /** Validates a knob patch against the current knobs; throws a TypeError naming the knob. */
@@ -266,6 +309,18 @@ function answer(service: string, parsed: ParsedRequest, ctx: AnswerContext): Out
     case SERVICES.completionFilings:
       if (xmdm === undefined) return missing(PARAM_PROJECT_CODE)
       return { rows: index.filingsByProject.get(xmdm) ?? [] }
+    case SERVICES.permitChanges: {
+      const after = params[PARAM_AFTER_SERIAL] ?? '0'
+      const rows = params[PARAM_PAGE_ROWS]
+      if (typeof after !== 'string' || !/^\d{1,32}$/.test(after)) return wrongType(PARAM_AFTER_SERIAL)
+      if (rows === undefined) return missing(PARAM_PAGE_ROWS)
+      if (typeof rows !== 'string' || !/^\d{1,3}$/.test(rows) || Number(rows) < 1 || Number(rows) > MAX_CHANGE_ROWS) {
+        return wrongType(PARAM_PAGE_ROWS)
+      }
+      const from = BigInt(after)
+      const start = index.changeLog.findIndex((r) => BigInt(r.LSH ?? '0') > from)
+      return { rows: start < 0 ? [] : index.changeLog.slice(start, start + Number(rows)) }
+    }
     default:
       return { code: ENVELOPE_CODES.failure, msg: '服务不存在' }
   }
@@ -286,9 +341,12 @@ function violateSchema(row: Row): Row {
 }
 
 interface Index {
-  readonly permitsByProject: ReadonlyMap<string, readonly PermitWireRow[]>
-  readonly permitsByNo: ReadonlyMap<string, readonly PermitWireRow[]>
-  readonly permitsByOwner: ReadonlyMap<string, readonly PermitWireRow[]>
+  // Mutable: issuePermit adds to them.
+  readonly permitsByProject: Map<string, readonly PermitWireRow[]>
+  readonly permitsByNo: Map<string, readonly PermitWireRow[]>
+  readonly permitsByOwner: Map<string, readonly PermitWireRow[]>
+  /** Every permit row in 流水号 order (superseded ones too): what `sgxk.changes` pages through. */
+  readonly changeLog: PermitWireRow[]
   readonly reviewsByProject: ReadonlyMap<string, readonly DrawingReviewWireRow[]>
   readonly filingsByProject: ReadonlyMap<string, readonly CompletionFilingWireRow[]>
 }
@@ -310,6 +368,10 @@ function buildIndex(data: HousingDataset): Index {
     permitsByOwner: group(data.permits, (r) => r.JSDWDM),
     reviewsByProject: group(data.drawingReviews, (r) => r.XMDM),
     filingsByProject: group(data.completionFilings, (r) => r.XMDM),
+    changeLog: [...data.permits].sort((a, b) => {
+      const [x, y] = [BigInt(a.LSH ?? '0'), BigInt(b.LSH ?? '0')]
+      return x < y ? -1 : x > y ? 1 : 0
+    }),
   }
 }
 

@@ -8,6 +8,7 @@ import { ConnectorError, type ConnectorErrorKind } from '../connector-error.js'
 import type {
   CallContext,
   CanonicalRecord,
+  ChangePage,
   Clock,
   Connector,
   ConnectorDefinition,
@@ -15,6 +16,7 @@ import type {
   WriteOperation,
 } from '../types.js'
 import { CapturingLogger } from './capturing-logger.js'
+import { CHANGES_PAGE, type ChangeFeedKit, describeChangeFeed } from './changes.js'
 
 /**
  * The connector conformance kit: one suite every connector must pass (cf. unstorage's testDriver, Meltano's
@@ -28,7 +30,11 @@ import { CapturingLogger } from './capturing-logger.js'
  * - the AbortSignal/deadline is honoured: a stalled upstream ends in `timeout` (only the deadline can end it);
  * - every upstream failure becomes a typed ConnectorError of the right kind;
  * - parameter and payload values never appear in what the connector logs;
- * - dispose() is idempotent, and calls after it fail with a ConnectorError.
+ * - dispose() is idempotent, and calls after it fail with a ConnectorError;
+ * - change feeds (operations of kind `changes`, the capability is declared by having one): the first page from the
+ *   beginning, paging that covers every change exactly once in order, a change made at the upstream showing up on
+ *   the next poll, an old cursor answering a superset (never fewer), a garbled cursor refused with a clear error,
+ *   the deadline honoured, and every record canonical. The fixture must then provide `makeChange`.
  */
 
 /** Faults every fixture can inject, and the ConnectorError kind each must turn into. */
@@ -56,11 +62,16 @@ export interface ConformanceFixture<O> {
   /** Options of a connector that reaches the healthy upstream. */
   readonly options: O
   inject(fault: UpstreamFault): Promise<InjectedFault<O>>
+  /**
+   * Makes one new change at the upstream, as its users would (a new 前置库 row, a permit issued), and returns the
+   * business key (`Change.key`) it changed. Required when the connector declares a `changes` operation.
+   */
+  makeChange?(): Promise<string>
   close(): Promise<void>
 }
 
 export interface OperationCase {
-  /** Parameters (reads) or body (writes) that succeed against the fixture's upstream. */
+  /** Parameters (reads) or body (writes) that succeed against the fixture's upstream; `{}` for change feeds. */
   readonly ok: Record<string, unknown>
   /** Parameters that match nothing: must end in `not-found` or an empty list. Reads only. */
   readonly missing?: Record<string, unknown>
@@ -120,6 +131,7 @@ export function testConnectorConformance<O>(options: ConformanceOptions<O>): voi
     if (!op) throw new Error(`no operation ${operation}`)
     const ctx = context(deadlineMs)
     try {
+      if (op.kind === 'changes') return await op.handle({ after: undefined, limit: CHANGES_PAGE }, ctx)
       return op.kind === 'read'
         ? await (op as ReadOperation<Record<string, unknown>>).handle(input, ctx)
         : await (op as WriteOperation<Record<string, unknown>>).handle(input, ctx)
@@ -140,7 +152,9 @@ export function testConnectorConformance<O>(options: ConformanceOptions<O>): voi
 
   function resourcesOf(operation: string): Resource[] {
     return [...h.catalog.resources.values()].filter(
-      (r) => r.connector === options.instance && (r.read?.operation === operation || r.write?.operation === operation),
+      (r) =>
+        r.connector === options.instance &&
+        (r.read?.operation === operation || r.write?.operation === operation || r.changes?.operation === operation),
     )
   }
 
@@ -151,6 +165,15 @@ export function testConnectorConformance<O>(options: ConformanceOptions<O>): voi
   const withProbe = it.skipIf(probe === undefined)
   const needsProbe = probe === undefined ? ' (skipped: the connector declares no operation to call)' : ''
   const probeOperation = probe ?? ''
+
+  const changeFeedKit: ChangeFeedKit = {
+    create: (connectorOptions) => create(connectorOptions as O | undefined),
+    context,
+    fixture: () => h.fixture,
+    failureOf,
+    resourcesOf,
+    stallDeadlineMs: options.stallDeadlineMs ?? 300,
+  }
 
   describe(`connector conformance: ${definition.type}`, () => {
     beforeAll(async () => {
@@ -196,6 +219,10 @@ export function testConnectorConformance<O>(options: ConformanceOptions<O>): voi
     })
 
     for (const [operation, manifest] of operations) {
+      if (manifest.kind === 'changes') {
+        describeChangeFeed(changeFeedKit, operation)
+        continue
+      }
       it(`${operation}: answers validate against the resource schema, with no undeclared field`, async () => {
         const input = options.cases[operation]?.ok ?? {}
         const answer = await run(create(), operation, input)
@@ -268,7 +295,13 @@ export function testConnectorConformance<O>(options: ConformanceOptions<O>): voi
         else if (typeof v === 'number' && Math.abs(v) >= 1000) values.add(String(v))
         else if (v && typeof v === 'object') for (const x of Object.values(v)) collect(x)
       }
-      for (const [operation] of operations) {
+      for (const [operation, manifest] of operations) {
+        if (manifest.kind === 'changes') {
+          // What a feed answers is payload too (keys, versions, records); the first page is enough.
+          const page = (await run(create(), operation, {})) as ChangePage
+          collect(page.changes.map(({ key, version, record }) => ({ key, version, record })))
+          continue
+        }
         const input = options.cases[operation]?.ok ?? {}
         collect(input)
         collect(await run(create(), operation, input))

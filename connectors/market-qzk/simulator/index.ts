@@ -4,6 +4,7 @@ import type { RunningSimulator, SimulatorDefinition, SimulatorExample } from '..
 import { DEFAULT_SCHEMA, DEFAULT_TABLE } from '../options.js'
 import { type SeedSample, seedMarketDatabase, seedSample } from './seed.js'
 
+export { appendDeregistration, shanghaiCompactTime } from './changes.js'
 export { createTableStatements, insertBatches, SEED_COLUMNS } from './schema.js'
 export type {
   MarketDataset,

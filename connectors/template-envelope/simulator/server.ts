@@ -12,13 +12,17 @@ import {
   type RunningHttpSimulator,
   startKnobbedServer,
 } from '../../kit/simulator-knobs.js'
-import { requestTimeProblem, verifySign } from '../signing.js'
+import { formatRequestTime, requestTimeProblem, verifySign } from '../signing.js'
 import {
   DEFAULT_PATH,
   ENVELOPE_CODES,
   FORM_FIELD,
   JSON_CONTENT_TYPE,
+  MAX_CHANGE_ROWS,
+  PARAM_PAGE_ROWS,
+  PARAM_PAGE_TOKEN,
   PARAM_RECORD_NO,
+  PARAM_UPDATED_SINCE,
   PING,
   type RecordWireRow,
   SERVICES,
@@ -68,6 +72,11 @@ export interface RecordedRequest {
 
 export interface RunningSimulatorServer extends RunningHttpSimulator<SimulatorFault, RecordedRequest> {
   readonly rows: readonly RecordWireRow[]
+  /**
+   * A new record is registered now (a copy of a seeded one under a new 记录编号, GXSJ now): served by
+   * `records.query` and `records.changes` from then on. The simulator's "make a change". Returns the row.
+   */
+  addRecord(): RecordWireRow
 }
 
 export const DEFAULT_APP_KEY = 'qiao-gateway'
@@ -92,6 +101,20 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const now = options.now ?? Date.now
   const rows = seedRows(options.seed ?? DEFAULT_SEED)
   const byRecordNo = new Map(rows.map((row) => [row.JLBH, row]))
+  // Every record in (GXSJ, JLBH) order: what `records.changes` pages through.
+  const changeLog = [...rows].sort(byChangeOrder)
+  let added = 0
+
+  function addRecord(): RecordWireRow {
+    let recordNo: string
+    do recordNo = `TE2099${String(900_000 + ++added).padStart(6, '0')}`
+    while (byRecordNo.has(recordNo))
+    const row: RecordWireRow = { ...(rows[0] as RecordWireRow), JLBH: recordNo, GXSJ: formatRequestTime(now()) }
+    byRecordNo.set(recordNo, row)
+    changeLog.push(row)
+    changeLog.sort(byChangeOrder)
+    return row
+  }
 
   async function handleApi(req: IncomingMessage, res: ServerResponse, service: string): Promise<void> {
     const body = await readRequestBody(req)
@@ -124,12 +147,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       if (req.method !== 'GET') return sendHtmlPage(res, 405, 'Method Not Allowed')
       return sendEnvelope(res, { code: ENVELOPE_CODES.ok, msg: '成功', data: 'pong' })
     }
-    if (service !== SERVICES.records) {
+    if (service !== SERVICES.records && service !== SERVICES.changes) {
       return sendEnvelope(res, { code: ENVELOPE_CODES.failure, msg: '服务不存在', data: '' }, 404)
     }
     if (req.method !== 'POST') return sendHtmlPage(res, 405, 'Method Not Allowed')
 
-    const outcome = answer(parsed, { appKey, appSecret, now: now(), byRecordNo })
+    const context = { appKey, appSecret, now: now(), byRecordNo }
+    const outcome = service === SERVICES.changes ? answerChanges(parsed, context, changeLog) : answer(parsed, context)
     if ('code' in outcome) return sendEnvelope(res, { code: outcome.code, msg: outcome.msg, data: '' })
     // Like the provincial gateways it imitates, the interface says 查询无结果 rather than sending an empty list.
     if (outcome.rows.length === 0) {
@@ -150,7 +174,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     },
     internalError: (res) => sendHtmlPage(res, 500, 'Internal Server Error'),
   })
-  return sim.expose({ rows })
+  return sim.expose({ rows, addRecord })
 }
 
 /** Validates a knob patch against the current knobs; throws a TypeError naming the knob. */
@@ -191,8 +215,31 @@ interface AnswerContext {
   readonly byRecordNo: ReadonlyMap<string, RecordWireRow>
 }
 
-/** Authenticates and answers a `records.query` request. Error msgs name parameters, never their values. */
-function answer(parsed: ParsedRequest, ctx: AnswerContext): Outcome {
+/** (GXSJ, JLBH): the order of `records.changes`. */
+function byChangeOrder(a: RecordWireRow, b: RecordWireRow): number {
+  return a.GXSJ < b.GXSJ ? -1 : a.GXSJ > b.GXSJ ? 1 : a.JLBH < b.JLBH ? -1 : a.JLBH > b.JLBH ? 1 : 0
+}
+
+/** Authenticates and answers a `records.changes` request: rows after (GXSJQ, FYBJ), at most MYTS of them. */
+function answerChanges(parsed: ParsedRequest, ctx: AnswerContext, changeLog: readonly RecordWireRow[]): Outcome {
+  const problem = authProblem(parsed, ctx)
+  if (problem) return problem
+  const since = parsed.params[PARAM_UPDATED_SINCE] ?? ''
+  const token = parsed.params[PARAM_PAGE_TOKEN] ?? ''
+  const rows = parsed.params[PARAM_PAGE_ROWS]
+  if (typeof since !== 'string' || !/^(?:\d{14})?$/.test(since)) return wrongType(PARAM_UPDATED_SINCE)
+  if (typeof token !== 'string' || (token !== '' && !RECORD_NO_SHAPE.test(token))) return wrongType(PARAM_PAGE_TOKEN)
+  if (rows === undefined || rows === '') return missing(PARAM_PAGE_ROWS)
+  if (typeof rows !== 'string' || !/^\d{1,3}$/.test(rows) || Number(rows) < 1 || Number(rows) > MAX_CHANGE_ROWS) {
+    return wrongType(PARAM_PAGE_ROWS)
+  }
+  const after = (r: RecordWireRow) => r.GXSJ > since || (r.GXSJ === since && r.JLBH > token)
+  const start = changeLog.findIndex(after)
+  return { rows: start < 0 ? [] : changeLog.slice(start, start + Number(rows)) }
+}
+
+/** Why a request is not authenticated, as an envelope error; undefined when it is. */
+function authProblem(parsed: ParsedRequest, ctx: AnswerContext): { code: string; msg: string } | undefined {
   if (parsed.problem) return parsed.problem
   const wire = parsed.wire ?? {}
   for (const key of ['appKey', 'requestTime', 'sign'] as const) {
@@ -208,6 +255,13 @@ function answer(parsed: ParsedRequest, ctx: AnswerContext): Outcome {
     return { code: ENVELOPE_CODES.failure, msg: '签名验证失败' }
   }
   if (wire.params !== undefined && !isObject(wire.params)) return wrongType('params')
+  return undefined
+}
+
+/** Authenticates and answers a `records.query` request. Error msgs name parameters, never their values. */
+function answer(parsed: ParsedRequest, ctx: AnswerContext): Outcome {
+  const problem = authProblem(parsed, ctx)
+  if (problem) return problem
   const recordNo = parsed.params[PARAM_RECORD_NO]
   if (recordNo === undefined || recordNo === '') return missing(PARAM_RECORD_NO)
   if (typeof recordNo !== 'string' || !RECORD_NO_SHAPE.test(recordNo)) return wrongType(PARAM_RECORD_NO)

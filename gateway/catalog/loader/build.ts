@@ -79,6 +79,7 @@ export function buildCatalog(raw: RawCatalog, checker: Checker, meta: { file: st
         cardinality: r.read.cardinality,
       },
       write: r.write && { operation: r.write.operation, request: loaded(r.write.request) },
+      changes: r.changes && { operation: r.changes.operation },
       fields,
       fieldsByKey: new Map(fields.map((f) => [f.key, f])),
     })

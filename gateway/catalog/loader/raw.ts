@@ -3,6 +3,7 @@
 import type {
   Action,
   Approval,
+  EvidenceDeclaration,
   HttpPoolSettings,
   MaskRuleName,
   ResilienceSettings,
@@ -59,6 +60,7 @@ export interface RawResource {
   releaseReceipt?: boolean
   read?: { operation: string; request: string; response: string; cardinality: 'one' | 'many' }
   write?: { operation: string; request: string }
+  changes?: { operation: string }
   fields: RawField[]
 }
 export interface RawGrant {
@@ -79,6 +81,7 @@ export interface RawMatter {
   /** `after <days>d`: accesses under this matter are shown to data subjects only that long after they happened. */
   disclosure?: string
   grants: RawGrant[]
+  evidence?: EvidenceDeclaration
 }
 
 export interface RawQuota {

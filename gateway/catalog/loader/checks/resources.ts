@@ -58,7 +58,7 @@ function checkSharing(checker: Checker, r: LooseResource, at: Path): void {
     if (sharing.legalBasis === undefined) checker.problem(path, 'conditional sharing needs a legalBasis')
   } else if (sharing?.type === 'none') {
     if (sharing.legalBasis === undefined) checker.problem(path, 'sharing type none needs a legalBasis')
-    for (const binding of ['read', 'write'] as const) {
+    for (const binding of ['read', 'write', 'changes'] as const) {
       if (r[binding] !== undefined) {
         checker.report.error(
           [...at, binding],
@@ -89,7 +89,14 @@ function checkBinding(checker: Checker, r: LooseResource, at: Path): void {
     )
   }
   const definition = connector?.type === undefined ? undefined : checker.settings.definitions.get(connector.type)
-  for (const kind of ['read', 'write'] as const) {
+  if (r.changes !== undefined && r.read === undefined) {
+    checker.report.error(
+      [...at, 'changes'],
+      `${formatPath(at)}: changes needs read (its records are read records)`,
+      'key',
+    )
+  }
+  for (const kind of ['read', 'write', 'changes'] as const) {
     const binding = r[kind]
     if (!binding) continue
     if (r.connector === undefined) {
@@ -110,7 +117,8 @@ function checkBinding(checker: Checker, r: LooseResource, at: Path): void {
         checker.problem(path, `operation "${binding.operation}" is a ${operation.kind} operation`)
       }
     }
-    if (binding.request !== undefined) checker.schemas.load(binding.request, [...at, kind, 'request'], checker.report)
+    if ('request' in binding && binding.request !== undefined)
+      checker.schemas.load(binding.request, [...at, kind, 'request'], checker.report)
   }
   if (r.read?.response !== undefined) {
     const path = [...at, 'read', 'response']
