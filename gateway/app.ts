@@ -19,6 +19,7 @@ import { requireScope } from './routes/require-scope.js'
 import { requestIdOf } from './routes/sharing-http.js'
 import { requireOpsRead, statusHandler } from './routes/status.js'
 import { subjectAccessRoutes } from './routes/subject-accesses.js'
+import { subscriptionRoutes } from './routes/subscriptions.js'
 import { usageRoutes } from './routes/usage.js'
 import type { Metrics } from './telemetry/metrics.js'
 import { currentTraceId } from './telemetry/tracing.js'
@@ -90,6 +91,8 @@ export function createApp(deps: GatewayDeps): Hono {
   app.route('/v1/grants', grantRoutes(deps))
   // Data objections: the provider's inbox, the consumer's own, accept / reject / withdraw, quality figures.
   app.route('/v1/objections', objectionRoutes(deps))
+  // Subscriptions to a resource's changes and the pull API (the caller's department's own).
+  app.route('/v1/subscriptions', subscriptionRoutes(deps))
   // A department's usage counts from the audit log: its own calls, or the calls to its resources.
   app.route('/v1/usage', usageRoutes(deps))
   // Who read one company's or person's data, for the portals of QIAO_SUBJECT_PORTAL_CLIENTS (scope usage:subject).

@@ -12,6 +12,7 @@ import type { IdempotencyStore } from './idempotency/store.js'
 import type { ObjectionDesk } from './sharing/objections-workflow.js'
 import type { SharingWorkflow } from './sharing/service.js'
 import type { StateStore } from './state/store.js'
+import type { SubscriptionService } from './subscriptions/service.js'
 import type { Logger } from './telemetry/logger.js'
 import type { Metrics } from './telemetry/metrics.js'
 
@@ -47,6 +48,8 @@ export interface GatewayDeps {
   readonly sharing: SharingWorkflow
   /** Data objections (数据异议): raised by consumers, resolved by providers; open ones mark later answers. */
   readonly objections: ObjectionDesk
+  /** Subscriptions to resources' changes behind /v1/subscriptions (registry, pull API). */
+  readonly subscriptions: SubscriptionService
   /** Last known health of each connector instance. */
   readonly health: HealthMonitor
   readonly metrics: Metrics

@@ -1,3 +1,4 @@
+// Over 400 lines: the composition root, every dependency built once in order and closed in reverse, in one place.
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createAdaptorServer } from '@hono/node-server'
@@ -29,6 +30,7 @@ import { openSharingStore } from './sharing/kysely-store.js'
 import { type RunningSharing, startSharing } from './sharing/start.js'
 import { openStateStore } from './state/open.js'
 import { acquireAuditWriterLock } from './storage/writer-lock.js'
+import { type RunningSubscriptions, startConfiguredSubscriptions } from './subscriptions/wiring.js'
 import { createLogger, type Logger } from './telemetry/logger.js'
 import { createMetrics } from './telemetry/metrics.js'
 
@@ -210,6 +212,7 @@ async function startComposed(options: StartGatewayOptions): Promise<RunningGatew
 
   // Set once the sharing workflow is composed (after the metrics, which read it lazily).
   let sharingParts: RunningSharing | undefined
+  let subscriptionParts: RunningSubscriptions | undefined // after the sharing workflow, whose grant sync tells them
   const health = createHealthMonitor({ snapshot, log, clock, intervalMs: config.healthInterval })
   await health.check()
 
@@ -244,8 +247,11 @@ async function startComposed(options: StartGatewayOptions): Promise<RunningGatew
     clock,
     log,
     metrics: metrics.sharing,
+    onGrantsSynced: () => void subscriptionParts?.onSnapshot(),
   })
   const sharing = sharingParts.workflow
+  const subscriptions = await startConfiguredSubscriptions({ config, state, snapshot, audit, digest, clock, log })
+  subscriptionParts = subscriptions
 
   let draining = false
   let inFlight = 0
@@ -293,6 +299,7 @@ async function startComposed(options: StartGatewayOptions): Promise<RunningGatew
     idempotency,
     sharing,
     objections: sharingParts.objections,
+    subscriptions: subscriptions.service,
     health,
     metrics,
     snapshot,
@@ -359,6 +366,7 @@ async function startComposed(options: StartGatewayOptions): Promise<RunningGatew
         }
         health.stop()
         clearInterval(retention)
+        await subscriptions.close() // first: its pollers read snapshots and write to the store and the audit log
         await sharingParts.close()
         await holder.disposeAll()
         await quotaStore.close()

@@ -207,6 +207,9 @@ export function registerDemoCommand(program: Command): void {
       })
       const catalog = gateway.deps.snapshot().catalog
       const samples = sampleParameters(gateway, simulatorDefinitions)
+      const { startDemoSubscription } = await import('./demo-subscription.js')
+      const housing = simulators.find(({ definition }) => definition.name === 'housing')?.running
+      const subscription = await startDemoSubscription(gateway, config, housing)
       const lines = [
         '',
         `Qiao demo gateway: ${gateway.url}  (catalog ${catalog.version}: ${catalog.departments.size} departments, ${catalog.resources.size} resources, ${catalog.matters.size} matters)`,
@@ -222,12 +225,15 @@ export function registerDemoCommand(program: Command): void {
         '',
         ...samples,
         ...(samples.length > 0 ? [''] : []),
+        ...subscription.lines,
+        ...(subscription.lines.length > 0 ? [''] : []),
         'Ctrl-C stops the gateway and the simulators.',
         '',
       ]
       console.log(lines.join('\n'))
       reloadOnSighup(Promise.resolve(gateway))
       stopOnSignals(async () => {
+        subscription.stop()
         await gateway.close({ drainMs: config.drainTimeoutMs })
         await Promise.allSettled(simulators.map(({ running }) => running.close()))
       })

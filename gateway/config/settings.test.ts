@@ -174,6 +174,9 @@ describe('configuration', () => {
       'sharingWebhookUrl',
       'sharingWebhookSecretFile',
       'objectionDays',
+      'subscriptionsNatsUrl',
+      'subscriptionsFeedInterval',
+      'subscriptionsWebhookHosts',
       'subjectPortalClients',
       'consoleOidcIssuer',
       'consoleOidcClientId',
@@ -193,6 +196,13 @@ describe('configuration', () => {
     expectTypeOf<Config['auditSignatureAlg']>().toEqualTypeOf<'Ed25519' | 'SM2'>()
     expectTypeOf<Config['jwtAlgorithms']>().toEqualTypeOf<readonly JwtAlgorithm[]>()
     expectTypeOf<Config['stateUrl']>().toEqualTypeOf<string | undefined>()
+  })
+
+  it('reads the webhook hosts of subscriptions as a list of DNS names or *.suffixes', () => {
+    const ok = readConfig({ QIAO_SUBSCRIPTIONS_WEBHOOK_HOSTS: ' Hooks.FGW.nanjing.gov.cn, *.zjj.nanjing.gov.cn ' })
+    expect(ok.ok && ok.config.subscriptionsWebhookHosts).toEqual(['hooks.fgw.nanjing.gov.cn', '*.zjj.nanjing.gov.cn'])
+    const bad = readConfig({ QIAO_SUBSCRIPTIONS_WEBHOOK_HOSTS: 'https://hooks.example,a..b,ok.example' })
+    expect(bad.ok ? [] : bad.errors).toEqual(['QIAO_SUBSCRIPTIONS_WEBHOOK_HOSTS: 2 host(s) not a DNS name or *.suffix'])
   })
 
   it('reads the trusted portals of GET /v1/subject-accesses as a list of client ids', () => {

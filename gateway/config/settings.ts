@@ -395,6 +395,27 @@ export const SETTINGS = {
     'Prefix of the quota counter keys: `<prefix>:<quota id>:<department or matter>`.',
     parseQuotaKeyPrefix,
   ),
+  subscriptionsNatsUrl: setting(
+    'QIAO_SUBSCRIPTIONS_NATS_URL',
+    undefined,
+    'nats://nats.internal:4222',
+    'Subscription events in NATS JetStream (several instances, woken by the broker). Unset: the state store’s outbox (QIAO_STATE_URL, else state.sqlite).',
+    parseUrl(['nats:', 'tls:']),
+  ),
+  subscriptionsFeedInterval: setting(
+    'QIAO_SUBSCRIPTIONS_FEED_INTERVAL',
+    '5s',
+    '2s',
+    'How often a subscribed resource’s change feed is polled once drained.',
+    parseDuration,
+  ),
+  subscriptionsWebhookHosts: setting(
+    'QIAO_SUBSCRIPTIONS_WEBHOOK_HOSTS',
+    undefined,
+    'hooks.fgw.nanjing.gov.cn,*.zjj.nanjing.gov.cn',
+    'The only hosts subscription webhooks may call, comma-separated (`host`, or `*.suffix` for its subdomains). Set, these hosts may be intranet (private) addresses, as departments’ office systems usually are; unset, any public https host and no private, loopback or link-local address (a subscriber must not make the gateway call inside its network).',
+    parseWebhookHosts,
+  ),
   subjectPortalClients: setting(
     'QIAO_SUBJECT_PORTAL_CLIENTS',
     undefined,
@@ -452,6 +473,16 @@ function parseClientIds(raw: string): readonly string[] {
   const bad = ids.filter((id) => !/^[\x21-\x2b\x2d-\x7e]{1,128}$/.test(id)).length
   if (bad > 0) throw new Error(`${bad} client id(s) not printable ASCII of 1 to 128 characters without spaces`)
   return Object.freeze([...new Set(ids)])
+}
+
+/** Webhook hosts: DNS names (letters, digits, hyphens, dots), each optionally `*.`-prefixed. */
+function parseWebhookHosts(raw: string): readonly string[] {
+  const hosts = parseList(raw).map((h) => h.toLowerCase())
+  if (hosts.length === 0) throw new Error('expected one or more host names, comma-separated')
+  const name = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
+  const bad = hosts.filter((h) => h.length > 253 || !name.test(h)).length
+  if (bad > 0) throw new Error(`${bad} host(s) not a DNS name or *.suffix`)
+  return Object.freeze([...new Set(hosts)])
 }
 
 /** An issuer identifier as written (compared exactly), `https:` and without query or fragment (RFC 8414 §2). */

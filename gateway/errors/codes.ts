@@ -1,3 +1,4 @@
+// Over 400 lines: every problem code in one place, by design (the stable contract clients and auditors key on).
 /**
  * Every problem Qiao answers with, in one place. The code is the stable contract: clients and auditors key on it,
  * so a code is never renamed or reused. `title` is the short public summary (RFC 9457 §3.1.4); details specific to
@@ -309,6 +310,35 @@ export const problems = {
     status: 404,
     title: 'Objection not found',
     meaning: 'No data objection with this id, or none the caller’s department may see.',
+  },
+  // Subscriptions (/v1/subscriptions)
+  'subscription-invalid': {
+    status: 422,
+    title: 'Subscription invalid',
+    meaning:
+      'The subscription asked for is malformed: `errors` lists every problem by JSON pointer (matter, resource, filter regions or keys — at most 1,000 —, delivery kind, webhook URL).',
+  },
+  'subscription-not-found': {
+    status: 404,
+    title: 'Subscription not found',
+    meaning: 'No subscription with this id, or none of the caller’s department.',
+  },
+  'resource-has-no-change-feed': {
+    status: 422,
+    title: 'Resource has no change feed',
+    meaning:
+      'The resource has no `changes:` binding in the catalog, so its changes cannot be subscribed to; read it instead.',
+  },
+  'subscription-suspended': {
+    status: 409,
+    title: 'Subscription suspended',
+    meaning:
+      'The grant the subscription rests on was revoked, superseded or has expired (`reason` says which): nothing more is delivered and its undelivered events were dropped. Delete it and subscribe again under a new grant.',
+  },
+  'subscription-cursor-invalid': {
+    status: 400,
+    title: 'Cursor invalid',
+    meaning: '`after` is not a cursor of this subscription’s events (16 digits, as `next` gives them).',
   },
   // 5xx: upstream and gateway
   'upstream-rejected': {

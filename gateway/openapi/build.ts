@@ -11,6 +11,7 @@ import {
 import { problemExamples, problemSchema } from './problems.js'
 import { CATALOG_TAG, EVIDENCE_TAG, evidenceRoutes, otherRoutes, PROBLEMS_TAG, SHARING_TAG } from './routes.js'
 import { maskForm, type Schema, SchemaComponents } from './schemas.js'
+import { SUBSCRIPTIONS_TAG } from './subscription-routes.js'
 import { type Lang, TEXTS, type Texts } from './texts.js'
 
 /**
@@ -253,6 +254,7 @@ function build(
   tags.push(
     { name: CATALOG_TAG, description: texts.routes.catalogTag },
     { name: SHARING_TAG, description: texts.routes.sharingTag },
+    { name: SUBSCRIPTIONS_TAG, description: texts.routes.subscriptionsTag },
     { name: PROBLEMS_TAG, description: texts.routes.problemsTag },
     { name: EVIDENCE_TAG, description: texts.routes.evidenceTag },
   )

@@ -43,6 +43,11 @@ export const NOT_EXCHANGE_CODES: ReadonlySet<ProblemCode> = new Set<ProblemCode>
   'transition-not-allowed',
   'precondition-required',
   'precondition-failed',
+  'subscription-invalid',
+  'subscription-not-found',
+  'resource-has-no-change-feed',
+  'subscription-suspended',
+  'subscription-cursor-invalid',
 ])
 
 /** Only writes claim an Idempotency-Key. */

@@ -3,6 +3,7 @@ import { type ProblemCode, problems } from '../errors/codes.js'
 import { applicationSchema } from '../sharing/application-schema.js'
 import { problemResponses, TOKEN_CODES } from './problems.js'
 import type { Schema, SchemaComponents } from './schemas.js'
+import { subscriptionRoutes } from './subscription-routes.js'
 import type { Texts } from './texts.js'
 
 export const CATALOG_TAG = '共享目录 / Catalog'
@@ -181,6 +182,7 @@ export function otherRoutes(texts: Texts, components: SchemaComponents): Record<
         responses: { '200': json(dataAnswer, texts.routes.grantsList), ...problemsOf(['query-invalid']) },
       },
     },
+    ...subscriptionRoutes(texts, problemsOf),
     '/v1/usage': {
       get: {
         operationId: 'getUsage',

@@ -63,6 +63,12 @@ export interface Texts {
     readonly openapi: string
     readonly catalogTag: string
     readonly sharingTag: string
+    readonly subscriptionsTag: string
+    readonly subscriptionsList: string
+    readonly subscriptionsCreate: string
+    readonly subscriptionGet: string
+    readonly subscriptionDelete: string
+    readonly subscriptionEvents: string
     readonly problemsTag: string
   }
 }
@@ -162,6 +168,17 @@ const zh: Texts = {
     openapi: '本文档。未带令牌为公开视图；带令牌为本部门视图（无效令牌为 401）。',
     catalogTag: '共享目录与本文档。',
     sharingTag: '共享申请与授权（详见 README“Sharing workflow”）。',
+    subscriptionsTag:
+      '订阅资源的变更：按本部门授权投影、脱敏并审计后，以签名 webhook 推送或由拉取接口按游标读取（README“Subscriptions”）。',
+    subscriptionsList: '本部门的订阅。',
+    subscriptionsCreate:
+      '订阅一个有变更源（`changes:`）的资源：需令牌带有 `<事项>:<资源>:read` 且本部门对该事项和资源有现行授权；' +
+      '可按行政区划代码前缀（`filter.regions`）或业务编码（`filter.keys`，至多 1000 个）过滤。webhook 的签名密钥仅在本应答中出现一次。',
+    subscriptionGet: '一个订阅的状态：是否暂停（及原因）、死信数、最近一个事件。',
+    subscriptionDelete: '取消订阅，并丢弃其尚未读取的事件。',
+    subscriptionEvents:
+      '拉取接口：游标 `after` 之后保留的事件（不给则从最早的开始），`meta.next` 为下一次的 `after`；可从任一保留的游标重放。' +
+      '授权被撤销或到期后答 409 `subscription-suspended`。',
     problemsTag: '问题代码（RFC 9457 `type`）。',
   },
 }
@@ -288,6 +305,20 @@ const en: Texts = {
     openapi: 'This document. Without a token the public view; with one your department’s view (a bad token is 401).',
     catalogTag: 'The catalog and this document.',
     sharingTag: 'Sharing applications and grants (README "Sharing workflow").',
+    subscriptionsTag:
+      'Subscriptions to a resource’s changes: projected, masked and audited under your department’s grant, pushed as ' +
+      'signed webhooks or read by cursor from the pull API (README "Subscriptions").',
+    subscriptionsList: 'Your department’s subscriptions.',
+    subscriptionsCreate:
+      'Subscribe to a resource with a change feed (`changes:`): the token needs `<matter>:<resource>:read` and your ' +
+      'department a grant in force for that matter and resource; optionally filtered by admin-division code prefix ' +
+      '(`filter.regions`) or business keys (`filter.keys`, at most 1,000). A webhook’s signing secret is shown in ' +
+      'this answer only.',
+    subscriptionGet: 'One subscription’s status: suspended or not (and why), dead letters, the newest event.',
+    subscriptionDelete: 'Cancels the subscription and drops its events not yet read.',
+    subscriptionEvents:
+      'The pull API: the retained events after the cursor `after` (from the oldest without it); `meta.next` is the ' +
+      'next `after`. Replay from any retained cursor. 409 `subscription-suspended` once the grant is revoked or expired.',
     problemsTag: 'Problem codes (the RFC 9457 `type`).',
   },
 }

@@ -4,7 +4,7 @@ import { loadWorkingCalendar } from '../../kernel/working-calendar.js'
 import type { AuditLog } from '../audit/audit-log.js'
 import type { KeyedDigest } from '../audit/digest.js'
 import type { SnapshotHolder } from '../catalog/holder.js'
-import { buildSnapshot, type SnapshotDeps } from '../catalog/snapshot.js'
+import { buildSnapshot, type CatalogSnapshot, type SnapshotDeps } from '../catalog/snapshot.js'
 import type { Config } from '../config/settings.js'
 import type { StateStore } from '../state/store.js'
 import type { Logger } from '../telemetry/logger.js'
@@ -34,6 +34,8 @@ export interface StartSharingOptions {
   readonly clock: Clock
   readonly log: Logger
   readonly metrics: Metrics['sharing']
+  /** Called with every snapshot the grant sync swapped in (subscriptions suspend what it no longer grants). */
+  readonly onGrantsSynced?: (snapshot: CatalogSnapshot) => void
 }
 
 export interface RunningSharing {
@@ -67,7 +69,10 @@ export async function startSharing(options: StartSharingOptions): Promise<Runnin
     rebuild: (fileCatalog, live, previous) =>
       buildSnapshot(fileCatalog, { ...snapshotDeps, objections: board }, previous, live),
     feed: (onChange) => watchGrantEpoch(state, onChange, { sharing: store, log }),
-    onSynced: (synced) => warnGrantOverlaps(synced, log),
+    onSynced: (synced) => {
+      warnGrantOverlaps(synced, log)
+      options.onGrantsSynced?.(synced)
+    },
   })
   const workflowAt = (workflowClock: Clock) =>
     createSharingWorkflow({

@@ -59,6 +59,7 @@ describe('PostgreSQL state store', () => {
           'idempotency/0001-keys',
           'sharing/0001-applications-grants',
           'sharing/0002-objections',
+          'subscription-registry/0001-registry',
           'subscriptions/0001-outbox',
         ])
         await store.close()
@@ -95,6 +96,7 @@ describe('PostgreSQL state store', () => {
         'sharing_objection_epoch',
         'sharing_objections',
         'subscription_events',
+        'subscription_registry',
         'subscription_sequences',
         'subscriptions',
       ])

@@ -77,6 +77,7 @@ describe('SQLite state store, several processes', () => {
           'idempotency/0001-keys',
           'sharing/0001-applications-grants',
           'sharing/0002-objections',
+          'subscription-registry/0001-registry',
           'subscriptions/0001-outbox',
         ])
       }

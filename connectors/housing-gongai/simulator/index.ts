@@ -97,3 +97,16 @@ function exampleQueries(data: HousingDataset, sample: SeedSample): readonly Simu
   }
   return Object.freeze(examples)
 }
+
+/** How often the demo's 住建 issues a construction permit (`qiao demo` only): the subscription then has news. */
+export const DEMO_PERMIT_EVERY_MS = 30_000
+
+/**
+ * `qiao demo` only: 住建 issues a permit every `everyMs` (issuePermit), so that the change feed and the demo's
+ * subscription have something to show. Answers the function that stops it.
+ */
+export function startDemoPermits(sim: { issuePermit(): unknown }, everyMs = DEMO_PERMIT_EVERY_MS): () => void {
+  const timer = setInterval(() => sim.issuePermit(), everyMs)
+  timer.unref()
+  return () => clearInterval(timer)
+}
