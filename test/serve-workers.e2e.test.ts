@@ -49,6 +49,8 @@ beforeAll(async () => {
     QIAO_METRICS_PORT: '0',
     QIAO_DRAIN_PRESTOP: '0',
     QIAO_DRAIN_TIMEOUT: '20s',
+    // A probe that timed out on a loaded machine is repeated soon, not after the default 30 s.
+    QIAO_HEALTH_INTERVAL: '1s',
   })
 }, 150_000)
 
@@ -160,9 +162,17 @@ describe('qiao serve --workers 2', () => {
   }, 60_000)
 
   it('serves the metrics of both workers on the primary’s listener: counters summed, gauges per worker', async () => {
-    const res = await request(cluster.metricsUrl as string)
-    const text = await res.body.text()
-    expect(res.statusCode).toBe(200)
+    const up = (t: string) =>
+      [1, 2].every((w) => new RegExp(`^qiao_upstream_up\\{connector="housing-gongai",worker="${w}"\\} 1$`, 'm').test(t))
+    // Each worker's gauge is its own last probe: wait (a few probe intervals at most) until both have probed up.
+    let text = ''
+    for (const end = Date.now() + 15_000; ; ) {
+      const res = await request(cluster.metricsUrl as string)
+      text = await res.body.text()
+      expect(res.statusCode).toBe(200)
+      if (up(text) || Date.now() > end) break
+      await new Promise((r) => setTimeout(r, 250))
+    }
     const calls = [...text.matchAll(/^qiao_requests_total\{[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0)
     expect(calls).toBe(exchangeCalls)
     expect(text).toMatch(/^qiao_upstream_up\{connector="housing-gongai",worker="1"\} 1$/m)
