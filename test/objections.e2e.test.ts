@@ -25,36 +25,7 @@ let b: Harness
 let projectCode: string
 let permitNo: string
 
-interface Call {
-  readonly status: number
-  readonly headers: Record<string, string>
-  readonly json: Record<string, unknown>
-}
-
-async function call(
-  h: Harness,
-  method: 'GET' | 'POST',
-  path: string,
-  token: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<Call> {
-  const res = await request(`${h.gateway.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...headers,
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  const text = await res.body.text()
-  return {
-    status: res.statusCode,
-    headers: res.headers as Record<string, string>,
-    json: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>),
-  }
-}
+const call = (h: Harness, ...args: Parameters<Harness['call']>) => h.call(...args)
 
 const drcOfficer = () => a.token({ dept: 'drc', sub: 'drc-officer-1', scope: `${DRC_MATTER}:${PERMITS}:read` })
 const urbanOfficer = () => a.token({ dept: 'urban', sub: 'urban-officer-1', scope: `${URBAN_MATTER}:${PERMITS}:read` })
@@ -96,7 +67,7 @@ function objectionBody(auditId: string, overrides: Record<string, unknown> = {})
   }
 }
 
-async function raise(auditId: string, overrides: Record<string, unknown> = {}): Promise<Call> {
+async function raise(auditId: string, overrides: Record<string, unknown> = {}): Promise<HttpResult> {
   return call(a, 'POST', `/v1/resources/${PERMITS}/objections`, await drcOfficer(), objectionBody(auditId, overrides))
 }
 

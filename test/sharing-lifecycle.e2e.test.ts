@@ -22,36 +22,7 @@ let a: Harness
 let b: Harness
 let projectCode: string
 
-interface Call {
-  readonly status: number
-  readonly headers: Record<string, string>
-  readonly json: Record<string, unknown>
-}
-
-async function call(
-  h: Harness,
-  method: 'GET' | 'POST',
-  path: string,
-  token: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<Call> {
-  const res = await request(`${h.gateway.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...headers,
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  const text = await res.body.text()
-  return {
-    status: res.statusCode,
-    headers: res.headers as Record<string, string>,
-    json: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>),
-  }
-}
+const call = (h: Harness, ...args: Parameters<Harness['call']>) => h.call(...args)
 
 const token = (claims: TokenClaims) => a.token(claims)
 const applicant = () => token({ dept: 'water', sub: 'water-officer-1', scope: 'sharing:apply' })
@@ -81,7 +52,7 @@ const APPLICATION = {
   contact: { name: '李工', phone: '025-83330000' },
 }
 
-function data(res: Call): Record<string, unknown> {
+function data(res: HttpResult): Record<string, unknown> {
   return res.json.data as Record<string, unknown>
 }
 

@@ -39,35 +39,7 @@ const DRC_FIELDS = [
 
 let h: Harness
 
-interface Call {
-  readonly status: number
-  readonly headers: Record<string, string>
-  readonly json: Record<string, unknown>
-}
-
-async function call(
-  method: 'GET' | 'POST' | 'DELETE',
-  path: string,
-  token: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<Call> {
-  const res = await request(`${h.gateway.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...headers,
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  const text = await res.body.text()
-  return {
-    status: res.statusCode,
-    headers: res.headers as Record<string, string>,
-    json: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>),
-  }
-}
+const call: Harness['call'] = (...args) => h.call(...args)
 
 const token = (claims: TokenClaims) => h.token(claims)
 const drc = (scope = `${DRC_MATTER}:${PERMITS}:read`) => token({ dept: 'drc', sub: 'drc-officer-1', scope })

@@ -74,6 +74,14 @@ export interface Harness {
     options: { token: string; matter: string; caseId: string; idempotencyKey?: string },
   ): Promise<HttpResult>
   get(path: string, token?: string): Promise<HttpResult>
+  /** Any API call with a bearer token, a JSON body when one is given, and extra headers. */
+  call(
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    token: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<HttpResult>
   /** Exchange records of the audit log, in log order. */
   auditRecords(): Promise<ExchangeAuditRecord[]>
   /** Stops the gateway (not the upstreams) and starts it again on the same data directory and catalog. */
@@ -201,6 +209,18 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async get(path, token) {
       const res = await request(`${gateway.url}${path}`, {
         headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+      })
+      return toResult(res)
+    },
+    async call(method, path, token, body, headers = {}) {
+      const res = await request(`${gateway.url}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
       })
       return toResult(res)
     },
