@@ -1,8 +1,23 @@
-import type { Delivery, SubscriptionEngine } from './engine.js'
+import type { Delivery, NakResult, SubscriptionEngine } from './engine.js'
 import { SubscriptionError } from './errors.js'
 
-/** Resolve to acknowledge; throw to fail the attempt (a `DeliveryFailedError` says why). */
-export type DeliveryHandler = (delivery: Delivery) => Promise<void>
+/**
+ * What a handler returns to answer neither way: the delivery stays in flight and is handed out again after its ack
+ * deadline, same id (e.g. a webhook request cut short by a shutdown, whose fate is unknown).
+ */
+export const LEAVE_UNANSWERED = Symbol('leave-unanswered')
+
+/**
+ * Resolve to acknowledge; throw to fail the attempt (a `DeliveryFailedError` says why); resolve to
+ * `LEAVE_UNANSWERED` to answer neither way. (Any other value resolved with is ignored: an acknowledgement.)
+ */
+export type DeliveryHandler = (delivery: Delivery) => Promise<unknown>
+
+/** How a delivery was answered: acknowledged (false: the engine no longer held it), or failed and what follows. */
+export type Settled =
+  | { readonly acknowledged: boolean }
+  /** `unrecorded`: the nak itself failed; the event comes again after its ack deadline. */
+  | { readonly reason: string; readonly next: NakResult | 'unrecorded' }
 
 /** A handler's failure with a reason fit to keep with a dead letter: no payload value, no personal data. */
 export class DeliveryFailedError extends Error {
@@ -23,7 +38,9 @@ export interface ConsumeOptions {
   /** Pause after a failed fetch, acknowledgement or nak (store or broker down) before trying again; default 1 s. */
   readonly retryAfterMs?: number
   /** A failed fetch, ack or nak (for the operational log: it holds no payload). The loop goes on. */
-  readonly onError?: (err: unknown) => void
+  readonly onError?: (err: unknown, during: 'fetch' | 'ack' | 'nak') => void
+  /** Every answered delivery, after the engine took the answer (not called for a failed ack). */
+  readonly onSettled?: (delivery: Delivery, settled: Settled) => void
 }
 
 export interface Consumer {
@@ -61,7 +78,7 @@ export function consume(
         deliveries = await engine.fetch(subscriptionId, { max: 1, waitMs })
       } catch (err) {
         if (isFinal(err)) return
-        options.onError?.(err)
+        options.onError?.(err, 'fetch')
         await pause(retryAfterMs)
         continue
       }
@@ -72,17 +89,27 @@ export function consume(
   async function deliver(delivery: Delivery): Promise<void> {
     let failure: string | undefined
     try {
-      await handler(delivery)
+      if ((await handler(delivery)) === LEAVE_UNANSWERED) return
     } catch (err) {
       failure = err instanceof DeliveryFailedError ? err.reason : `handler threw ${(err as Error)?.name ?? 'a value'}`
     }
-    try {
-      if (failure === undefined) await engine.ack(delivery)
-      else await engine.nak(delivery, failure)
-    } catch (err) {
-      // Unrecorded: the event comes again after its ack deadline.
-      if (!isFinal(err)) options.onError?.(err)
+    // Unrecorded answers: the event comes again after its ack deadline.
+    if (failure === undefined) {
+      try {
+        const acknowledged = await engine.ack(delivery)
+        options.onSettled?.(delivery, { acknowledged })
+      } catch (err) {
+        if (!isFinal(err)) options.onError?.(err, 'ack')
+      }
+      return
     }
+    let next: NakResult | 'unrecorded' = 'unrecorded'
+    try {
+      next = await engine.nak(delivery, failure)
+    } catch (err) {
+      if (!isFinal(err)) options.onError?.(err, 'nak')
+    }
+    options.onSettled?.(delivery, { reason: failure, next })
   }
 
   const done = Promise.all(Array.from({ length: workers }, work)).then(() => {

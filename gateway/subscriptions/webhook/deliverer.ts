@@ -1,5 +1,6 @@
 import { Agent, type Dispatcher, request } from 'undici'
 import type { Clock } from '../../../kernel/clock.js'
+import { consume, DeliveryFailedError, LEAVE_UNANSWERED, type Settled } from '../consume.js'
 import type { Delivery, SubscriptionEngine } from '../engine.js'
 import { SubscriptionError } from '../errors.js'
 import { webhookHeaders, webhookKey } from './signing.js'
@@ -139,38 +140,36 @@ export function startWebhookDelivery(options: WebhookDeliveryOptions): WebhookDe
   let lastFailure: string | undefined
   let stopping = false
   const shutdown = new AbortController()
-  let wakeStopped: () => void = () => {}
-  const stopped = new Promise<void>((resolve) => {
-    wakeStopped = resolve
-  })
-  const pause = (ms: number) => Promise.race([stopped, new Promise<void>((resolve) => setTimeout(resolve, ms).unref())])
+  // The receiver's status of each attempt, for onAttempt once the engine took the answer.
+  const statuses = new WeakMap<Delivery, number>()
 
-  async function work(): Promise<void> {
-    while (!stopping) {
-      let deliveries: Delivery[]
-      try {
-        deliveries = await engine.fetch(subscriptionId, { max: 1, waitMs })
-      } catch (err) {
-        if (isFinal(err)) return
-        log.warn({ subscription: subscriptionId, err: errorKind(err) }, 'webhook delivery: fetch failed; trying again')
-        await pause(retryAfterMs)
-        continue
-      }
-      // Fetched while closing: left unanswered, handed out again after the ack deadline.
-      for (const delivery of deliveries) if (!stopping) await deliver(delivery)
-    }
-  }
-
-  async function deliver(delivery: Delivery): Promise<void> {
+  /** Sends one attempt: resolves to ack (2xx), throws the failure's reason to nak, or leaves it to redelivery. */
+  async function deliver(delivery: Delivery): Promise<typeof LEAVE_UNANSWERED | undefined> {
+    // Fetched while closing: left unanswered, handed out again after the ack deadline.
+    if (stopping) return LEAVE_UNANSWERED
     counts.inFlight++
+    let sent: number | string
     try {
-      const sent = await send(delivery)
-      if (sent === 'aborted') return
-      if (typeof sent === 'number' && sent >= 200 && sent < 300) await settleDelivered(delivery, sent)
-      else await settleFailed(delivery, sent)
+      sent = await send(delivery)
     } finally {
       counts.inFlight--
     }
+    if (sent === 'aborted') return LEAVE_UNANSWERED
+    if (typeof sent === 'number') statuses.set(delivery, sent)
+    if (typeof sent === 'number' && sent >= 200 && sent < 300) return undefined
+    const reason = typeof sent === 'string' ? sent : sent === 410 ? 'http-410-gone' : `http-${sent}`
+    lastFailure = reason
+    if (sent === 410 && !gone) {
+      gone = true
+      log.warn(
+        { subscription: subscriptionId },
+        'webhook receiver answered 410 Gone: the subscription should be disabled',
+      )
+      options.onGone?.(subscriptionId)
+    }
+    // Retry-After is not honoured: the engine's nak takes no delay (its retryDelayMs backoff applies to every
+    // attempt), and holding the event here instead would keep the ordered slot past its ack deadline.
+    throw new DeliveryFailedError(reason)
   }
 
   /** The answer's status, a failure reason, or `aborted` by close (not to be settled). */
@@ -213,40 +212,19 @@ export function startWebhookDelivery(options: WebhookDeliveryOptions): WebhookDe
     }
   }
 
-  async function settleDelivered(delivery: Delivery, status: number): Promise<void> {
-    let acknowledged: boolean
-    try {
-      acknowledged = await engine.ack(delivery)
-    } catch (err) {
-      // Unrecorded: the event comes again after its ack deadline (the receiver de-duplicates on webhook-id).
-      if (!isFinal(err)) log.warn({ subscription: subscriptionId, err: errorKind(err) }, 'webhook delivery: ack failed')
+  function settled(delivery: Delivery, answer: Settled): void {
+    const status = statuses.get(delivery)
+    if ('acknowledged' in answer) {
+      if (answer.acknowledged) counts.delivered++
+      else counts.refused++
+      options.onAttempt?.(delivery, {
+        result: 'delivered',
+        status: status as number,
+        acknowledged: answer.acknowledged,
+      })
       return
     }
-    if (acknowledged) counts.delivered++
-    else counts.refused++
-    options.onAttempt?.(delivery, { result: 'delivered', status, acknowledged })
-  }
-
-  async function settleFailed(delivery: Delivery, outcome: number | string): Promise<void> {
-    const status = typeof outcome === 'number' ? outcome : undefined
-    const reason = status === undefined ? String(outcome) : status === 410 ? 'http-410-gone' : `http-${status}`
-    lastFailure = reason
-    if (status === 410 && !gone) {
-      gone = true
-      log.warn(
-        { subscription: subscriptionId },
-        'webhook receiver answered 410 Gone: the subscription should be disabled',
-      )
-      options.onGone?.(subscriptionId)
-    }
-    // Retry-After is not honoured: the engine's nak takes no delay (its retryDelayMs backoff applies to every
-    // attempt), and holding the event here instead would keep the ordered slot past its ack deadline.
-    let next: 'retry' | 'dead-lettered' | 'stale' | 'unrecorded' = 'unrecorded'
-    try {
-      next = await engine.nak(delivery, reason)
-    } catch (err) {
-      if (!isFinal(err)) log.warn({ subscription: subscriptionId, err: errorKind(err) }, 'webhook delivery: nak failed')
-    }
+    const { reason, next } = answer
     if (next === 'retry') counts.retried++
     else if (next === 'dead-lettered') counts.deadLettered++
     else if (next === 'stale') counts.refused++
@@ -259,7 +237,20 @@ export function startWebhookDelivery(options: WebhookDeliveryOptions): WebhookDe
     )
   }
 
-  const done = Promise.all(Array.from({ length: workers }, work)).then(() => {
+  const ENGINE_FAILURES = {
+    fetch: 'webhook delivery: fetch failed; trying again',
+    ack: 'webhook delivery: ack failed',
+    nak: 'webhook delivery: nak failed',
+  } as const
+  const consumer = consume(engine, subscriptionId, deliver, {
+    maxInFlight: workers,
+    waitMs,
+    retryAfterMs,
+    // The receiver de-duplicates on webhook-id, so an unrecorded answer only costs a redelivery.
+    onError: (err, during) => log.warn({ subscription: subscriptionId, err: errorKind(err) }, ENGINE_FAILURES[during]),
+    onSettled: settled,
+  })
+  const done = consumer.done.then(() => {
     stopping = true
   })
 
@@ -270,9 +261,9 @@ export function startWebhookDelivery(options: WebhookDeliveryOptions): WebhookDe
     close() {
       closing ??= (async () => {
         stopping = true
-        wakeStopped()
+        const stopped = consumer.stop()
         const drained = await Promise.race([
-          done.then(() => true),
+          stopped.then(() => true),
           new Promise<boolean>((resolve) => setTimeout(resolve, drainMs, false).unref()),
         ])
         if (!drained) shutdown.abort()
@@ -301,8 +292,4 @@ function errorKind(err: unknown): string {
   if (err instanceof SubscriptionError) return err.code
   const code = (err as { code?: unknown })?.code
   return typeof code === 'string' ? code : ((err as Error)?.name ?? 'error')
-}
-
-function isFinal(err: unknown): boolean {
-  return err instanceof SubscriptionError && (err.code === 'subscription-unknown' || err.code === 'engine-closed')
 }
