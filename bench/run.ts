@@ -23,6 +23,7 @@ import { type ProbeTokens, requestHeaders } from './lib/probe.js'
 import { killAllSync, run, sleep, startProcess, stopAll } from './lib/proc.js'
 import { coreProcessSeconds, coreTimes, loadAverage } from './lib/procfs.js'
 import { type BenchResults, writeResults } from './lib/results.js'
+import type { SectionProgress } from './lib/section-runner.js'
 import { evaluateTargets } from './lib/targets.js'
 import { benchClaims, benchKeys, checkToken, signOne, tamper, tokenPool } from './lib/tokens.js'
 import { runSections } from './sections/index.js'
@@ -229,7 +230,14 @@ async function main(): Promise<void> {
     results,
     curves: {},
   }
-  await runSections(bench, opts.sections, opts.peers)
+  // After every section the results so far go to <out>.partial.*, so a run stopped half-way keeps what it measured;
+  // the final write replaces them. --pair writes only the pair files its section writes.
+  const partialName = `${opts.out}.partial`
+  const failures = await runSections(bench, opts.sections, opts.peers, (progress) => {
+    if (opts.pair) return
+    const files = writeResults(RESULTS, partialName, resultsSoFar(results, bench.curves, progress))
+    log(`results so far (${progress.completed.length} section(s)): ${files.join(', ')}`)
+  })
 
   await upstreamProc.stop()
   rmSync(runDir, { recursive: true, force: true })
@@ -243,12 +251,37 @@ async function main(): Promise<void> {
   if (opts.pair) {
     // --pair A B measures the two builds only: its results are the pair files the section wrote.
     log(`done in ${results.durationSeconds.toFixed(0)} s`)
-    return
+  } else {
+    const files = writeResults(RESULTS, opts.out, results)
+    for (const ext of ['json', 'md']) rmSync(join(RESULTS, `${partialName}.${ext}`), { force: true })
+    log(`done in ${results.durationSeconds.toFixed(0)} s: ${files.join(', ')}`)
+    for (const t of results.targets)
+      log(`  target ${t.met === undefined ? 'n/a ' : t.met ? 'met ' : 'MISS'} ${t.title}: ${t.value}`)
   }
-  const files = writeResults(RESULTS, opts.out, results)
-  log(`done in ${results.durationSeconds.toFixed(0)} s: ${files.join(', ')}`)
-  for (const t of results.targets)
-    log(`  target ${t.met === undefined ? 'n/a ' : t.met ? 'met ' : 'MISS'} ${t.title}: ${t.value}`)
+  if (failures.length > 0) {
+    for (const f of failures) log(`FAILED section ${f.section}: ${f.reason} — its figures are missing`)
+    process.exitCode = 1
+  }
+}
+
+/** The results as they stand after a section: notes and targets as the final write makes them, marked partial. */
+function resultsSoFar(
+  r: BenchResults,
+  curves: NonNullable<BenchResults['curves']>,
+  progress: SectionProgress,
+): BenchResults {
+  const soFar: BenchResults = {
+    ...r,
+    ...(r.curves === undefined && Object.keys(curves).length > 0 ? { curves } : {}),
+    finishedAt: new Date().toISOString(),
+    durationSeconds: (Date.now() - started) / 1000,
+    loadAverageAtEnd: loadAverage(),
+    partial: { completed: [...progress.completed], pending: [...progress.pending] },
+    notes: [...r.notes],
+  }
+  soFar.notes.push(...standardNotes(soFar))
+  soFar.targets = evaluateTargets(soFar)
+  return soFar
 }
 
 /** CPU (in cores) used by processes other than this one over a short window. */
@@ -280,7 +313,7 @@ function standardNotes(r: BenchResults): string[] {
   )
   if (retried.length > 0) {
     notes.push(
-      `Cells that failed once and were measured again (the failed attempt is not counted): ${retried.join('; ')}.`,
+      `Cells that failed and were measured again, one entry per retry (failed attempts are not counted): ${retried.join('; ')}.`,
     )
   }
   if ((r.machine.git.uncommittedGatewayFiles ?? 0) > 0) {

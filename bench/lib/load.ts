@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import { startProcess } from './proc.js'
 import { clockTicks } from './procfs.js'
+import { exitAfterOutput, type RawWrkResult, RESULT_PREFIX, readWrkOutcome, WrkRunError } from './wrk-result.js'
 
 /**
  * Load generation with wrk (C, one thread unless told otherwise, pinned to the load core beside the upstream). Closed loop for saturation;
@@ -36,39 +37,15 @@ export interface LoadResult {
   readonly seconds: number
   readonly rps: number
   readonly bytes: number
-  readonly errors: {
-    readonly connect: number
-    readonly read: number
-    readonly write: number
-    readonly status: number
-    readonly timeout: number
-  }
+  readonly errors: RawWrkResult['errors']
   readonly errorCount: number
-  readonly latencyUs: {
-    readonly mean: number
-    readonly stdev: number
-    readonly max: number
-    readonly p50: number
-    readonly p90: number
-    readonly p99: number
-    readonly p999: number
-  }
+  readonly latencyUs: RawWrkResult['latencyUs']
   /** Times the token file was used up and started again. */
   readonly wraps: number
   /** Paced runs: schedule resets because the peer fell more than 20 ms behind. */
   readonly lateResets: number
   /** CPU time of wrk itself (s). */
   readonly wrkCpuSeconds: number
-}
-
-interface RawResult {
-  requests: number
-  durationUs: number
-  bytes: number
-  errors: LoadResult['errors']
-  latencyUs: LoadResult['latencyUs']
-  wraps: number
-  lateResets: number
 }
 
 export async function runWrk(spec: LoadSpec): Promise<LoadResult> {
@@ -105,7 +82,7 @@ export async function runWrk(spec: LoadSpec): Promise<LoadResult> {
     args: ['-c', 'wrk "$@"; rc=$?; echo "WRK_SELF $(cat /proc/$$/stat)"; exit $rc', 'sh', ...args],
     env,
     onLine: (l) => {
-      if (l.startsWith('BENCH_RESULT ')) line = l.slice('BENCH_RESULT '.length)
+      if (l.startsWith(RESULT_PREFIX)) line = l.slice(RESULT_PREFIX.length)
       if (l.startsWith('WRK_SELF ')) {
         // Fields after the command name: cutime and cstime are fields 16 and 17, i.e. indexes 13 and 14.
         const fields = l.slice(l.lastIndexOf(')') + 2).split(' ')
@@ -113,9 +90,12 @@ export async function runWrk(spec: LoadSpec): Promise<LoadResult> {
       }
     },
   })
-  const code = await proc.exited
-  if (code !== '0' || line === undefined) throw new Error(`wrk failed (${code}):\n${proc.tail()}`)
-  const raw = JSON.parse(line) as RawResult
+  const code = await exitAfterOutput(proc)
+  const outcome = readWrkOutcome(code, line)
+  // The cell decides whether to measure again (bench/sections/shared.ts attempt()): the CPU it counted around this
+  // run includes the failed one.
+  if (!outcome.ok) throw new WrkRunError(outcome.kind, outcome.summary, proc.tail())
+  const { raw } = outcome
   const seconds = raw.durationUs / 1e6
   const e = raw.errors
   return {

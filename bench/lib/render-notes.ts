@@ -22,9 +22,28 @@ function correlation(xs: readonly number[], ys: readonly number[]): number {
   return sxy / Math.sqrt(sxx * syy)
 }
 
+/** One line per failed section: which one, why, and that its figures are missing. */
+export function sectionFailureLines(r: BenchResults): string[] {
+  return (r.sectionFailures ?? []).map((f) => `Section ${f.section} failed: ${f.reason} — its figures are missing.`)
+}
+
+/** Above the figures: whether the run is still going (partial results) and which sections failed. */
+export function runStatusLines(r: BenchResults): string[] {
+  const lines: string[] = []
+  if (r.partial) {
+    const pending = r.partial.pending.length > 0 ? r.partial.pending.join(', ') : 'none'
+    lines.push(
+      `> **Partial results**, written after section ${r.partial.completed.at(-1) ?? '—'} while the run went on (sections done: ${r.partial.completed.join(', ') || 'none'}; still to run: ${pending}). The run's final results replace this file; if there are none, the run was stopped here.`,
+    )
+  }
+  for (const line of sectionFailureLines(r)) lines.push(`> **${line}**`)
+  // Each line its own quoted paragraph.
+  return lines.flatMap((line) => [line, ''])
+}
+
 /** Notes computed from the data at render time. */
 export function derivedNotes(r: BenchResults): string[] {
-  const notes: string[] = []
+  const notes: string[] = [...sectionFailureLines(r)]
   // Qiao's 1 KB, one-token saturation runs: how much of their spread follows the core's speed.
   const cells = [r.main?.saturation.P3, r.curves?.catalog?.[0], r.curves?.tokens?.find((t) => t.mix === 'one')]
   const pts = cells

@@ -10,8 +10,9 @@ import { PEER_NAMES, type PeerId } from './peers.js'
 import type { ProfileSummary } from './profile.js'
 import { renderCurves, renderLiveGrants } from './render-curves.js'
 import { renderLatencyBreakdown } from './render-latency.js'
-import { allCells, derivedNotes } from './render-notes.js'
+import { allCells, derivedNotes, runStatusLines } from './render-notes.js'
 import { renderCpuProfile } from './render-profile.js'
+import type { SectionFailure } from './section-runner.js'
 import { median, type Stat } from './stats.js'
 import { auditThreadCpu, soakSlope, TARGET_RATE } from './targets.js'
 import { renderWorkers, type WorkersResult } from './workers-report.js'
@@ -145,6 +146,10 @@ export interface BenchResults {
   /** The paired method's A/A (and A/B with --pair) figures; the rounds are in results/pair-<name>.*. */
   pair?: PairResult
   workers?: WorkersResult
+  /** Sections that failed; the others ran on (issue 16). */
+  sectionFailures?: SectionFailure[]
+  /** Set in the results written after each section while the run goes on (<name>.partial.*). */
+  partial?: { completed: string[]; pending: string[] }
   notes: string[]
   targets: Target[]
 }
@@ -158,6 +163,7 @@ export function renderMarkdown(r: BenchResults, name: string): string {
     `Run \`${r.command}\` on ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${fmt(r.durationSeconds / 60, 1)} minutes; ${r.profile.rounds} round(s), peers in turn (A B A B …), **medians** with (min–max) over rounds. Raw values: [\`${name}.json\`](${name}.json).`,
   )
   out.push('')
+  out.push(...runStatusLines(r))
   out.push('## Machine')
   out.push('')
   out.push(

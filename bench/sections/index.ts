@@ -1,4 +1,5 @@
 import type { PeerId } from '../lib/peers.js'
+import { runSectionSteps, type SectionFailure, type SectionProgress } from '../lib/section-runner.js'
 import { runAudit } from './audit.js'
 import { runAuditSearch } from './audit-search.js'
 import { runCatalog } from './catalog.js'
@@ -7,7 +8,7 @@ import { runMain } from './main.js'
 import { runPair } from './pair.js'
 import { runPayload } from './payload.js'
 import { runProfile } from './profile.js'
-import type { BenchRun } from './shared.js'
+import { type BenchRun, log } from './shared.js'
 import { runSoak } from './soak.js'
 import { runTokens } from './tokens.js'
 import { runWorkers } from './workers.js'
@@ -49,13 +50,31 @@ const RUNNERS: Record<Section, SectionRunner> = {
 }
 
 /** The curve sections fill `curves`; it joins the results after them, where the results file has always had it. */
-const LAST_CURVE_SECTION: Section = 'payload'
+const CURVE_SECTIONS: readonly Section[] = ['catalog', 'tokens', 'payload']
 
-export async function runSections(bench: BenchRun, chosen: ReadonlySet<Section>, peers: readonly PeerId[]) {
-  for (const name of SECTIONS) {
-    const section = RUNNERS[name]
-    const qiao = peers.includes('P3') || peers.includes('P3W')
-    if (chosen.has(name) && (!section.needsQiao || qiao)) await section.run(bench)
-    if (name === LAST_CURVE_SECTION && Object.keys(bench.curves).length > 0) bench.results.curves = bench.curves
-  }
+/**
+ * Runs the chosen sections; one that fails is recorded in `results.sectionFailures` and the others go on.
+ * `afterSection` gets the progress after each, for the results so far to be written.
+ */
+export async function runSections(
+  bench: BenchRun,
+  chosen: ReadonlySet<Section>,
+  peers: readonly PeerId[],
+  afterSection?: (progress: SectionProgress) => void,
+): Promise<SectionFailure[]> {
+  const qiao = peers.includes('P3') || peers.includes('P3W')
+  const steps = SECTIONS.filter((name) => chosen.has(name) && (!RUNNERS[name].needsQiao || qiao)).map((name) => ({
+    name,
+    run: () => RUNNERS[name].run(bench),
+  }))
+  return runSectionSteps(steps, {
+    log,
+    afterSection: (progress) => {
+      bench.results.sectionFailures = [...progress.failures]
+      // Once the curve sections are behind (done or not chosen), what they measured joins the results.
+      const curvesDone = !progress.pending.some((name) => CURVE_SECTIONS.includes(name as Section))
+      if (curvesDone && Object.keys(bench.curves).length > 0) bench.results.curves = bench.curves
+      afterSection?.(progress)
+    },
+  })
 }

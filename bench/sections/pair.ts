@@ -1,13 +1,13 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { runWrk } from '../lib/load.js'
+import { type LoadResult, runWrk } from '../lib/load.js'
 import { measure, speedIndex } from '../lib/measure.js'
 import { type PairResult, pairFileName, renderPair } from '../lib/pair-report.js'
 import { nextRate, type PairRound, pairRatio, ratioStats, side, verdict } from '../lib/pair-stats.js'
 import { type PeerHandle, QIAO_DEFAULT_LOG_LEVEL, startQiao } from '../lib/peers.js'
 import { probePeer } from '../lib/probe.js'
 import { treeCpuSeconds } from '../lib/procfs.js'
-import { type BenchRun, log, type PairBuild, PEER_CORES, RESULTS, ROOT } from './shared.js'
+import { attempt, type BenchRun, log, type PairBuild, PEER_CORES, RESULTS, ROOT } from './shared.js'
 
 /**
  * The paired method: two gateways on the same core at the same time, each loaded by its own wrk (both on the load
@@ -45,15 +45,18 @@ export async function runPair(bench: BenchRun): Promise<void> {
     // Every instance gets the same warm-up (the JIT's, the caches'): a warm-up and a saturation run each, alone,
     // the other two idle.
     const saturation: number[] = []
-    for (const peer of instances) {
-      await measure(mo(0, peer), spec(peer, { seconds: profile.warmupSeconds }))
-      saturation.push(check('pair saturation', await measure(mo(0, peer), spec(peer, {}))).load.rps)
+    for (const [i, peer] of instances.entries()) {
+      await attempt(`pair saturation ${['A', 'A′', 'B'][i]}`, async (stage) => {
+        await measure(mo(0, peer), spec(peer, { seconds: profile.warmupSeconds }))
+        const rps = check('pair saturation', await measure(mo(0, peer), spec(peer, {}))).load.rps
+        stage(() => saturation.push(rps))
+      })
     }
     log(
       `  alone at saturation: A ${saturation[0]?.toFixed(0)}, A′ ${saturation[1]?.toFixed(0)}, B ${saturation[2]?.toFixed(0)} req/s`,
     )
 
-    const phase = async (round: number, rate: number, x: PeerHandle, yy: PeerHandle, seconds: number) => {
+    const measurePhase = async (round: number, rate: number, x: PeerHandle, yy: PeerHandle, seconds: number) => {
       const firstStarted = round % 2 === 1 ? 'x' : 'y'
       const speed = speedIndex(Number(PEER_CORES))
       const load = (peer: PeerHandle) =>
@@ -64,8 +67,8 @@ export async function runPair(bench: BenchRun): Promise<void> {
       // Array elements are evaluated in order: the first runWrk is the first wrk started.
       const [lx, ly] =
         firstStarted === 'x'
-          ? await Promise.all([runWrk(load(x)), runWrk(load(yy))])
-          : await Promise.all([runWrk(load(yy)), runWrk(load(x))]).then(([l2, l1]) => [l1, l2] as const)
+          ? await bothWrk(runWrk(load(x)), runWrk(load(yy)))
+          : await bothWrk(runWrk(load(yy)), runWrk(load(x))).then(([l2, l1]) => [l1, l2] as const)
       const wallSeconds = (performance.now() - wall) / 1000
       const xs = side(lx, treeCpuSeconds(x.pids()) - xBefore)
       const ys = side(ly, treeCpuSeconds(yy.pids()) - yBefore)
@@ -90,14 +93,32 @@ export async function runPair(bench: BenchRun): Promise<void> {
       }
       return result
     }
+    // A phase is measured again as a whole (both wrk runs, the CPU read around them) when either wrk run fails.
+    const phase = async (
+      what: string,
+      round: number,
+      rate: number,
+      x: PeerHandle,
+      yy: PeerHandle,
+      seconds: number,
+    ): Promise<PairRound> => {
+      let measured: PairRound | undefined
+      await attempt(`pair ${what}`, async (stage) => {
+        const r = await measurePhase(round, rate, x, yy, seconds)
+        stage(() => {
+          measured = r
+        })
+      })
+      return measured as PairRound
+    }
 
     // The rate: given, or found so that the two loaded gateways together keep the core PAIR_BUSY busy — near
     // saturation, where a call costs what it costs at saturation, yet below it, so both get the load asked for.
     // The calibration phases (A with B, then A with A′) are the pair's warm-up too.
     let rate = opts.pairRate ?? nextRate((saturation[0] as number) * 0.3, 1, 1)
     for (let i = 0; i < profile.pairCalibrations; i++) {
-      const ab = await phase(0, rate, x1, y, profile.pairWarmupSeconds)
-      const aa = await phase(0, rate, x1, x2, profile.pairWarmupSeconds)
+      const ab = await phase(`calibration ${i + 1} B/A`, 0, rate, x1, y, profile.pairWarmupSeconds)
+      const aa = await phase(`calibration ${i + 1} A′/A`, 0, rate, x1, x2, profile.pairWarmupSeconds)
       const busy = (ab.busy + aa.busy) / 2
       log(`  calibration ${i + 1}: ${rate} req/s each kept the core ${(100 * busy).toFixed(0)}% busy`)
       if (opts.pairRate === undefined) rate = nextRate(rate, busy, profile.pairBusy)
@@ -111,14 +132,14 @@ export async function runPair(bench: BenchRun): Promise<void> {
     for (let round = 1; round <= profile.pairRounds; round++) {
       const xa = round % 2 === 1 ? x1 : x2
       const runAb = async () => {
-        const r = await phase(round, rate, xa, y, profile.pairSeconds)
+        const r = await phase(`round ${round} B/A`, round, rate, xa, y, profile.pairSeconds)
         ab.push(r)
         log(
           `  round ${round} B/A ${r.ratio.toFixed(3)} (${r.x.cpuUsPerRequest.toFixed(0)} → ${r.y.cpuUsPerRequest.toFixed(0)} µs/call, ${r.x.rps.toFixed(0)} / ${r.y.rps.toFixed(0)} req/s, core ${(100 * r.busy).toFixed(0)}%, speed ${r.speedIndex?.toFixed(0)})`,
         )
       }
       const runAa = async () => {
-        const r = await phase(round, rate, x1, x2, profile.pairSeconds)
+        const r = await phase(`round ${round} A′/A`, round, rate, x1, x2, profile.pairSeconds)
         aa.push(r)
         log(
           `  round ${round} A′/A ${r.ratio.toFixed(3)} (${r.x.cpuUsPerRequest.toFixed(0)} → ${r.y.cpuUsPerRequest.toFixed(0)} µs/call, core ${(100 * r.busy).toFixed(0)}%)`,
@@ -169,4 +190,12 @@ export async function runPair(bench: BenchRun): Promise<void> {
   } finally {
     await Promise.all(instances.map((p) => p.stop()))
   }
+}
+
+/** Both wrk runs of a phase, settled: a retry must not start while the other run still loads the core. */
+async function bothWrk(first: Promise<LoadResult>, second: Promise<LoadResult>): Promise<[LoadResult, LoadResult]> {
+  const [a, b] = await Promise.allSettled([first, second])
+  if (a.status === 'rejected') throw a.reason
+  if (b.status === 'rejected') throw b.reason
+  return [a.value, b.value]
 }

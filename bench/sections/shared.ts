@@ -9,6 +9,7 @@ import type { ProbeTokens } from '../lib/probe.js'
 import { sleep, startProcess } from '../lib/proc.js'
 import type { BenchResults, Profile } from '../lib/results.js'
 import type { BenchKeys, TokenPool } from '../lib/tokens.js'
+import { exitAfterOutput, retryDecision } from '../lib/wrk-result.js'
 import type { Payload, UpstreamInfo } from '../upstream.js'
 
 /** What the sections of `npm run bench` share: the paths, the core split, the log, and one run's set-up. */
@@ -80,7 +81,8 @@ export const retried: string[] = []
 
 /**
  * Runs one cell; its results are kept (the staged functions run) only if the whole cell succeeds. A failed cell is
- * tried once more after 5 s (a peer killed from outside, a port taken in between), and the retry is noted.
+ * measured again after 5 s (a peer killed from outside, a port taken in between): once, or twice when wrk's report
+ * got lost (retryDecision, bench/lib/wrk-result.ts); every retry is noted in the results.
  */
 export async function attempt(what: string, body: (stage: (fn: () => void) => void) => Promise<void>): Promise<void> {
   for (let i = 1; ; i++) {
@@ -90,10 +92,10 @@ export async function attempt(what: string, body: (stage: (fn: () => void) => vo
       for (const fn of staged) fn()
       return
     } catch (err) {
-      const msg = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? ''
-      if (i >= 2) throw err
-      retried.push(`${what}: ${msg}`)
-      log(`WARNING ${what} failed (${msg}); retrying once`)
+      const decision = retryDecision(err, i)
+      if (!decision.retry) throw err
+      retried.push(`${what}: ${decision.reason}`)
+      log(`WARNING ${what} failed (${decision.reason}); measuring it again (attempt ${i + 1})`)
       await sleep(5000)
     }
   }
@@ -132,7 +134,7 @@ export async function runAuditStore(
       if (l.startsWith('AUDIT_RESULT ')) line = l.slice('AUDIT_RESULT '.length)
     },
   })
-  const code = await proc.exited
+  const code = await exitAfterOutput(proc)
   if (code !== '0' || !line) throw new Error(`audit store bench failed (${code}):\n${proc.tail()}`)
   return JSON.parse(line) as AuditStoreResult
 }
