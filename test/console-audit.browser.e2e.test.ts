@@ -3,6 +3,7 @@ import ExcelJS from 'exceljs'
 import type { Browser, BrowserContext, Page, Route } from 'playwright-core'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { usccCheckChar } from '../kernel/identifiers.js'
 import { seriousViolations } from './support/axe.js'
 import { launchChromium, watchPage } from './support/browser.js'
 import { parseCsv } from './support/csv.js'
@@ -23,6 +24,10 @@ const CASE = 'NJ-2026-000123'
 const PAGING_CASE = 'NJ-AUDIT-PAGING'
 /** A well-formed project code no permit has: these calls name no data subject. */
 const UNKNOWN_PROJECT = '2403-320102-04-01-123456'
+/** 建设项目开工一件事 (catalog.yaml): one evidence bundle of 城管, about a project and an owner no record has. */
+const BUNDLE_MATTER = 'XK00208001'
+const BUNDLE_CASE = 'NJ-AUDIT-BUNDLE'
+const UNKNOWN_OWNER = `91320115MA1W2K7Q1${usccCheckChar('91320115MA1W2K7Q1')}`
 
 let demo: DemoProcess
 let browser: Browser
@@ -30,6 +35,8 @@ let auditorToken: string
 /** Record ids (Qiao-Audit-Id) of the calls that named the company. */
 let permitCall: string
 let registrationCall: string
+/** The evidence bundle's own record id and its items' record ids, in the matter's order. */
+let bundleCall: { auditId: string; items: string[] }
 /** Where the gateway's log output stood once the demo had printed its banner (which shows sample parameters). */
 let logFrom: number
 
@@ -65,7 +72,40 @@ beforeAll(async () => {
   for (let i = 0; i < 12; i++) {
     await exchange(drc, 'housing.construction-permit', { projectCode: UNKNOWN_PROJECT }, PAGING_CASE)
   }
+  bundleCall = await evidenceBundle()
 }, 60_000)
+
+/** 城管's evidence bundle for one case: three items (发改, 住建, 市场监管), each audited and linked to the bundle. */
+async function evidenceBundle(): Promise<{ auditId: string; items: string[] }> {
+  const resources = ['drc.investment-project', 'housing.construction-permit', 'market.enterprise-registration']
+  const token = await demoToken(demo, {
+    dept: 'urban',
+    sub: 'urban-officer-007',
+    scope: resources.map((r) => `${BUNDLE_MATTER}:${r}:read`).join(' '),
+  })
+  const res = await request(`${demo.origin}/v1/matters/${BUNDLE_MATTER}/evidence`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'qiao-case': BUNDLE_CASE },
+    body: JSON.stringify({ projectCode: UNKNOWN_PROJECT, ownerUscc: UNKNOWN_OWNER }),
+  })
+  const body = (await res.body.json()) as { auditId: string; items: { auditId?: string }[] }
+  expect([200, 207]).toContain(res.statusCode)
+  const items = body.items.map((item) => item.auditId as string)
+  expect(items).toHaveLength(3)
+  expect(items.every((id) => typeof id === 'string' && id !== body.auditId)).toBe(true)
+  return { auditId: body.auditId, items }
+}
+
+/**
+ * The record ids of the rows this test's own calls made: the demo's subscription (发改 to 住建's permits, a permit
+ * every 30 s copied from the same project) also audits its deliveries about the company, under case
+ * `subscription:<id>`, once the demo has run long enough; those rows are checked to be exactly that.
+ */
+function ownCalls(rows: readonly (readonly string[])[], caseColumn: number | undefined): string[] {
+  expect(caseColumn).toBeGreaterThanOrEqual(0)
+  const theirs = rows.filter((r) => !String(r[caseColumn as number]).startsWith('subscription:sub_'))
+  return theirs.map((r) => r[0] as string)
+}
 
 afterAll(async () => {
   await browser?.close()
@@ -288,7 +328,7 @@ describe('the auditor console', () => {
     expect(text.startsWith('\uFEFF')).toBe(true)
     const [header, ...rows] = parseCsv(text.slice(1))
     expect(header?.slice(0, 3)).toEqual(['记录编号', '时间（北京时间）', '类别'])
-    expect(rows.map((r) => r[0])).toEqual([permitCall, registrationCall])
+    expect(ownCalls(rows, header?.indexOf('办件编号'))).toEqual([permitCall, registrationCall])
     expect(urls.filter((u) => u.toUpperCase().includes(OWNER_USCC))).toEqual([])
 
     // The same export outside the browser: the API's type and attachment name come through the console.
@@ -303,7 +343,8 @@ describe('the auditor console', () => {
     expect(res.statusCode).toBe(200)
     expect(res.headers['content-type']).toBe('text/csv; charset=utf-8')
     expect(res.headers['content-disposition']).toMatch(/^attachment; filename="qiao-audit-\d{8}T\d{6}Z\.csv"$/)
-    expect(parseCsv((await res.body.text()).slice(1))).toHaveLength(3)
+    const [apiHeader, ...apiRows] = parseCsv((await res.body.text()).slice(1))
+    expect(ownCalls(apiRows, apiHeader?.indexOf('办件编号'))).toEqual([permitCall, registrationCall])
     await context.close()
   }, 30_000)
 
@@ -317,9 +358,11 @@ describe('the auditor console', () => {
     await workbook.xlsx.readFile(await download.path())
     const sheet = workbook.worksheets[0] as ExcelJS.Worksheet
     expect(sheet.getRow(1).getCell(1).value).toBe('id')
-    const ids = [2, 3].map((n) => sheet.getRow(n).getCell(1).value)
-    expect(ids).toEqual([permitCall, registrationCall])
-    expect(sheet.rowCount).toBe(3)
+    const caseColumn = (sheet.getRow(1).values as unknown[]).indexOf('case')
+    const rows = Array.from({ length: sheet.rowCount - 1 }, (_, i) =>
+      (sheet.getRow(i + 2).values as unknown[]).slice(1).map((v) => String(v ?? '')),
+    )
+    expect(ownCalls(rows, caseColumn - 1)).toEqual([permitCall, registrationCall])
     await context.close()
   }, 30_000)
 
@@ -337,6 +380,69 @@ describe('the auditor console', () => {
     expect(await page.textContent('main table')).toContain('合规审查通过')
     await context.close()
   }, 30_000)
+
+  it('the auditors’ API finds an evidence bundle’s records by `bundle`, and its CSV links them', async () => {
+    const get = async (query: string) => {
+      const res = await request(`${demo.origin}/v1/audit/records${query}`, {
+        headers: { authorization: `Bearer ${auditorToken}` },
+      })
+      expect(res.statusCode).toBe(200)
+      return res.body.text()
+    }
+    const listed = JSON.parse(await get(`?bundle=${bundleCall.auditId}`)) as { records: { record: { id: string } }[] }
+    // In log order: the items as they were written (at once), then the bundle's own record.
+    const ids = listed.records.map((e) => e.record.id)
+    expect(ids.at(-1)).toBe(bundleCall.auditId)
+    expect(ids.slice(0, -1).sort()).toEqual([...bundleCall.items].sort())
+    expect(JSON.parse(await get(`?bundle=${permitCall}`))).toEqual({ records: [], nextCursor: null })
+    const [header, ...rows] = parseCsv(
+      (await get(`/export?format=csv&headers=en&bundle=${bundleCall.auditId}`)).replace(/^\uFEFF/, ''),
+    )
+    const column = (name: string) => rows.map((row) => row[(header as string[]).indexOf(name)])
+    const own = (id: string) => id === bundleCall.auditId
+    expect(column('id')).toEqual(ids)
+    expect(column('bundle')).toEqual(ids.map((id) => (own(id) ? '' : bundleCall.auditId)))
+    expect(column('bundleItems')).toEqual(ids.map((id) => (own(id) ? bundleCall.items.join(';') : '')))
+  }, 30_000)
+
+  it('follows an evidence bundle: its record links each item’s, and each item’s links back to it', async () => {
+    const { context, page } = await asAuditor()
+    const watch = watchPage(page, demo.origin)
+    const recordPath = (id: string) => `/console/audit/records/${id}`
+    await page.goto(`${demo.origin}${recordPath(bundleCall.auditId)}`)
+    expect(await page.textContent('#bundle-heading')).toBe('一件事证据包')
+    expect(await page.locator('#record-bundle dt').allTextContents()).toEqual(['证据包条目'])
+    const items = page.locator('#record-bundle dd #bundle-items li a')
+    expect(await items.allTextContents()).toEqual(bundleCall.items)
+    expect(await items.evaluateAll((links) => links.map((a) => a.getAttribute('href')))).toEqual(
+      bundleCall.items.map(recordPath),
+    )
+    expect(await seriousViolations(page)).toEqual([])
+
+    // An item's record: what it read, and the link back to the bundle it belongs to.
+    await Promise.all([page.waitForURL(`**${recordPath(bundleCall.items[1] as string)}`), items.nth(1).click()])
+    expect(await page.textContent('main')).toContain('建筑工程施工许可信息（housing.construction-permit）')
+    expect(await page.locator('#record-bundle dt').allTextContents()).toEqual(['所属证据包'])
+    expect(await page.textContent('#bundle-of')).toBe(bundleCall.auditId)
+    expect(await page.locator('#bundle-items').count()).toBe(0)
+    expect(await seriousViolations(page)).toEqual([])
+    await Promise.all([page.waitForURL(`**${recordPath(bundleCall.auditId)}`), page.click('#bundle-of')])
+    expect(await page.locator('#bundle-items li').count()).toBe(3)
+
+    // A record of a single call belongs to no bundle.
+    await page.goto(`${demo.origin}${recordPath(permitCall)}`)
+    expect(await page.locator('#record-bundle').count()).toBe(0)
+
+    // In English on request.
+    await page.goto(`${demo.origin}${recordPath(bundleCall.items[0] as string)}?lang=en`)
+    expect(await page.textContent('#bundle-heading')).toBe('Evidence bundle (一件事)')
+    expect(await page.locator('#record-bundle dt').allTextContents()).toEqual(['Part of evidence bundle'])
+    await page.goto(`${demo.origin}${recordPath(bundleCall.auditId)}?lang=en`)
+    expect(await page.locator('#record-bundle dt').allTextContents()).toEqual(['Bundle items'])
+    expect(watch.pageErrors).toEqual([])
+    expect(watch.consoleErrors).toEqual([])
+    await context.close()
+  }, 60_000)
 
   it('another role opening the access search gets the 403 page, and the refusal is in the audit log', async () => {
     const context = await browser.newContext()

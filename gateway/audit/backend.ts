@@ -110,6 +110,8 @@ export interface AuditFilter {
   /** Keyed HMAC of a subject identifier (the gateway hashes what the auditor sends). */
   readonly subject?: string
   readonly logId?: string
+  /** An evidence bundle's audit id: its items' records (their `bundle`) and the bundle's own record. */
+  readonly bundle?: string
 }
 
 /** Position in the stable order (loggedAt, logId, seq): the last entry of the previous page. */

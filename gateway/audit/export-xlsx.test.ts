@@ -77,6 +77,22 @@ describe('the XLSX export', () => {
     expect(english[0]).toStrictEqual([...CSV_COLUMNS])
   })
 
+  it('links an evidence bundle: an item’s row names its bundle’s record, the bundle’s row lists its items', async () => {
+    const { entries } = store(3)
+    // rec-0 and rec-1 are the items of the bundle whose own record is rec-2.
+    async function* bundled(): AsyncGenerator<LogEntry> {
+      for await (const entry of entries) {
+        const links = entry.seq < 2 ? { bundle: 'rec-2' } : { bundleItems: ['rec-0', 'rec-1'] }
+        yield { ...entry, record: { ...entry.record, ...links } } as LogEntry
+      }
+    }
+    const rows = await workbookRows(exportFile(bundled(), 'xlsx', { headers: 'en' }))
+    const column = (name: string) => rows.slice(1).map((row) => row[CSV_COLUMNS.indexOf(name)])
+    expect(rows[0]).toEqual(expect.arrayContaining(['bundle', 'bundleItems']))
+    expect(column('bundle')).toEqual(['rec-2', 'rec-2', undefined])
+    expect(column('bundleItems')).toEqual([undefined, undefined, 'rec-0;rec-1'])
+  })
+
   it('reads the store no faster than its reader: a reader that stops reading stops the reads, and cancelling closes them', async () => {
     const { entries, seen } = store(200_000)
     const chunks = xlsxChunks(entries)

@@ -41,6 +41,8 @@ const WIDTHS: Readonly<Record<string, number>> = {
   masked: 24,
   approvalRef: 22,
   replayOf: 38,
+  bundle: 38,
+  bundleItems: 60,
   requestId: 38,
   catalogVersion: 20,
   time: 26,

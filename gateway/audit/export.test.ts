@@ -176,6 +176,22 @@ describe('CSV rows', () => {
     expect(row[CSV_COLUMNS.indexOf('clientId')]).toBe('a,b\r\nc')
     expect(row[CSV_COLUMNS.indexOf('case')]).toBe("'-1+1")
   })
+
+  it('links an evidence bundle: an item names its bundle’s record, the bundle’s record lists its items', () => {
+    const bundleId = '019abcde-0000-7000-8000-0000000000b0'
+    const itemIds = ['019abcde-0000-7000-8000-0000000000b1', '019abcde-0000-7000-8000-0000000000b2']
+    const item = cells(csvRow(entry(exchangeRecord({ id: itemIds[0], bundle: bundleId }))))
+    expect([item('bundle'), item('bundleItems')]).toEqual([bundleId, ''])
+    const own = cells(csvRow(entry(exchangeRecord({ id: bundleId, resource: undefined, bundleItems: itemIds }))))
+    expect([own('bundle'), own('bundleItems')]).toEqual(['', itemIds.join(';')])
+    const plain = cells(csvRow(entry(exchangeRecord())))
+    expect([plain('bundle'), plain('bundleItems')]).toEqual(['', ''])
+    const zh = parseCsv(csvHeader())[0] as string[]
+    expect([zh[CSV_COLUMNS.indexOf('bundle')], zh[CSV_COLUMNS.indexOf('bundleItems')]]).toEqual([
+      '所属证据包记录编号',
+      '证据包条目记录编号',
+    ])
+  })
 })
 
 describe('CSV for auditors', () => {

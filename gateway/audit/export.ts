@@ -104,6 +104,9 @@ const COLUMNS: readonly Column[] = [
   ex('recordCount', '记录数', (x) => x.recordCount),
   ex('approvalRef', '审批文号', (x) => x.approvalRef),
   ex('replayOf', '重放原记录编号', (x) => x.replayOf),
+  // 一件事: an item names its evidence bundle's record; the bundle's own record lists its items' records.
+  ex('bundle', '所属证据包记录编号', (x) => x.bundle),
+  ex('bundleItems', '证据包条目记录编号', (x) => x.bundleItems?.join(';')),
   ['requestId', '请求编号', (e) => e.record.requestId],
   ex('upstreamMs', '上游耗时（毫秒）', (x) => x.upstreamMs),
   ex('totalMs', '总耗时（毫秒）', (x) => x.totalMs),

@@ -1,5 +1,6 @@
 import type { AuditCursor, AuditFilter, AuditOutcome } from './backend.js'
 import type { LogEntry } from './entry.js'
+import type { ExchangeAuditRecord } from './record.js'
 
 /** The statuses of each outcome, `[from, to)`: one definition for every backend (PostgreSQL filters by range). */
 export const OUTCOME_STATUS: Readonly<Record<AuditOutcome, readonly [number, number]>> = {
@@ -32,7 +33,8 @@ export function matchesFilter(entry: LogEntry, filter: AuditFilter): boolean {
       filter.outcome === undefined &&
       filter.reason === undefined &&
       filter.status === undefined &&
-      filter.subject === undefined
+      filter.subject === undefined &&
+      filter.bundle === undefined
     )
   }
   if (filter.dept !== undefined && r.requester.dept !== filter.dept) return false
@@ -45,7 +47,13 @@ export function matchesFilter(entry: LogEntry, filter: AuditFilter): boolean {
   if (filter.reason !== undefined && r.reason !== filter.reason) return false
   if (filter.status !== undefined && r.status !== filter.status) return false
   if (filter.subject !== undefined && !(r.subjects ?? []).includes(filter.subject)) return false
+  if (filter.bundle !== undefined && !inBundle(r, filter.bundle)) return false
   return true
+}
+
+/** An item of the bundle (its `bundle` names it) or the bundle's own record (the one listing `bundleItems`). */
+export function inBundle(record: ExchangeAuditRecord, bundle: string): boolean {
+  return record.bundle === bundle || (record.id === bundle && Array.isArray(record.bundleItems))
 }
 
 /** Total order of the auditor's pages: (loggedAt, logId, seq). */

@@ -153,6 +153,20 @@ describe('filter parameters', () => {
     }
   })
 
+  it('bundle is an audit record id, the evidence bundle’s', () => {
+    const id = '019abcde-0000-7000-8000-0000000000b0'
+    expect(parseFilter({ bundle: id, case: 'NJ-2026-000123' })).toEqual({
+      ok: true,
+      value: { filter: { case: 'NJ-2026-000123', bundle: id }, subject: undefined, used: ['case', 'bundle'] },
+    })
+    for (const bad of ['../x', 'a b', 'x'.repeat(129), 'id;drop', '<b>']) {
+      expect(parseFilter({ bundle: bad }), bad).toEqual({
+        ok: false,
+        errors: ['bundle: expected an audit record id (an evidence bundle’s Qiao-Audit-Id)'],
+      })
+    }
+  })
+
   it('status is an HTTP status 100–599, as a number', () => {
     for (const status of ['100', '200', '429', '503', '599']) {
       expect(parseFilter({ status }), status).toMatchObject({ ok: true, value: { filter: { status: Number(status) } } })

@@ -1,5 +1,6 @@
 import { checkUscc, isOrgCodeValid, isResidentIdValid, USCC_KNOWN_EXCEPTIONS } from '../../kernel/identifiers.js'
 import { isProblemCode } from '../errors/codes.js'
+import { isAuditCaseId } from '../policy/case-id.js'
 import type { AuditCursor, AuditFilter } from './backend.js'
 import type { SignedCheckpoint } from './checkpoint.js'
 import { normaliseSubject } from './subjects.js'
@@ -25,6 +26,7 @@ export const FILTER_PARAMS = [
   'status',
   'subject',
   'logId',
+  'bundle',
 ] as const
 export type FilterParam = (typeof FILTER_PARAMS)[number]
 
@@ -147,10 +149,13 @@ export function parseFilter(
         break
       case 'dept':
       case 'matter':
-      case 'case':
       case 'logId':
         if (CODE.test(raw)) filter[name] = raw
         else bad('expected 1–64 characters of [A-Za-z0-9._-], starting with a letter or digit')
+        break
+      case 'case':
+        if (isAuditCaseId(raw)) filter.case = raw
+        else bad('expected a case id (1–64 letters, digits or ._-()[]（）〔〕【】) or subscription:<id>')
         break
       case 'resource':
         if (RESOURCE.test(raw)) filter.resource = raw
@@ -159,6 +164,10 @@ export function parseFilter(
       case 'sub':
         if (raw.length <= 256 && !CONTROL.test(raw)) filter.sub = raw
         else bad('expected at most 256 characters, no control characters')
+        break
+      case 'bundle':
+        if (RECORD_ID.test(raw)) filter.bundle = raw
+        else bad('expected an audit record id (an evidence bundle’s Qiao-Audit-Id)')
         break
       case 'subject':
         if (isSubjectIdentifier(raw, options)) subject = raw.trim()

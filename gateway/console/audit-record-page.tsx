@@ -139,6 +139,14 @@ function ExchangeDetails(props: { lang: Lang; catalog: Catalog; record: Exchange
             : at(lang, 'subjectsCount').replace('{count}', String(r.subjects.length)),
         ],
       ])}
+      {(r.bundle !== undefined || r.bundleItems !== undefined) &&
+        section('bundle', [
+          [at(lang, 'bundleOf'), r.bundle === undefined ? undefined : <RecordLink id={r.bundle} linkId="bundle-of" />],
+          [
+            at(lang, 'bundleItems'),
+            r.bundleItems === undefined ? undefined : <BundleItems lang={lang} ids={r.bundleItems} />,
+          ],
+        ])}
       <div class="record-grid">
         {section('how', [
           [at(lang, 'decision'), at(lang, `decision.${r.decision}`)],
@@ -146,12 +154,7 @@ function ExchangeDetails(props: { lang: Lang; catalog: Catalog; record: Exchange
           [at(lang, 'status'), String(r.status)],
           [at(lang, 'upstreamCode'), r.upstreamCode],
           [at(lang, 'approvalRef'), r.approvalRef],
-          [
-            at(lang, 'replayOf'),
-            r.replayOf === undefined ? undefined : (
-              <a href={`/console/audit/records/${encodeURIComponent(r.replayOf)}`}>{r.replayOf}</a>
-            ),
-          ],
+          [at(lang, 'replayOf'), r.replayOf === undefined ? undefined : <RecordLink id={r.replayOf} />],
           [at(lang, 'timing'), `${r.upstreamMs ?? '—'} / ${r.totalMs}`],
         ])}
         {section('record', [
@@ -172,6 +175,29 @@ function ExchangeDetails(props: { lang: Lang; catalog: Catalog; record: Exchange
         ])}
       </div>
     </>
+  )
+}
+
+/** A link to another record's page, its id as the text (what the auditor compares with a receipt or an export). */
+function RecordLink(props: { id: string; linkId?: string }) {
+  return (
+    <a href={`/console/audit/records/${encodeURIComponent(props.id)}`} id={props.linkId}>
+      <code>{props.id}</code>
+    </a>
+  )
+}
+
+/** A bundle's items, in the matter's order, each a link to its record. */
+function BundleItems(props: { lang: Lang; ids: readonly string[] }) {
+  if (props.ids.length === 0) return <>{at(props.lang, 'bundleNoItems')}</>
+  return (
+    <ol id="bundle-items">
+      {props.ids.map((id) => (
+        <li>
+          <RecordLink id={id} />
+        </li>
+      ))}
+    </ol>
   )
 }
 

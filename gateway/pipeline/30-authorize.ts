@@ -2,14 +2,10 @@ import type { Principal } from '../auth/principal.js'
 import type { CatalogSnapshot, CompiledGrant } from '../catalog/snapshot.js'
 import type { Action, Resource } from '../catalog/types.js'
 import { GatewayError } from '../errors/gateway-error.js'
+import { CASE_ID } from '../policy/case-id.js'
 import { type Decision, decide, type Purpose } from '../policy/decide.js'
 import type { Authenticated, Authorized, Reached } from './exchange.js'
 
-/**
- * A case id (办件编号) once decoded: letters and digits of any script and the punctuation real case numbers use
- * (宁建审〔2026〕12号), 1–64 characters. No spaces, controls or invisible format characters.
- */
-const CASE_ID = /^[\p{L}\p{N}._\-()[\]（）〔〕【】]{1,64}$/u
 const MATTER_CODE = /^[A-Za-z0-9._-]{1,64}$/
 /** RFC 8187 ext-value with UTF-8 and no language tag: `UTF-8''%E5%AE%81…`. */
 const EXT_VALUE_PREFIX = /^utf-8''/i

@@ -7,6 +7,7 @@ import { createHasher, verifyInclusion } from '../merkle.js'
 import type { AdminAuditRecord, ExchangeAuditRecord } from '../record.js'
 import { checkpointImprint } from '../tsa/token.js'
 import { verifyAuditLogs } from '../verify.js'
+import { expectBundleFilter } from './bundles.js'
 import { adminRecord, exchangeRecord } from './records.js'
 
 /**
@@ -246,6 +247,7 @@ export function testAuditBackend(suite: AuditBackendSuiteOptions): void {
         cursor = { loggedAt: last.loggedAt, logId: last.logId, seq: last.seq }
       }
       expect(paged).toEqual(every.map((e) => e.seq))
+      await expectBundleFilter(log, (filter) => all(log, filter))
     })
 
     it('finds refusals and failures of every kind by outcome, reason and status; decision stays the access decision', async () => {

@@ -119,6 +119,14 @@ export function createPgReader(ctx: PgContext): PgReader {
     if (filter.reason !== undefined) where.push(`record->>'reason' = ${p(filter.reason)}`)
     if (filter.status !== undefined) where.push(`record->'status' = ${p(String(filter.status))}::jsonb`)
     if (filter.subject !== undefined) where.push(`subjects @> ARRAY[${p(filter.subject)}]::text[]`)
+    if (filter.bundle !== undefined) {
+      // The items name the bundle in their record (entries_bundle indexes it); the bundle's own record is found by
+      // its id and told apart from a plain record by its `bundleItems`, as inBundle does.
+      const bundle = p(filter.bundle)
+      where.push(
+        `(record->>'bundle' = ${bundle} OR (record_id = ${bundle} AND jsonb_typeof(record->'bundleItems') = 'array'))`,
+      )
+    }
     const fixed = params.length
     const [a, b, c] = [fixed + 1, fixed + 2, fixed + 3]
     const text = `SELECT ${ENTRY_COLUMNS} FROM ${T.entries}

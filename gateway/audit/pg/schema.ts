@@ -119,8 +119,12 @@ function ddl(s: string): string[] {
     `CREATE INDEX IF NOT EXISTS entries_sub ON ${s}.entries (sub)`,
     // from/to filter the record's own time, which no other index orders by.
     `CREATE INDEX IF NOT EXISTS entries_time ON ${s}.entries (record_time)`,
-    // Last: its presence means everything above exists (all of it is created in one transaction).
     `CREATE INDEX IF NOT EXISTS entries_subjects ON ${s}.entries USING gin (subjects)`,
+    // Last: its presence means everything above exists (all of it is created in one transaction). Added after the
+    // others, so a store made before it lacks only this one and gets it at its next start, the rest left as it is.
+    // Partial: only evidence-bundle items have a `bundle`, so the other records' inserts maintain nothing here, and
+    // `record->>'bundle' = $1` (a strict operator) implies the predicate, so the planner uses it.
+    `CREATE INDEX IF NOT EXISTS entries_bundle ON ${s}.entries ((record->>'bundle')) WHERE record->>'bundle' IS NOT NULL`,
   ]
 }
 
@@ -132,7 +136,7 @@ export async function createAuditSchema(pool: pg.Pool, schemaName: string, quote
   const client = await pool.connect()
   try {
     const { rows: present } = await client.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [
-      `${quoted}.entries_subjects`,
+      `${quoted}.entries_bundle`,
     ])
     if (present[0]?.ok) return
     await transaction(client, async () => {

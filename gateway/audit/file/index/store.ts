@@ -20,7 +20,11 @@ import type BetterSqlite3 from 'better-sqlite3'
  */
 
 export const INDEX_FILE = 'index.sqlite'
-const FORMAT = 'qiao-audit-index/1'
+/**
+ * Bumped when records get terms an older index lacks (2: evidence bundles), so that such an index is rebuilt from the
+ * segments (as a foreign one is) rather than miss the records it indexed without them.
+ */
+const FORMAT = 'qiao-audit-index/2'
 
 export type Database = BetterSqlite3.Database
 

@@ -12,7 +12,7 @@ import { utcIsoMs } from './iso-time.js'
  * the index points at is checked against the filter itself (filter.ts), so a collision (the tokenizer also folds
  * case), or a block where the terms are spread over several records, costs a read, never a wrong answer.
  *
- * Indexed: consumer department, officer, matter, case, resource, subjects, and the values that are rare enough to
+ * Indexed: consumer department, officer, matter, case, resource, subjects, evidence bundle, and the values that are rare enough to
  * search by: a `deny` decision, a refused or failed outcome, a status outside 2xx, a reason other than `ok`, and
  * admin records. The common values (allow, ok, 2xx, exchange) have no term: a filter on them alone is a scan,
  * narrowed by time and cursor (search.ts).
@@ -73,6 +73,9 @@ export function recordTerms(record: AuditRecord): RecordTerms {
   const spaced = (field: string, value: unknown) => (typeof value === 'string' ? ` ${term(field, value)}` : '')
   let once = ''
   if (typeof record.case === 'string') once += ` ${term('c', record.case)}`
+  // An evidence bundle's items and its own record share one term: the bundle's audit id (filter.ts inBundle).
+  if (typeof record.bundle === 'string') once += ` ${term('b', record.bundle)}`
+  if (Array.isArray(record.bundleItems) && typeof record.id === 'string') once += ` ${term('b', record.id)}`
   const subjects = record.subjects
   if (Array.isArray(subjects)) {
     for (let i = 0; i < subjects.length; i++) {
@@ -163,6 +166,7 @@ export function filterTerms(filter: AuditFilter): string[] {
   if (filter.case !== undefined) out.push(term('c', filter.case))
   if (filter.resource !== undefined) out.push(term('r', filter.resource))
   if (filter.subject !== undefined) out.push(subjectTerm(filter.subject))
+  if (filter.bundle !== undefined) out.push(term('b', filter.bundle))
   if (filter.decision === 'deny') out.push(TERM_DENY)
   if (filter.outcome === 'refused' || filter.outcome === 'failed') out.push(TERM_OUTCOME[filter.outcome])
   if (filter.status !== undefined && !hasOutcome(filter.status, 'ok')) out.push(`t${Math.trunc(filter.status)}`)
@@ -180,6 +184,16 @@ export function matchAll(terms: readonly string[]): string {
  * RFC 8785 does): a line of a block without them is skipped before it is parsed.
  */
 export function filterNeedles(filter: AuditFilter): string[] {
-  const values = [filter.dept, filter.sub, filter.matter, filter.case, filter.resource, filter.subject, filter.reason]
+  const values = [
+    filter.dept,
+    filter.sub,
+    filter.matter,
+    filter.case,
+    filter.resource,
+    filter.subject,
+    filter.reason,
+    // An item holds it as its `bundle`, the bundle's own record as its `id`.
+    filter.bundle,
+  ]
   return values.filter((v): v is string => v !== undefined).map((v) => JSON.stringify(v))
 }
