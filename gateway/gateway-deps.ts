@@ -12,6 +12,7 @@ import type { IdempotencyStore } from './idempotency/store.js'
 import type { ObjectionDesk } from './sharing/objections-workflow.js'
 import type { SharingWorkflow } from './sharing/service.js'
 import type { StateStore } from './state/store.js'
+import type { SubscriptionsOverview } from './subscriptions/overview.js'
 import type { SubscriptionService } from './subscriptions/service.js'
 import type { Logger } from './telemetry/logger.js'
 import type { Metrics } from './telemetry/metrics.js'
@@ -50,6 +51,8 @@ export interface GatewayDeps {
   readonly objections: ObjectionDesk
   /** Subscriptions to resources' changes behind /v1/subscriptions (registry, pull API). */
   readonly subscriptions: SubscriptionService
+  /** The operators' view of subscriptions (/v1/admin/status): backend, counts, feeds, dead letters. */
+  readonly subscriptionsOverview?: () => Promise<SubscriptionsOverview>
   /** Last known health of each connector instance. */
   readonly health: HealthMonitor
   readonly metrics: Metrics

@@ -229,6 +229,7 @@ async function startComposed(options: StartGatewayOptions): Promise<RunningGatew
     tokenCache: () => verifier.stats,
     quotaFallbacks: () => quotaStore.stats.fallbacks,
     liveGrants: () => ({ compiled: snapshot().liveGrants.length, syncFailures: sharingParts?.syncFailures() ?? 0 }),
+    subscriptions: async () => subscriptionParts?.overview(),
     connectorUp: () =>
       [...snapshot().connectors.keys()].map((connector) => ({
         connector,
@@ -250,7 +251,16 @@ async function startComposed(options: StartGatewayOptions): Promise<RunningGatew
     onGrantsSynced: () => void subscriptionParts?.onSnapshot(),
   })
   const sharing = sharingParts.workflow
-  const subscriptions = await startConfiguredSubscriptions({ config, state, snapshot, audit, digest, clock, log })
+  const subscriptions = await startConfiguredSubscriptions({
+    config,
+    state,
+    snapshot,
+    audit,
+    digest,
+    clock,
+    log,
+    observer: metrics.subscriptions,
+  })
   subscriptionParts = subscriptions
 
   let draining = false
@@ -300,6 +310,7 @@ async function startComposed(options: StartGatewayOptions): Promise<RunningGatew
     sharing,
     objections: sharingParts.objections,
     subscriptions: subscriptions.service,
+    subscriptionsOverview: () => subscriptions.overview(),
     health,
     metrics,
     snapshot,

@@ -404,9 +404,9 @@ export const SETTINGS = {
   ),
   subscriptionsFeedInterval: setting(
     'QIAO_SUBSCRIPTIONS_FEED_INTERVAL',
-    '5s',
     '2s',
-    'How often a subscribed resource’s change feed is polled once drained.',
+    '1s',
+    'How often a subscribed resource’s change feed is polled once drained. The default keeps a change within about 5 s of its provider (one “changed since” query per resource every 2 s, not per subscriber).',
     parseDuration,
   ),
   subscriptionsWebhookHosts: setting(

@@ -6,6 +6,7 @@ import type { CatalogSnapshot } from '../catalog/snapshot.js'
 import type { GatewayDeps } from '../gateway-deps.js'
 import type { QuotaUsage } from '../quota/quotas.js'
 import type { CircuitStateName } from '../resilience/upstream-guard.js'
+import type { SubscriptionsOverview } from '../subscriptions/overview.js'
 
 /**
  * The operators' view of one gateway instance (GET /v1/admin/status): what runs, under which catalog, how each
@@ -23,6 +24,31 @@ export interface StatusReport {
   readonly quotas: QuotasReport
   readonly audit: AuditReport
   readonly stateStore: { readonly backend: 'sqlite' | 'postgres'; readonly reachable: boolean }
+  /** Null when this instance runs no subscriptions, or their overview could not be read now. */
+  readonly subscriptions: SubscriptionsReport | null
+}
+
+export interface SubscriptionsReport {
+  readonly backend: 'outbox-sqlite' | 'outbox-postgres' | 'jetstream'
+  /** Across every instance on the state store. */
+  readonly counts: { readonly active: number; readonly suspended: number }
+  /** Each resource with active subscriptions and a change feed, in id order. */
+  readonly feeds: readonly FeedReport[]
+  /** Dead letters of the webhook subscriptions this instance delivers; null when too many to count cheaply. */
+  readonly deadLetters: number | null
+}
+
+export interface FeedReport {
+  readonly resource: string
+  /** Last successful poll by any instance; null: never yet. */
+  readonly lastPolledAt: string | null
+  readonly lagSeconds: number | null
+  /** Whether this instance holds the feed's lease (one instance polls each feed). */
+  readonly leader: boolean
+  /** This instance's consecutive failed rounds. */
+  readonly failures: number
+  /** This instance's last failed round since start: a stable problem code, no message. */
+  readonly lastError: { readonly code: string; readonly at: string } | null
 }
 
 export interface InstanceReport {
@@ -166,10 +192,11 @@ export const GATEWAY_VERSION: string = (() => {
 export async function buildStatusReport(deps: GatewayDeps): Promise<StatusReport> {
   const snapshot = deps.snapshot()
   const now = deps.clock.now()
-  const [quotas, audit, stateReachable] = await Promise.all([
+  const [quotas, audit, stateReachable, subscriptions] = await Promise.all([
     quotasReport(snapshot, now),
     auditReport(deps),
     stateStoreReachable(deps),
+    subscriptionsReport(deps),
   ])
   return {
     generatedAt: iso(now),
@@ -186,6 +213,30 @@ export async function buildStatusReport(deps: GatewayDeps): Promise<StatusReport
     quotas,
     audit,
     stateStore: { backend: deps.state.dialect, reachable: stateReachable },
+    subscriptions,
+  }
+}
+
+/** Under the state store probe's deadline: a store that hangs leaves the section null, not the report hanging. */
+async function subscriptionsReport(deps: GatewayDeps): Promise<SubscriptionsReport | null> {
+  if (deps.subscriptionsOverview === undefined) return null
+  const overview = await withDeadline(deps.subscriptionsOverview().catch(() => undefined))
+  return overview === undefined ? null : subscriptionsReportOf(overview)
+}
+
+export function subscriptionsReportOf(overview: SubscriptionsOverview): SubscriptionsReport {
+  return {
+    backend: overview.backend as SubscriptionsReport['backend'],
+    counts: { active: overview.subscriptions.active, suspended: overview.subscriptions.suspended },
+    feeds: overview.feeds.map((feed) => ({
+      resource: feed.resource,
+      lastPolledAt: isoOrNull(feed.lastPolledAt),
+      lagSeconds: feed.lagSeconds ?? null,
+      leader: feed.leader,
+      failures: feed.failures,
+      lastError: feed.lastError === undefined ? null : { code: feed.lastError.code, at: iso(feed.lastError.at) },
+    })),
+    deadLetters: overview.deadLetters ?? null,
   }
 }
 
@@ -315,16 +366,21 @@ async function auditReport(deps: GatewayDeps): Promise<AuditReport> {
 
 /** One `select 1` under a short deadline: a state store that hangs reports unreachable instead of hanging this. */
 async function stateStoreReachable(deps: GatewayDeps): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), STATE_PROBE_TIMEOUT_MS)
-  })
   const probe = sql`select 1`.execute(deps.state.db).then(
     () => true,
     () => false,
   )
+  return (await withDeadline(probe)) ?? false
+}
+
+/** The answer, or undefined past STATE_PROBE_TIMEOUT_MS. */
+async function withDeadline<T>(work: Promise<T>): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), STATE_PROBE_TIMEOUT_MS)
+  })
   try {
-    return await Promise.race([probe, deadline])
+    return await Promise.race([work, deadline])
   } finally {
     clearTimeout(timer)
   }

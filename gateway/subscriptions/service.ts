@@ -197,7 +197,21 @@ export function createSubscriptionService(options: SubscriptionServiceOptions): 
       }
       // The engine's queue first: a registry row always has one to publish to.
       await engine.create(subscription.id)
-      await registry.insert(subscription)
+      try {
+        await registry.insert(subscription)
+      } catch (err) {
+        // No registry row, so nothing would ever remove the queue: take it down again (best effort; the insert's
+        // failure is what the caller hears about).
+        await engine
+          .remove(subscription.id)
+          .catch((removal: unknown) =>
+            options.log.warn(
+              { subscription: subscription.id, errorName: removal instanceof Error ? removal.name : typeof removal },
+              'subscription queue left behind after a failed registry insert',
+            ),
+          )
+        throw err
+      }
       options.onChanged?.(subscription)
       return { view: viewOf(subscription), ...(secret === undefined ? {} : { secret }) }
     },

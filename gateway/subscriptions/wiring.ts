@@ -16,6 +16,12 @@ import type { JsonValue, SubscriptionEngine } from './engine.js'
 import { type FeedPoller, startFeedPoller } from './feed/poller.js'
 import { openJetStreamEngine } from './jetstream/engine.js'
 import { openOutboxEngine } from './outbox/engine.js'
+import {
+  readSubscriptionsOverview,
+  type SubscriptionsObserver,
+  type SubscriptionsOverview,
+  settlementOf,
+} from './overview.js'
 import { compileFilter } from './registry/request.js'
 import { openSubscriptionRegistry, type Subscription, type SubscriptionRegistry } from './registry/store.js'
 import { createSubscriptionService, grantStanding, type SubscriptionService, type SuspensionReason } from './service.js'
@@ -44,6 +50,8 @@ export interface SubscriptionsWiringOptions {
   readonly rescanMs?: number
   /** Which webhook URLs a subscription may name, at creation and at every connection (webhook/url-policy.ts). */
   readonly webhookUrlPolicy?: WebhookUrlPolicy
+  /** Told of publishes, webhook attempts and feed rounds (metrics.ts); plain values only. */
+  readonly observer?: SubscriptionsObserver
 }
 
 export interface RunningSubscriptions {
@@ -53,6 +61,8 @@ export interface RunningSubscriptions {
   onSnapshot(): Promise<void>
   /** Resources polled by this instance's pollers right now (tests, status). */
   polled(): string[]
+  /** Backend, counts by state, each fed resource's last good poll and error, dead letters (overview.ts). */
+  overview(): Promise<SubscriptionsOverview>
   close(): Promise<void>
 }
 
@@ -104,7 +114,7 @@ export async function startConfiguredSubscriptions(
 }
 
 export async function startSubscriptions(options: SubscriptionsWiringOptions): Promise<RunningSubscriptions> {
-  const { state, engine, snapshot, audit, digest, clock, log } = options
+  const { state, engine, snapshot, audit, digest, clock, log, observer } = options
   const registry = openSubscriptionRegistry(state)
   const pollers = new Map<string, { poller: FeedPoller; operation: ChangesOperation }>()
   const webhooks = new Map<string, { close(): Promise<void> }>()
@@ -175,7 +185,11 @@ export async function startSubscriptions(options: SubscriptionsWiringOptions): P
       // feed's history: that is what a query is for.
       const since = Math.floor(subscription.createdAt / 1000) * 1000
       for (const change of accepted) {
-        if (!(Date.parse(change.changedAt) >= since) || !passes(change)) continue
+        if (!(Date.parse(change.changedAt) >= since)) continue
+        if (!passes(change)) {
+          observer?.published(resourceId, 'filtered-out')
+          continue
+        }
         const released = change.record === undefined ? undefined : grant.project(change.record)
         const payload: { [key: string]: JsonValue } = {
           op: change.op,
@@ -188,6 +202,7 @@ export async function startSubscriptions(options: SubscriptionsWiringOptions): P
         // Fail closed: a change whose release cannot be audited is not published (the page is polled again).
         await writeAudit(audit, releaseRecord(snap, subscription, grant, change, eventId, payload, now, digest))
         const result = await engine.publish(subscription.id, { id: eventId, payload })
+        observer?.published(resourceId, result.outcome)
         if (result.outcome === 'suspended') {
           const status = await engine.status(subscription.id)
           await registry.suspend(subscription.id, status?.suspendedReason ?? 'grant-revoked', clock.now())
@@ -213,6 +228,7 @@ export async function startSubscriptions(options: SubscriptionsWiringOptions): P
           clock,
           log,
           onGone: (id) => log.warn({ subscription: id }, 'webhook receiver answered 410 Gone'),
+          onAttempt: (_delivery, outcome, seconds) => observer?.webhookSettled(settlementOf(outcome), seconds),
         }),
       )
     } catch (err) {
@@ -268,6 +284,9 @@ export async function startSubscriptions(options: SubscriptionsWiringOptions): P
         log,
         intervalMs: options.feedIntervalMs,
         onChanges,
+        onRound: (report) => {
+          if (report.outcome === 'error' || report.leader) observer?.feedPolled(resource, report.outcome)
+        },
       })
       pollers.set(resource, { poller, operation })
     }
@@ -298,6 +317,14 @@ export async function startSubscriptions(options: SubscriptionsWiringOptions): P
     registry,
     onSnapshot: replan,
     polled: () => [...pollers.keys()],
+    overview: () =>
+      readSubscriptionsOverview({
+        state,
+        engine,
+        clock,
+        feeds: new Map([...pollers].map(([resource, running]) => [resource, running.poller])),
+        webhookSubscriptions: [...webhooks.keys()],
+      }),
     async close() {
       closed = true
       clearInterval(rescan)

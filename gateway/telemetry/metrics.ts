@@ -2,6 +2,8 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { AuditLog } from '../audit/audit-log-types.js'
 import { registerTimestampingMetrics } from '../audit/tsa/configured.js'
 import type { Stage } from '../sharing/model.js'
+import { type SubscriptionMetrics, subscriptionMetrics } from '../subscriptions/metrics.js'
+import type { SubscriptionsOverview } from '../subscriptions/overview.js'
 import { createExchangeMetrics, type ExchangeMetrics } from './exchange-metrics.js'
 import { type ObjectionMetrics, objectionMetrics } from './objection-metrics.js'
 
@@ -20,6 +22,8 @@ export interface Metrics {
   readonly auditWriteSeconds: Histogram
   readonly tokenCache: Counter<'result'>
   readonly sharing: SharingMetrics
+  /** Subscriptions: what the wiring reports as it goes (../subscriptions/metrics.ts). */
+  readonly subscriptions: SubscriptionMetrics
 }
 
 /**
@@ -60,6 +64,8 @@ export interface MetricsSources {
   quotaFallbacks(): number
   /** Live grants compiled into the current snapshot, and failed recompilations (the state store unreadable). */
   liveGrants?(): { readonly compiled: number; readonly syncFailures: number }
+  /** The subscriptions' overview, read at scrape for their gauges; undefined before they started. */
+  subscriptions?(): Promise<SubscriptionsOverview | undefined>
 }
 
 export function createMetrics(sources: MetricsSources): Metrics {
@@ -226,7 +232,18 @@ export function createMetrics(sources: MetricsSources): Metrics {
     },
   })
   const sharing = sharingMetrics(registry)
-  return { registry, exchange, requestSeconds, upstreamSeconds, upstreamErrors, auditWriteSeconds, tokenCache, sharing }
+  const subscriptions = subscriptionMetrics(registry, async () => sources.subscriptions?.())
+  return {
+    registry,
+    exchange,
+    requestSeconds,
+    upstreamSeconds,
+    upstreamErrors,
+    auditWriteSeconds,
+    tokenCache,
+    sharing,
+    subscriptions,
+  }
 }
 
 function sharingMetrics(registry: Registry): SharingMetrics {

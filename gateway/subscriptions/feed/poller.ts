@@ -29,7 +29,7 @@ export interface FeedPollerOptions {
   onChanges(resource: string, changes: readonly Change[]): Promise<void>
   readonly clock: Clock
   readonly log: ConnectorLogger
-  /** Wait between polls once the feed is drained; default 5 s. */
+  /** Wait between polls once the feed is drained; default 2 s. */
   readonly intervalMs?: number
   /** `limit` of each poll; default 100. */
   readonly pageSize?: number
@@ -43,7 +43,17 @@ export interface FeedPollerOptions {
   readonly maxBackoffMs?: number
   /** Lease owner id; default a random one per poller. */
   readonly owner?: string
+  /** After every round, for metrics and the operators' status: plain values, no message of the failure. */
+  readonly onRound?: (report: FeedRoundReport) => void
 }
+
+/**
+ * How a round went: `ok` with whether this poller held the lease (a follower polled nothing), or `error` with a
+ * stable code — the connector's problem code, the gateway's, or `internal` (a hand-over or store failure).
+ */
+export type FeedRoundReport =
+  | { readonly outcome: 'ok'; readonly leader: boolean }
+  | { readonly outcome: 'error'; readonly code: string }
 
 export interface FeedPoller {
   readonly resource: string
@@ -52,11 +62,13 @@ export interface FeedPoller {
   readonly leader: boolean
   /** Consecutive failed rounds (0 after a good one). */
   readonly failures: number
+  /** The last failed round since start (its stable code, as in onRound, and when), kept after recovery. */
+  readonly lastError?: { readonly code: string; readonly at: number }
   /** Stops polling, waits for the round in flight, and gives the lease up so another instance takes over at once. */
   close(): Promise<void>
 }
 
-export const DEFAULT_FEED_INTERVAL_MS = 5_000
+export const DEFAULT_FEED_INTERVAL_MS = 2_000
 export const DEFAULT_FEED_PAGE_SIZE = 100
 export const DEFAULT_FEED_LEASE_MS = 30_000
 
@@ -81,6 +93,7 @@ export function startFeedPoller(options: FeedPollerOptions): FeedPoller {
   let closed = false
   let leader = false
   let failures = 0
+  let lastError: { code: string; at: number } | undefined
   let polls = 0
   let timer: NodeJS.Timeout | undefined
   let round: Promise<void> | undefined
@@ -176,6 +189,7 @@ export function startFeedPoller(options: FeedPollerOptions): FeedPoller {
     try {
       const outcome = await runRound()
       failures = 0
+      options.onRound?.({ outcome: 'ok', leader: outcome !== 'follower' })
       schedule(outcome === 'more' ? 0 : intervalMs)
     } catch (err) {
       if (closed) return
@@ -183,6 +197,8 @@ export function startFeedPoller(options: FeedPollerOptions): FeedPoller {
       const delayMs = feedBackoffMs(failures, minBackoffMs, maxBackoffMs)
       // Kind and code only: a connector's or the store's message could quote a value.
       log.warn({ resource, failures, retryInMs: delayMs, ...failureOf(err) }, 'feed poll failed; backing off')
+      lastError = { code: failureCodeOf(err), at: clock.now() }
+      options.onRound?.({ outcome: 'error', code: lastError.code })
       schedule(delayMs)
     }
   }
@@ -198,6 +214,9 @@ export function startFeedPoller(options: FeedPollerOptions): FeedPoller {
     get failures() {
       return failures
     },
+    get lastError() {
+      return lastError
+    },
     async close() {
       if (closed) return
       closed = true
@@ -210,6 +229,21 @@ export function startFeedPoller(options: FeedPollerOptions): FeedPoller {
       leader = false
     },
   }
+}
+
+/** The problem code a read would answer with (connector kinds as the gateway maps them); no message. */
+const CONNECTOR_KIND_CODES: Record<ConnectorError['kind'], string> = {
+  timeout: 'upstream-timeout',
+  unavailable: 'upstream-unavailable',
+  'not-found': 'record-not-found',
+  rejected: 'upstream-rejected',
+  'bad-response': 'upstream-bad-response',
+}
+
+function failureCodeOf(err: unknown): string {
+  if (err instanceof ConnectorError) return CONNECTOR_KIND_CODES[err.kind]
+  if (err instanceof GatewayError) return err.code
+  return 'internal'
 }
 
 function failureOf(err: unknown): Record<string, unknown> {

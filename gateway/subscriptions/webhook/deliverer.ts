@@ -62,8 +62,11 @@ export interface WebhookDeliveryOptions {
    * Where the owner writes the delivery's audit record: no audit, no data.
    */
   readonly beforeSend?: (delivery: Delivery) => Promise<void>
-  /** After every attempt: the outcome, for metrics and the audit record (no payload in it). */
-  readonly onAttempt?: (delivery: Delivery, outcome: AttemptOutcome) => void
+  /**
+   * After every settled attempt: the outcome, for metrics and the audit record (no payload in it), and how long the
+   * attempt took, before-send included (monotonic time, not the injected clock).
+   */
+  readonly onAttempt?: (delivery: Delivery, outcome: AttemptOutcome, seconds: number) => void
   /**
    * The receiver answered `410 Gone`: Standard Webhooks' "this endpoint is gone", so the owner should disable the
    * subscription. Called once per deliverer; the attempt is nak'ed like any failure (it may still dead-letter).
@@ -142,6 +145,8 @@ export function startWebhookDelivery(options: WebhookDeliveryOptions): WebhookDe
   const shutdown = new AbortController()
   // The receiver's status of each attempt, for onAttempt once the engine took the answer.
   const statuses = new WeakMap<Delivery, number>()
+  // And how long it took, in seconds.
+  const durations = new WeakMap<Delivery, number>()
 
   /** Sends one attempt: resolves to ack (2xx), throws the failure's reason to nak, or leaves it to redelivery. */
   async function deliver(delivery: Delivery): Promise<typeof LEAVE_UNANSWERED | undefined> {
@@ -149,10 +154,12 @@ export function startWebhookDelivery(options: WebhookDeliveryOptions): WebhookDe
     if (stopping) return LEAVE_UNANSWERED
     counts.inFlight++
     let sent: number | string
+    const started = performance.now()
     try {
       sent = await send(delivery)
     } finally {
       counts.inFlight--
+      durations.set(delivery, (performance.now() - started) / 1000)
     }
     if (sent === 'aborted') return LEAVE_UNANSWERED
     if (typeof sent === 'number') statuses.set(delivery, sent)
@@ -214,14 +221,19 @@ export function startWebhookDelivery(options: WebhookDeliveryOptions): WebhookDe
 
   function settled(delivery: Delivery, answer: Settled): void {
     const status = statuses.get(delivery)
+    const seconds = durations.get(delivery) ?? 0
     if ('acknowledged' in answer) {
       if (answer.acknowledged) counts.delivered++
       else counts.refused++
-      options.onAttempt?.(delivery, {
-        result: 'delivered',
-        status: status as number,
-        acknowledged: answer.acknowledged,
-      })
+      options.onAttempt?.(
+        delivery,
+        {
+          result: 'delivered',
+          status: status as number,
+          acknowledged: answer.acknowledged,
+        },
+        seconds,
+      )
       return
     }
     const { reason, next } = answer
@@ -234,6 +246,7 @@ export function startWebhookDelivery(options: WebhookDeliveryOptions): WebhookDe
     options.onAttempt?.(
       delivery,
       status === undefined ? { result: 'failed', reason, next } : { result: 'failed', reason, status, next },
+      seconds,
     )
   }
 
