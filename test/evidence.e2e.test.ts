@@ -416,3 +416,30 @@ describe('the audit log after the bundles', () => {
     expect([...(parent?.bundleItems ?? [])].sort()).toEqual(first.map((r) => r.id).sort())
   })
 })
+
+// Last in the file: the 发改 simulator does not come back.
+describe('with the 发改 simulator down (stopped: its port refuses connections)', () => {
+  it('answers 207: 住建’s and 市场监管’s items with data, 发改’s a 503 problem; four audit records', async () => {
+    await h.drc.close()
+    const res = await bundle(INPUTS, { token: await urbanToken(), requestId: 'cg-bundle-down' })
+    expect(res.status).toBe(207)
+    expect(res.json.complete).toBe(false)
+    expect(item(res, 'project')).toMatchObject({ status: 503, problem: { status: 503, code: 'upstream-unavailable' } })
+    expect(item(res, 'project')).not.toHaveProperty('data')
+    for (const id of ['permits', 'owner']) {
+      expect(item(res, id).status).toBe(200)
+      expect(item(res, id).data?.length).toBeGreaterThan(0)
+    }
+    const { parent, items } = await bundleRecords(res.json.auditId as string)
+    expect(parent).toMatchObject({
+      requestId: 'cg-bundle-down',
+      status: 207,
+      bundleItems: res.items.map((i) => i.auditId),
+    })
+    expect(items.map((r) => [r.requestId, r.status]).sort()).toEqual([
+      ['cg-bundle-down:owner', 200],
+      ['cg-bundle-down:permits', 200],
+      ['cg-bundle-down:project', 503],
+    ])
+  })
+})

@@ -2,6 +2,8 @@ import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Harness, startHarness } from './support/gateway.js'
 import type { TokenClaims } from './support/keys.js'
+import { approveLiveGrant, revokeLiveGrant, WATER_PERMITS_FIELDS } from './support/live-grant.js'
+import { until } from './support/until.js'
 
 /**
  * Issue 18 (part 2b-2) on a real gateway (SQLite state, the outbox engine) and the 住建 工改 simulator: 发改 subscribes
@@ -66,16 +68,6 @@ async function eventsOf(id: string, as?: string): Promise<PulledEvent[]> {
   const res = await pull(id, '', as)
   expect(res.json.code ?? res.status).toBe(200)
   return res.json.data as PulledEvent[]
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
 }
 
 /** Lets the poller read the feed a few more rounds (its interval is 50 ms here). */
@@ -311,41 +303,7 @@ describe('subscriptions: changes arrive projected, masked, audited and filtered'
 
 describe('subscriptions: a revoked grant suspends at once', () => {
   it('pull answers subscription-suspended and nothing more is published', async () => {
-    const applicant = await token({ dept: 'water', sub: 'water-officer-1', scope: 'sharing:apply' })
-    const authority = await token({ dept: 'data', sub: 'data-officer-1', scope: 'sharing:admin' })
-    const reviewer = await token({ dept: 'housing', sub: 'housing-reviewer-1', scope: 'sharing:review' })
-    const applied = await call('POST', '/v1/applications', applicant, {
-      resource: PERMITS,
-      matter: WATER_MATTER,
-      mode: 'query',
-      usage: '行政依据',
-      fields: ['permitNo', 'projectCode', 'projectName', 'ownerLeadName'],
-      masked: ['ownerLeadPhone'],
-      legalBasis: '《城镇排水与污水处理条例》第二十一条',
-      scene: '建设项目开工"一件事"',
-      scopeOfUse: '排水许可审批中核对施工许可信息',
-      validTo: '2027-11-30',
-      contact: { name: '李工', phone: '025-83330000' },
-    })
-    expect(applied.json.errors ?? applied.status).toBe(201)
-    const appId = (applied.json.data as { id: string }).id
-    const checked = await call(
-      'POST',
-      `/v1/applications/${appId}/conformity`,
-      authority,
-      { decision: 'pass' },
-      { 'if-match': applied.headers.etag as string },
-    )
-    expect(checked.status).toBe(200)
-    const approved = await call(
-      'POST',
-      `/v1/applications/${appId}/review`,
-      reviewer,
-      { decision: 'approve' },
-      { 'if-match': checked.headers.etag as string },
-    )
-    expect(approved.json.errors ?? approved.status).toBe(200)
-    const grantId = ((approved.json.data as { decision: { grantId: string } }).decision as { grantId: string }).grantId
+    const grant = await approveLiveGrant(call, token)
 
     const id = await subscribe({ matter: WATER_MATTER, resource: PERMITS }, await water())
     const issued = h.sim.issuePermit()
@@ -353,20 +311,10 @@ describe('subscriptions: a revoked grant suspends at once', () => {
       const events = await eventsOf(id, await water())
       return events.length > 0 ? events : undefined
     })
-    expect(Object.keys(event?.payload.record ?? {}).sort()).toEqual(
-      ['ownerLeadName', 'ownerLeadPhone', 'permitNo', 'projectCode', 'projectName'].sort(),
-    )
+    expect(Object.keys(event?.payload.record ?? {}).sort()).toEqual(WATER_PERMITS_FIELDS)
     expect(event?.payload.key).toBe(issued.SGXKZBH)
 
-    const grant = await call('GET', `/v1/grants/${grantId}`, reviewer)
-    const revoked = await call(
-      'POST',
-      `/v1/grants/${grantId}/revoke`,
-      reviewer,
-      { reason: '排水许可审批已办结，停止使用' },
-      { 'if-match': grant.headers.etag as string },
-    )
-    expect(revoked.status).toBe(200)
+    await revokeLiveGrant(call, grant, '排水许可审批已办结，停止使用')
     // At once: the very next pull, no poll round in between.
     const refused = await pull(id, '', await water())
     expect(refused.status).toBe(409)

@@ -107,6 +107,22 @@ async function toResult(res: Awaited<ReturnType<typeof request>>): Promise<HttpR
   return { status: res.statusCode, headers: res.headers as Record<string, string>, text, json }
 }
 
+/** A bearer-token JSON call against `baseUrl()` (read at each call: a harness's URL changes on restart). */
+export function jsonCaller(baseUrl: () => string): Harness['call'] {
+  return async (method, path, token, body, headers = {}) => {
+    const res = await request(`${baseUrl()}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+    return toResult(res)
+  }
+}
+
 let marketSchemas = 0
 
 /**
@@ -212,18 +228,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       })
       return toResult(res)
     },
-    async call(method, path, token, body, headers = {}) {
-      const res = await request(`${gateway.url}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...headers,
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      })
-      return toResult(res)
-    },
+    call: jsonCaller(() => gateway.url),
     async auditRecords() {
       const records: ExchangeAuditRecord[] = []
       for await (const entry of gateway.deps.audit.query({ kind: 'exchange' })) {

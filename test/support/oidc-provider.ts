@@ -1,14 +1,13 @@
-import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { exportJWK, generateKeyPair } from 'jose'
 import { errors, type InteractionDetails, Provider } from 'oidc-provider'
+import { selfSignedCertificate } from './self-signed.js'
 
 /**
  * A real OpenID Connect provider (oidc-provider) on loopback over https, as a 统一身份认证平台 would be for the
@@ -64,31 +63,9 @@ export interface TestOidcProvider {
   close(): Promise<void>
 }
 
-const run = promisify(execFile)
-
 export async function startOidcProvider(options: OidcProviderOptions): Promise<TestOidcProvider> {
   const dir = await mkdtemp(join(tmpdir(), 'qiao-oidc-'))
-  const keyFile = join(dir, 'key.pem')
-  const caFile = join(dir, 'cert.pem')
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    keyFile,
-    '-out',
-    caFile,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost',
-  ])
+  const { certFile: caFile, key, cert } = await selfSignedCertificate(dir)
   const clientId = 'qiao-console'
   const clientSecret = randomBytes(32).toString('base64url')
   const clientSecretFile = join(dir, 'client-secret')
@@ -96,9 +73,7 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<T
 
   // The listener comes first: the issuer names its port.
   let handle: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.writeHead(503).end()
-  const server = createServer({ key: await readFile(keyFile), cert: await readFile(caFile) }, (req, res) =>
-    handle(req, res),
-  )
+  const server = createServer({ key, cert }, (req, res) => handle(req, res))
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const issuer = `https://127.0.0.1:${(server.address() as AddressInfo).port}`
 
