@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { statfs } from 'node:fs/promises'
 import { sql } from 'kysely'
 import type { HealthStatus } from '../../connectors/kit/types.js'
+import { answerWithin } from '../../kernel/within.js'
 import type { CatalogSnapshot } from '../catalog/snapshot.js'
 import type { GatewayDeps } from '../gateway-deps.js'
 import type { QuotaUsage } from '../quota/quotas.js'
@@ -220,7 +221,10 @@ export async function buildStatusReport(deps: GatewayDeps): Promise<StatusReport
 /** Under the state store probe's deadline: a store that hangs leaves the section null, not the report hanging. */
 async function subscriptionsReport(deps: GatewayDeps): Promise<SubscriptionsReport | null> {
   if (deps.subscriptionsOverview === undefined) return null
-  const overview = await withDeadline(deps.subscriptionsOverview().catch(() => undefined))
+  const overview = await answerWithin(
+    deps.subscriptionsOverview().catch(() => undefined),
+    STATE_PROBE_TIMEOUT_MS,
+  )
   return overview === undefined ? null : subscriptionsReportOf(overview)
 }
 
@@ -370,18 +374,5 @@ async function stateStoreReachable(deps: GatewayDeps): Promise<boolean> {
     () => true,
     () => false,
   )
-  return (await withDeadline(probe)) ?? false
-}
-
-/** The answer, or undefined past STATE_PROBE_TIMEOUT_MS. */
-async function withDeadline<T>(work: Promise<T>): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), STATE_PROBE_TIMEOUT_MS)
-  })
-  try {
-    return await Promise.race([work, deadline])
-  } finally {
-    clearTimeout(timer)
-  }
+  return (await answerWithin(probe, STATE_PROBE_TIMEOUT_MS)) ?? false
 }

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import { answerWithin } from '../../kernel/within.js'
 import type { SubscriptionsObserver, SubscriptionsOverview } from './overview.js'
 
 /**
@@ -48,7 +49,13 @@ export function subscriptionMetrics(
   function current(): Promise<SubscriptionsOverview | undefined> {
     const now = performance.now()
     if (cached === undefined || now - cached.at > OVERVIEW_REUSE_MS) {
-      cached = { at: now, value: withTimeout(overview()) }
+      cached = {
+        at: now,
+        value: answerWithin(
+          overview().catch(() => undefined),
+          OVERVIEW_TIMEOUT_MS,
+        ),
+      }
     }
     return cached.value
   }
@@ -87,21 +94,5 @@ export function subscriptionMetrics(
       attemptSeconds.observe({ outcome }, seconds)
     },
     feedPolled: (resource, outcome) => polls.inc({ resource, outcome }),
-  }
-}
-
-/** Undefined when the overview fails or takes too long: a scrape must not fail or hang on the state store. */
-async function withTimeout(
-  reading: Promise<SubscriptionsOverview | undefined>,
-): Promise<SubscriptionsOverview | undefined> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(resolve, OVERVIEW_TIMEOUT_MS, undefined)
-    timer.unref()
-  })
-  try {
-    return await Promise.race([reading.catch(() => undefined), late])
-  } finally {
-    clearTimeout(timer)
   }
 }
