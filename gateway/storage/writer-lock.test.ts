@@ -143,28 +143,31 @@ describe('writer lock', () => {
     for (const racers of [2, 3, 5, 8]) {
       for (let round = 0; round < 3; round++) {
         await writeLock(file, {})
-        // Every racer has read the stale lock before any of them tries to take it over.
-        let seen = 0
+        // Every racer has read the stale lock before any of them tries to take it over. A racer that lost the guard
+        // looks again and may find the lock still stale (the winner has not replaced it yet), so count racers, not
+        // calls.
+        const seen = new Set<number>()
         let go: () => void = () => {}
         const together = new Promise<void>((resolve) => {
           go = resolve
         })
-        const onStale = async () => {
-          if (++seen === racers) go()
+        const onStaleFor = (racer: number) => async () => {
+          seen.add(racer)
+          if (seen.size === racers) go()
           await together
         }
         // Replacements staggered, so that a racer could read its own lock back before the next one replaces it.
         let replacing = 0
         const beforeReplace = () => new Promise<void>((resolve) => setTimeout(resolve, 15 * replacing++))
         const results = await Promise.allSettled(
-          Array.from({ length: racers }, () =>
-            acquireWriterLock(file, { ...options, hooks: { onStale, beforeReplace } }),
+          Array.from({ length: racers }, (_, racer) =>
+            acquireWriterLock(file, { ...options, hooks: { onStale: onStaleFor(racer), beforeReplace } }),
           ),
         )
         const won = results.filter((r): r is PromiseFulfilledResult<WriterLock> => r.status === 'fulfilled')
         const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
         expect(won.length).toBe(1)
-        expect(seen).toBe(racers)
+        expect(seen.size).toBe(racers)
         for (const r of lost) {
           expect(r.reason).toBeInstanceOf(WriterLockHeldError)
           expect((r.reason as WriterLockHeldError).holder?.id).toBe(won[0]?.value.holder.id)
