@@ -199,19 +199,74 @@ describe('feed poller on PostgreSQL', () => {
     expect(started.log.text()).not.toContain(sample.plainUscc)
   }, 30_000)
 
-  it('a poller whose lease expired cannot move the cursor: the one that took the lease over polls on', async () => {
+  const LEASE_LOST = 'feed lease lost; another instance polls this feed'
+  const ownerOfRow = async (state: StateStore) =>
+    (
+      await state.db
+        .withTables<FeedTables>()
+        .selectFrom('feed_cursors')
+        .selectAll()
+        .where('resource', '=', RESOURCE)
+        .executeTakeFirstOrThrow()
+    ).lease_owner
+
+  it('a poller whose lease expired between its rounds learns it at the next round, says so once and follows', async () => {
     const open = await sharedState()
     const [stateA, stateB] = [await open(), await open()]
-    const a = start(stateA, { leaseMs: 60_000 })
-    await until('the first poller holds the lease', () => a.poller.leader && a.received.length > 0)
+    // Rounds far apart, so that the takeover falls between two of them.
+    const a = start(stateA, { leaseMs: 60_000, intervalMs: 400 })
+    const expected = await validRows()
+    await until('the first poller drained the feed', () => a.poller.leader && a.received.length >= expected)
     // The second instance's clock is past the first's lease: to it, the first has died.
     const ahead: Clock = { now: () => Date.now() + 120_000 }
     const b = start(stateB, { clock: ahead, leaseMs: 60_000 })
     await until('the second took over', () => b.poller.leader)
-    await until('the first saw it lost the lease', () =>
-      a.log.entries.some((e) => e.msg === 'feed lease lost; another instance polls this feed'),
-    )
+    await until('the first saw it lost the lease', () => a.log.entries.some((e) => e.msg === LEASE_LOST))
     expect(a.poller.leader).toBe(false)
+    const receivedByFirst = a.received.length
+    const lsh = await appendDeregistration(
+      admin,
+      { schema: MARKET_SCHEMA, table: MARKET_TABLE },
+      sample.plainUscc,
+      Date.now(),
+    )
+    await until('the second handed over the new change', () =>
+      b.received.some((c) => String(c.version) === String(lsh)),
+    )
+    await new Promise((r) => setTimeout(r, 900))
+    expect(a.received).toHaveLength(receivedByFirst)
+    expect(a.log.entries.filter((e) => e.msg === LEASE_LOST)).toHaveLength(1)
+    expect(await ownerOfRow(stateB)).toBe(b.poller.owner)
+  }, 60_000)
+
+  it('a poller whose lease expired mid-round cannot move the cursor: its save is refused, the new holder polls on', async () => {
+    const open = await sharedState()
+    const [stateA, stateB] = [await open(), await open()]
+    let takenOver: () => void = () => {}
+    const takeover = new Promise<void>((resolve) => {
+      takenOver = resolve
+    })
+    const handedByFirst: Change[] = []
+    // The first holds its first page until the second has taken the lease: its save comes after the takeover.
+    const a = start(stateA, {
+      leaseMs: 60_000,
+      async onChanges(_resource, changes) {
+        handedByFirst.push(...changes)
+        await takeover
+      },
+    })
+    await until('the first is handing over its first page', () => handedByFirst.length > 0)
+    const ahead: Clock = { now: () => Date.now() + 120_000 }
+    const b = start(stateB, { clock: ahead, leaseMs: 60_000 })
+    await until('the second took over', () => b.poller.leader)
+    takenOver()
+    await until('the first saw it lost the lease', () => a.log.entries.some((e) => e.msg === LEASE_LOST))
+    expect(a.poller.leader).toBe(false)
+    // The first's page was not saved as its cursor: the second hands every change over from the start.
+    const expected = await validRows()
+    await until('the second handed over every change', () => b.received.length >= expected)
+    expect(new Set(b.received.map(id)).size).toBe(expected)
+    expect(await ownerOfRow(stateB)).toBe(b.poller.owner)
   }, 60_000)
 })
 

@@ -156,8 +156,14 @@ export function startFeedPoller(options: FeedPollerOptions): FeedPoller {
   /** One round: take the lease, then read pages until the feed is drained (or the round's page budget is spent). */
   async function runRound(): Promise<'drained' | 'more' | 'follower'> {
     const lease = await acquire()
+    const wasLeader = leader
     leader = lease !== undefined
-    if (!lease) return 'follower'
+    if (!lease) {
+      // Lost between rounds (another instance took the expired lease before this one renewed it): said as when it
+      // is lost mid-round, so that operators see every hand-over of a feed.
+      if (wasLeader) log.warn({ resource, owner }, 'feed lease lost; another instance polls this feed')
+      return 'follower'
+    }
     let cursor = lease.cursor
     for (let pages = 0; pages < maxPages && !closed; pages++) {
       const page = await poll(cursor)
