@@ -49,7 +49,8 @@ export const FULL: Profile = {
   fixedConnections: 16,
   payloadConnections: 8,
   catalogSizes: [10, 1000, 10_000],
-  auditAppenders: [64, 256],
+  // 1 and 8: what a batch costs when it holds one or a few records, as at the gateway's paced rates.
+  auditAppenders: [1, 8, 64, 256],
   auditSeconds: 5,
   distinctTokens: 10_000,
   settleMs: 2000,

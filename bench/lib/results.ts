@@ -17,6 +17,16 @@ import { median, type Stat } from './stats.js'
 import { auditThreadCpu, soakSlope, TARGET_RATE } from './targets.js'
 import { renderWorkers, type WorkersResult } from './workers-report.js'
 
+/** The audit store's helper threads per record (medians over rounds), hashing / index / the rest. */
+function otherThreadsText(a: AuditCell): string {
+  const threadMedian = (name: string) => {
+    const values = a.raw.map((r) => r.otherThreadsCpuUsPerRecord?.[name]).filter((v): v is number => v !== undefined)
+    return values.length === 0 ? undefined : median(values)
+  }
+  const parts = ['qiao-audit-hash', 'qiao-audit-idx', 'node'].map((name) => threadMedian(name))
+  return parts.every((v) => v === undefined) ? '—' : parts.map((v) => (v === undefined ? '—' : fmt(v, 1))).join(' / ')
+}
+
 /** Results of one benchmark run: bench/results/<name>.json and a Markdown rendering of it. */
 
 export interface Profile {
@@ -348,6 +358,8 @@ export function renderMarkdown(r: BenchResults, name: string): string {
           'Append→durable p50 / p99 ms',
           'CPU µs/record (process)',
           'CPU µs/record (appending thread)',
+          'Other threads µs/record: hashing / index / libuv + V8',
+          'CPU µs per fsync (process)',
         ],
         r.audit.map((a) => [
           fmt(a.appenders),
@@ -357,10 +369,29 @@ export function renderMarkdown(r: BenchResults, name: string): string {
           `${fmt(a.p50Ms.median, 2)} / ${fmt(a.p99Ms.median, 2)}`,
           range(a.cpuUsPerRecord),
           range(auditThreadCpu(a), 1),
+          otherThreadsText(a),
+          fmt(a.cpuUsPerRecord.median * a.recordsPerSync.median),
         ]),
       ),
     )
     out.push('')
+    const single = r.audit.find((a) => a.appenders === 1)
+    const widest = r.audit.reduce((w, a) => (a.appenders > w.appenders ? a : w))
+    if (single && widest !== single) {
+      const batch = single.cpuUsPerRecord.median * single.recordsPerSync.median
+      // The gateway's own records per fsync at the paced rates (Qiao at README's default level).
+      const paced = (r.main ? Object.entries(r.main.fixedRate) : [])
+        .map(([rate, byPeer]) => [rate, byPeer.P3?.auditRecordsPerSync] as const)
+        .filter((e): e is readonly [string, number] => e[1] !== undefined)
+      const pacedText =
+        paced.length === 0
+          ? ''
+          : ` In this run Qiao (P3) wrote ${paced.map(([rate, n]) => `${fmt(n, 1)} records per fsync at ${fmt(Number(rate))} req/s`).join(', ')}: at such rates a call also pays a good part of a batch of its own (the other peers' CPU per call grows at paced rates too: wake-ups cost on a virtual core whoever runs).`
+      out.push(
+        `What a batch costs: with one appender every record is a batch of its own, and the process spends ${fmt(batch)} µs of CPU on it (write, fdatasync, the hops to the hashing and index threads, checkpoint bookkeeping); at ${fmt(widest.appenders)} appenders ${fmt(widest.recordsPerSync.median, 1)} records share a batch and a record costs ${fmt(widest.cpuUsPerRecord.median, 1)} µs.${pacedText}`,
+      )
+      out.push('')
+    }
   }
   if (r.soak) {
     const s = r.soak
