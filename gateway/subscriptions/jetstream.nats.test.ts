@@ -2,8 +2,8 @@ import { jetstreamManager } from '@nats-io/jetstream'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { testSubscriptionEngine } from './conformance/suite.js'
-import { openJetStreamEngine } from './jetstream/engine.js'
-import { StreamNames } from './jetstream/streams.js'
+import { openJetStreamEngine, settledAlready } from './jetstream/engine.js'
+import { consumerConfig, StreamNames } from './jetstream/streams.js'
 
 const NATS_URL = process.env.QIAO_TEST_NATS_URL ?? '127.0.0.1:4222'
 
@@ -93,5 +93,56 @@ describe('JetStream backend', () => {
     await engine.publish('s2', { id: 'e2', payload: 2 })
     expect((await engine.fetch('s2', { max: 5 })).map((d) => d.eventId)).toEqual(['e2'])
     await engine.close()
+  })
+  it('does not deliver again what it settled when the server sends it once more as a first delivery', async () => {
+    // nats-server before nats-io/nats-server#5305 can send an acknowledged message again with a delivery count of
+    // 1; a consumer started over from the beginning does the same to every message, which is how it is made here.
+    const engine = await openJetStreamEngine({ clock: { now: () => 1 }, connection: nc, namespace })
+    const policy = { maxInFlight: 10, ackWaitMs: 30_000, maxAttempts: 3 }
+    await engine.create('s3', policy)
+    await engine.publish('s3', { id: 'e1', payload: 1 })
+    await engine.publish('s3', { id: 'e2', payload: 2 })
+    const first = await engine.fetch('s3', { max: 5 })
+    expect(first.map((d) => [d.eventId, d.attempt])).toEqual([
+      ['e1', 1],
+      ['e2', 1],
+    ])
+    expect(await engine.ack(first[0] as (typeof first)[number])).toBe(true)
+    // e2 is neither acknowledged nor failed yet: in flight when the consumer starts over.
+    const jsm = await jetstreamManager(nc)
+    const startOver = async () => {
+      await jsm.consumers.delete(names.events, names.consumer('s3'))
+      await jsm.consumers.add(names.events, consumerConfig(names, 's3', policy))
+    }
+    await startOver()
+    await engine.publish('s3', { id: 'e3', payload: 3 })
+    const again = await engine.fetch('s3', { max: 5 })
+    // e1 was settled here: acknowledged again, not handed over; e2 and e3 were not, so they come.
+    expect(again.map((d) => [d.eventId, d.attempt])).toEqual([
+      ['e2', 1],
+      ['e3', 1],
+    ])
+    for (const d of again) expect(await engine.ack(d)).toBe(true)
+    const info = await jsm.consumers.info(names.events, names.consumer('s3'))
+    expect(info.num_ack_pending).toBe(0)
+    expect(info.ack_floor.stream_seq).toBe(Number(again.at(-1)?.cursor))
+    // Another instance, which settled nothing itself, has only the floor to go by; a consumer started over has a
+    // floor of 0, so everything comes to it again (at least once, same event ids).
+    const other = await openJetStreamEngine({ clock: { now: () => 1 }, servers: NATS_URL, namespace })
+    await startOver()
+    expect((await other.fetch('s3', { max: 5 })).map((d) => d.eventId)).toEqual(['e1', 'e2', 'e3'])
+    await other.close()
+    await engine.close()
+  })
+
+  it('takes a first delivery at or below the ack floor, or one it settled itself, for a repeat', () => {
+    expect(settledAlready(8, 1, false, 8)).toBe(true)
+    expect(settledAlready(7, 1, false, 8)).toBe(true)
+    expect(settledAlready(9, 1, false, 8)).toBe(false)
+    // A redelivery (count above 1) below the floor is left to the server's own bookkeeping: kept.
+    expect(settledAlready(7, 2, false, 8)).toBe(false)
+    // The floor unknown (the consumer could not be read): only what was settled here is dropped.
+    expect(settledAlready(7, 1, false, undefined)).toBe(false)
+    expect(settledAlready(9, 3, true, undefined)).toBe(true)
   })
 })

@@ -60,6 +60,25 @@ export interface JetStreamEngineOptions extends EngineOptions {
 const EVENT_ID = 'Qiao-Event-Id'
 const PUBLISHED_AT = 'Qiao-Published-At'
 const MAX_BATCH = 256
+/** Stream sequences of settled deliveries kept per subscription (the newest), to recognise one coming again. */
+const SETTLED_KEPT = 4_096
+
+/**
+ * Whether a pulled message is one already settled, which the server sent again: nats-server before the fix of
+ * nats-io/nats-server#5305 (April 2024; Debian 12 ships 2.9.10) can, after a failed delivery, send a message that was
+ * redelivered and acknowledged once more with a delivery count of 1. Settled here: this engine acknowledged or
+ * terminated it (and the server confirmed). Below the consumer's ack floor: every message up to the floor is settled,
+ * so a "first" delivery there is such a repeat, whichever instance settled it.
+ */
+export function settledAlready(
+  streamSeq: number,
+  deliveryCount: number,
+  settledHere: boolean,
+  ackFloor: number | undefined,
+): boolean {
+  if (settledHere) return true
+  return deliveryCount === 1 && ackFloor !== undefined && streamSeq <= ackFloor
+}
 
 /**
  * The subscription engine on NATS JetStream (see ../engine.ts for the contract and the choice of backends). The
@@ -112,7 +131,28 @@ function jetStreamEngine(
   const knownConsumers = new Set<string>()
   /** Delivery policies are fixed at create, so each is read once. */
   const policies = new Map<string, DeliveryPolicy>()
+  /** Per subscription, the stream sequences this engine settled (insertion order: the oldest goes first). */
+  const settled = new Map<string, Set<number>>()
   let closed = false
+
+  function rememberSettled(id: string, streamSeq: number): void {
+    let seqs = settled.get(id)
+    if (seqs === undefined) {
+      seqs = new Set()
+      settled.set(id, seqs)
+    }
+    seqs.add(streamSeq)
+    if (seqs.size > SETTLED_KEPT) seqs.delete(seqs.values().next().value as number)
+  }
+
+  /** The consumer's ack floor (stream sequence), or undefined when it cannot be read now (then nothing is dropped). */
+  async function ackFloorOf(id: string): Promise<number | undefined> {
+    try {
+      return (await jsm.consumers.info(names.events, names.consumer(id))).ack_floor.stream_seq
+    } catch {
+      return undefined
+    }
+  }
 
   const open = () => {
     if (closed) throw new SubscriptionError('engine-closed')
@@ -166,7 +206,7 @@ function jetStreamEngine(
       expect: { streamName: names.events },
       timeout,
     })
-    await answer(nc, message.reply, '+TERM', timeout)
+    if (await answer(nc, message.reply, '+TERM', timeout)) rememberSettled(id, message.streamSeq)
     return !recorded.duplicate
   }
 
@@ -174,8 +214,18 @@ function jetStreamEngine(
     const { messages, answered } = await pull(nc, apiPrefix, names.events, names.consumer(id), max, waitMs)
     if (!answered) return undefined
     const policy = messages.length > 0 ? await policyOf(id) : undefined
+    const here = settled.get(id)
+    // One look at the consumer per batch that has first deliveries: a repeat of a settled message comes as one.
+    const ackFloor = messages.some((m) => m.deliveryCount === 1 && !here?.has(m.streamSeq))
+      ? await ackFloorOf(id)
+      : undefined
     const deliveries: Delivery[] = []
     for (const message of messages) {
+      if (settledAlready(message.streamSeq, message.deliveryCount, here?.has(message.streamSeq) === true, ackFloor)) {
+        // Settled already: acknowledged again so that the server lets go of it, and not delivered twice.
+        await answer(nc, message.reply, '+ACK', timeout)
+        continue
+      }
       const eventId = message.headers?.get(EVENT_ID)
       if (policy === undefined || eventId === undefined || eventId === '') continue
       if (message.deliveryCount > policy.maxAttempts) {
@@ -273,7 +323,10 @@ function jetStreamEngine(
 
     async ack(delivery) {
       open()
-      return answer(nc, delivery.receipt, '+ACK', timeout)
+      const acked = await answer(nc, delivery.receipt, '+ACK', timeout)
+      const seq = Number(delivery.cursor)
+      if (acked && Number.isSafeInteger(seq)) rememberSettled(delivery.subscriptionId, seq)
+      return acked
     },
 
     async nak(delivery, reason) {
@@ -312,6 +365,7 @@ function jetStreamEngine(
 
     async suspend(id, reason) {
       const record = await stateOf(id)
+      settled.delete(id)
       await deleteConsumer(id)
       await writeState(js, names, id, { ...record, state: 'suspended', suspendedReason: boundReason(reason) })
       await purgeEvents(id)
@@ -330,6 +384,7 @@ function jetStreamEngine(
       checkSubscriptionId(id)
       open()
       policies.delete(id)
+      settled.delete(id)
       await deleteConsumer(id)
       await purgeEvents(id)
       await jsm.streams.purge(names.events, { filter: names.deadSubject(id) })
