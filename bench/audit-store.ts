@@ -1,5 +1,4 @@
-import { spawnSync } from 'node:child_process'
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -10,6 +9,7 @@ import type * as FileBackendModule from '../gateway/audit/file-backend.js'
 import type * as IdsModule from '../gateway/audit/ids.js'
 import type { ExchangeAuditRecord } from '../gateway/audit/record.js'
 import { percentile } from './lib/stats.js'
+import { pinThreads, threadCpuNs, threadCpuPer } from './lib/threads.js'
 
 /**
  * The audit store alone: the BUILT audit log (dist/gateway/audit) with the file backend and the gateway's default
@@ -113,36 +113,6 @@ const PERMIT_FIELDS = [
   'ownerLeadPhone',
 ]
 
-/** ns on CPU of each thread of this process, by tid, with its name (Linux: /proc/self/task/<tid>/schedstat). */
-function threadCpuNs(): Map<number, { name: string; ns: number }> {
-  const out = new Map<number, { name: string; ns: number }>()
-  for (const tid of readdirSync('/proc/self/task')) {
-    try {
-      const ns = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0])
-      const name = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim()
-      out.set(Number(tid), { name, ns })
-    } catch {
-      // The thread ended between the listing and the read.
-    }
-  }
-  return out
-}
-
-/** µs per record, by thread name, of every thread but the main one, between two readings. */
-function otherThreads(
-  before: Map<number, { name: string; ns: number }>,
-  after: Map<number, { name: string; ns: number }>,
-  records: number,
-): Record<string, number> {
-  const byName: Record<string, number> = {}
-  for (const [tid, t] of after) {
-    if (tid === process.pid) continue
-    const ns = t.ns - (before.get(tid)?.ns ?? 0)
-    byName[t.name] = (byName[t.name] ?? 0) + ns / 1000 / records
-  }
-  return byName
-}
-
 /** Cores in this process's affinity mask (/proc/self/status Cpus_allowed_list, e.g. `1` or `0-1,3`). */
 function allowedCores(): Set<number> {
   const list = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? ''
@@ -162,11 +132,7 @@ function pinAuditThreads(option: string | undefined): string | undefined {
   const others = Array.from({ length: availableParallelism() }, (_, c) => c).filter((c) => !allowed.has(c))
   const cores = option ?? others.join(',')
   if (cores === '') return undefined
-  for (const [tid, t] of threadCpuNs()) {
-    if (!t.name.startsWith('qiao-audit-')) continue
-    const r = spawnSync('taskset', ['-p', '-c', cores, String(tid)], { encoding: 'utf8' })
-    if (r.status !== 0) throw new Error(`taskset of thread ${t.name} failed: ${r.stderr}`)
-  }
+  pinThreads(process.pid, cores, (_, name) => name.startsWith('qiao-audit-'))
   return cores
 }
 
@@ -253,11 +219,8 @@ async function main(): Promise<void> {
       max: latencies.reduce((m, v) => Math.max(m, v), 0),
     },
     cpuUsPerRecord: records > 0 ? (cpu.user + cpu.system) / records : 0,
-    mainThreadCpuUsPerRecord:
-      records > 0
-        ? ((threadsAfter.get(process.pid)?.ns ?? 0) - (threadsBefore.get(process.pid)?.ns ?? 0)) / 1000 / records
-        : 0,
-    otherThreadsCpuUsPerRecord: records > 0 ? otherThreads(threadsBefore, threadsAfter, records) : {},
+    mainThreadCpuUsPerRecord: threadCpuPer(process.pid, threadsBefore, threadsAfter, records).main,
+    otherThreadsCpuUsPerRecord: threadCpuPer(process.pid, threadsBefore, threadsAfter, records).others,
     threads,
     ...(threadCores !== undefined ? { threadCores } : {}),
     recordBytes: Buffer.byteLength(JSON.stringify(record(ids, 1, Date.now()))),

@@ -1,5 +1,6 @@
 import { fmt, pct, range, table } from './format.js'
 import type { Cell } from './measure.js'
+import { offloadSummary } from './offload-report.js'
 import type { ProfileSummary } from './profile.js'
 import type { BenchResults, CpuProfileResult } from './results.js'
 import {
@@ -55,8 +56,12 @@ function cpuBullets(r: BenchResults, p: CpuProfileResult): string[] {
     .map((st) => `${st.stage.split(' (')[0]} ${fmt(st.usPerRequest)} µs`)
     .join('; ')
   const budget = n1 !== undefined ? CPU_VS_BARE_MAX * n1 : undefined
+  const offload = r.offload ? offloadSummary(r.offload) : undefined
+  const nextStep = offload
+    ? ` The next step the profile points to, measured in this run: ${offload} ("Audit work off the request thread" below).`
+    : ''
   return [
-    `- **CPU per call (target ≤ ${CPU_VS_BARE_MAX} × N1${budget !== undefined ? `, i.e. ≤ ${fmt(budget)} µs here` : ''}) and throughput per core (target ≥ ${THROUGHPUT_VS_HAPROXY_MIN} × P2${haproxyRps !== undefined ? `, i.e. ≥ ${fmt(THROUGHPUT_VS_HAPROXY_MIN * haproxyRps)} req/s here` : ''}).** ${info !== undefined && budget !== undefined ? `Qiao spends ${fmt(info)} µs, ${fmt(info - budget)} µs over the budget; ` : ''}${qiaoRps !== undefined && haproxyRps !== undefined ? `it reaches ${fmt(qiaoRps)} req/s, ${fmt(qiaoRps / haproxyRps, 2)} × P2. ` : ''}Per call, profiled${pipelineStages ? ` (pipeline stages: ${pipelineStages})` : ''}; the stack itself (server, client, framework, GC) is in the table above. Each candidate change is measured with \`npm run bench -- --pair <before> <after>\` (two builds on one core at once), whose A/A noise is in "Paired method": a change smaller than that is not resolvable.`,
+    `- **CPU per call (target ≤ ${CPU_VS_BARE_MAX} × N1${budget !== undefined ? `, i.e. ≤ ${fmt(budget)} µs here` : ''}) and throughput per core (target ≥ ${THROUGHPUT_VS_HAPROXY_MIN} × P2${haproxyRps !== undefined ? `, i.e. ≥ ${fmt(THROUGHPUT_VS_HAPROXY_MIN * haproxyRps)} req/s here` : ''}).** ${info !== undefined && budget !== undefined ? `Qiao spends ${fmt(info)} µs, ${fmt(info - budget)} µs over the budget; ` : ''}${qiaoRps !== undefined && haproxyRps !== undefined ? `it reaches ${fmt(qiaoRps)} req/s, ${fmt(qiaoRps / haproxyRps, 2)} × P2. ` : ''}Per call, profiled${pipelineStages ? ` (pipeline stages: ${pipelineStages})` : ''}; the stack itself (server, client, framework, GC) is in the table above. Each candidate change is measured with \`npm run bench -- --pair <before> <after>\` (two builds on one core at once), whose A/A noise is in "Paired method": a change smaller than that is not resolvable.${nextStep}`,
     `- **Added latency at ${fmt(1000)} req/s (targets ≤ 1 ms p50, ≤ 5 ms p99).** See "Latency breakdown" under the side-by-side table: queueing on Qiao's core, GC pauses and the audit append → durable wait from Qiao's own metrics at that rate.`,
   ]
 }

@@ -5,6 +5,7 @@ import type { Payload } from '../upstream.js'
 import { cores, flag, fmt, range, table } from './format.js'
 import type { Machine } from './machine.js'
 import type { Cell } from './measure.js'
+import { type OffloadResult, renderOffload } from './offload-report.js'
 import { type PairResult, pairFileName, renderPairSummary } from './pair-report.js'
 import { PEER_NAMES, type PeerId } from './peers.js'
 import type { ProfileSummary } from './profile.js'
@@ -156,6 +157,8 @@ export interface BenchResults {
   /** The paired method's A/A (and A/B with --pair) figures; the rounds are in results/pair-<name>.*. */
   pair?: PairResult
   workers?: WorkersResult
+  /** The audit log's work inline against in its threads on another core, per call (bench/sections/offload.ts). */
+  offload?: OffloadResult
   /** Sections that failed; the others ran on (issue 16). */
   sectionFailures?: SectionFailure[]
   /** Set in the results written after each section while the run goes on (<name>.partial.*). */
@@ -407,6 +410,7 @@ export function renderMarkdown(r: BenchResults, name: string): string {
   if (r.pair) out.push(...renderPairSummary(r.pair, `${pairFileName(name)}.md`))
   if (r.workers) out.push(...renderWorkers(r.workers, r.main?.saturation.P3))
   if (r.cpuProfile) out.push(...renderCpuProfile(r, r.cpuProfile, name))
+  if (r.offload) out.push(...renderOffload(r.offload, r.main?.saturation.P2))
   out.push('## Notes')
   out.push('')
   for (const n of [...r.notes, ...derivedNotes(r)]) out.push(`- ${n}`)

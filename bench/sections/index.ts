@@ -5,6 +5,7 @@ import { runAuditSearch } from './audit-search.js'
 import { runCatalog } from './catalog.js'
 import { runGrants } from './grants.js'
 import { runMain } from './main.js'
+import { runOffload } from './offload.js'
 import { runPair } from './pair.js'
 import { runPayload } from './payload.js'
 import { runProfile } from './profile.js'
@@ -23,6 +24,7 @@ export const SECTIONS = [
   'audit',
   'audit-search',
   'profile',
+  'offload',
   'pair',
   'workers',
   'soak',
@@ -44,6 +46,7 @@ const RUNNERS: Record<Section, SectionRunner> = {
   audit: { needsQiao: false, run: runAudit },
   'audit-search': { needsQiao: false, run: runAuditSearch },
   profile: { needsQiao: true, run: runProfile },
+  offload: { needsQiao: true, run: runOffload },
   pair: { needsQiao: true, run: runPair },
   workers: { needsQiao: true, run: runWorkers },
   soak: { needsQiao: true, run: runSoak },
