@@ -2,7 +2,7 @@ import { jetstreamManager } from '@nats-io/jetstream'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { testSubscriptionEngine } from './conformance/suite.js'
-import { openJetStreamEngine, settledAlready } from './jetstream/engine.js'
+import { openJetStreamEngine } from './jetstream/engine.js'
 import { consumerConfig, StreamNames } from './jetstream/streams.js'
 
 const NATS_URL = process.env.QIAO_TEST_NATS_URL ?? '127.0.0.1:4222'
@@ -133,16 +133,5 @@ describe('JetStream backend', () => {
     expect((await other.fetch('s3', { max: 5 })).map((d) => d.eventId)).toEqual(['e1', 'e2', 'e3'])
     await other.close()
     await engine.close()
-  })
-
-  it('takes a first delivery at or below the ack floor, or one it settled itself, for a repeat', () => {
-    expect(settledAlready(8, 1, false, 8)).toBe(true)
-    expect(settledAlready(7, 1, false, 8)).toBe(true)
-    expect(settledAlready(9, 1, false, 8)).toBe(false)
-    // A redelivery (count above 1) below the floor is left to the server's own bookkeeping: kept.
-    expect(settledAlready(7, 2, false, 8)).toBe(false)
-    // The floor unknown (the consumer could not be read): only what was settled here is dropped.
-    expect(settledAlready(7, 1, false, undefined)).toBe(false)
-    expect(settledAlready(9, 3, true, undefined)).toBe(true)
   })
 })

@@ -32,6 +32,7 @@ import {
   resolvePolicy,
 } from '../validate.js'
 import { answer, type PulledMessage, pull } from './pull.js'
+import { SettledSequences, settledAlready } from './settled.js'
 import {
   consumerConfig,
   ensureStreams,
@@ -60,26 +61,6 @@ export interface JetStreamEngineOptions extends EngineOptions {
 const EVENT_ID = 'Qiao-Event-Id'
 const PUBLISHED_AT = 'Qiao-Published-At'
 const MAX_BATCH = 256
-/** Stream sequences of settled deliveries kept per subscription (the newest), to recognise one coming again. */
-const SETTLED_KEPT = 4_096
-
-/**
- * Whether a pulled message is one already settled, which the server sent again: nats-server before the fix of
- * nats-io/nats-server#5305 (April 2024; Debian 12 ships 2.9.10) can, after a failed delivery, send a message that was
- * redelivered and acknowledged once more with a delivery count of 1. Settled here: this engine acknowledged or
- * terminated it (and the server confirmed). Below the consumer's ack floor: every message up to the floor is settled,
- * so a "first" delivery there is such a repeat, whichever instance settled it.
- */
-export function settledAlready(
-  streamSeq: number,
-  deliveryCount: number,
-  settledHere: boolean,
-  ackFloor: number | undefined,
-): boolean {
-  if (settledHere) return true
-  return deliveryCount === 1 && ackFloor !== undefined && streamSeq <= ackFloor
-}
-
 /**
  * The subscription engine on NATS JetStream (see ../engine.ts for the contract and the choice of backends). The
  * broker does the queueing: each subscription's durable consumer holds its position, in-flight limit
@@ -131,19 +112,9 @@ function jetStreamEngine(
   const knownConsumers = new Set<string>()
   /** Delivery policies are fixed at create, so each is read once. */
   const policies = new Map<string, DeliveryPolicy>()
-  /** Per subscription, the stream sequences this engine settled (insertion order: the oldest goes first). */
-  const settled = new Map<string, Set<number>>()
+  /** What this engine settled, to recognise the broker sending it again (settled.ts). */
+  const settled = new SettledSequences()
   let closed = false
-
-  function rememberSettled(id: string, streamSeq: number): void {
-    let seqs = settled.get(id)
-    if (seqs === undefined) {
-      seqs = new Set()
-      settled.set(id, seqs)
-    }
-    seqs.add(streamSeq)
-    if (seqs.size > SETTLED_KEPT) seqs.delete(seqs.values().next().value as number)
-  }
 
   /** The consumer's ack floor (stream sequence), or undefined when it cannot be read now (then nothing is dropped). */
   async function ackFloorOf(id: string): Promise<number | undefined> {
@@ -206,7 +177,7 @@ function jetStreamEngine(
       expect: { streamName: names.events },
       timeout,
     })
-    if (await answer(nc, message.reply, '+TERM', timeout)) rememberSettled(id, message.streamSeq)
+    if (await answer(nc, message.reply, '+TERM', timeout)) settled.add(id, message.streamSeq)
     return !recorded.duplicate
   }
 
@@ -214,14 +185,13 @@ function jetStreamEngine(
     const { messages, answered } = await pull(nc, apiPrefix, names.events, names.consumer(id), max, waitMs)
     if (!answered) return undefined
     const policy = messages.length > 0 ? await policyOf(id) : undefined
-    const here = settled.get(id)
     // One look at the consumer per batch that has first deliveries: a repeat of a settled message comes as one.
-    const ackFloor = messages.some((m) => m.deliveryCount === 1 && !here?.has(m.streamSeq))
+    const ackFloor = messages.some((m) => m.deliveryCount === 1 && !settled.has(id, m.streamSeq))
       ? await ackFloorOf(id)
       : undefined
     const deliveries: Delivery[] = []
     for (const message of messages) {
-      if (settledAlready(message.streamSeq, message.deliveryCount, here?.has(message.streamSeq) === true, ackFloor)) {
+      if (settledAlready(message.streamSeq, message.deliveryCount, settled.has(id, message.streamSeq), ackFloor)) {
         // Settled already: acknowledged again so that the server lets go of it, and not delivered twice.
         await answer(nc, message.reply, '+ACK', timeout)
         continue
@@ -325,7 +295,7 @@ function jetStreamEngine(
       open()
       const acked = await answer(nc, delivery.receipt, '+ACK', timeout)
       const seq = Number(delivery.cursor)
-      if (acked && Number.isSafeInteger(seq)) rememberSettled(delivery.subscriptionId, seq)
+      if (acked && Number.isSafeInteger(seq)) settled.add(delivery.subscriptionId, seq)
       return acked
     },
 
@@ -365,7 +335,7 @@ function jetStreamEngine(
 
     async suspend(id, reason) {
       const record = await stateOf(id)
-      settled.delete(id)
+      settled.forget(id)
       await deleteConsumer(id)
       await writeState(js, names, id, { ...record, state: 'suspended', suspendedReason: boundReason(reason) })
       await purgeEvents(id)
@@ -384,7 +354,7 @@ function jetStreamEngine(
       checkSubscriptionId(id)
       open()
       policies.delete(id)
-      settled.delete(id)
+      settled.forget(id)
       await deleteConsumer(id)
       await purgeEvents(id)
       await jsm.streams.purge(names.events, { filter: names.deadSubject(id) })
