@@ -4,7 +4,7 @@ import { PEER_NAMES, QIAO_IDS } from './peers.js'
 import type { LatencyBreakdown, Timing } from './prom.js'
 import type { BenchResults } from './results.js'
 import { median } from './stats.js'
-import { TARGET_RATE } from './targets.js'
+import { rateNotKept, TARGET_RATE } from './targets.js'
 
 /**
  * The latency breakdown: for Qiao at each fixed rate, where a call's time went according to the gateway's own
@@ -88,7 +88,7 @@ export function explainP99(id: string, rate: number, c: Cell, p0: Cell | undefin
   ]
   const largest = parts.filter(([, v]) => Number.isFinite(v)).sort((a, b) => b[1] - a[1])[0]
   const sentences = [
-    `**${id} at ${fmt(rate)} req/s**: client p99 ${fmt(client, 2)} ms${p0 ? ` (P0 ${fmt(p0.p99Ms.median, 2)} ms, so ${fmt(client - p0.p99Ms.median, 2)} ms added)` : ''}${kept ? '' : ', ⚠ the rate was not kept (at capacity)'}; Qiao's core ${pct(peerBusy(c))} busy, at ${fmt(c.cpuUsPerRequest.median)} µs CPU per call${saturated ? ` (${fmt(c.cpuUsPerRequest.median / saturated.cpuUsPerRequest.median, 1)} × its ${fmt(saturated.cpuUsPerRequest.median)} µs at saturation${c.cpuUsPerRequest.median >= 1.2 * saturated.cpuUsPerRequest.median ? ': at a paced rate fewer calls share each event-loop turn and each audit batch' : ''})` : ''} — the busier the core, the longer a call waits for the ones before it.`,
+    `**${id} at ${fmt(rate)} req/s**: client p99 ${fmt(client, 2)} ms${p0 ? ` (P0 ${fmt(p0.p99Ms.median, 2)} ms, so ${fmt(client - p0.p99Ms.median, 2)} ms added)` : ''}${kept ? '' : `, ⚠ the rate was not kept (${rateNotKept(c, rate)})`}; Qiao's core ${pct(peerBusy(c))} busy, at ${fmt(c.cpuUsPerRequest.median)} µs CPU per call${saturated ? ` (${fmt(c.cpuUsPerRequest.median / saturated.cpuUsPerRequest.median, 1)} × its ${fmt(saturated.cpuUsPerRequest.median)} µs at saturation${c.cpuUsPerRequest.median >= 1.2 * saturated.cpuUsPerRequest.median ? ': at a paced rate fewer calls share each event-loop turn and each audit batch' : ''})` : ''} — the busier the core, the longer a call waits for the ones before it.`,
     `Inside the gateway (arrival to answer, its own histogram) p99 ${p99Of(c, (b) => b.gateway)} ms, of which the upstream call p99 ${p99Of(c, (b) => b.upstream)} ms and the audit append → durable p99 ${p99Of(c, (b) => b.auditDurable)} ms; ${
       outside > 0
         ? `the other ${fmt(outside, 2)} ms of the client's p99 pass before Qiao's clock starts or after it stops — in the socket queues while the event loop runs other calls`

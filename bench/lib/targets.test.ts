@@ -3,7 +3,7 @@ import type { LoadResult } from './load.js'
 import { type Cell, cell, type Sample } from './measure.js'
 import { QUICK } from './options.js'
 import type { BenchResults } from './results.js'
-import { evaluateTargets } from './targets.js'
+import { evaluateTargets, rateNotKept } from './targets.js'
 import { workersSummary } from './workers-report.js'
 
 /** One measured run: req/s, CPU µs per call and client latencies (ms). */
@@ -140,5 +140,21 @@ describe('the issue 16 targets', () => {
       undefined,
     )
     expect(four).toContain('3 workers on 3 cores: 6,750 req/s, 2.70 × one worker (90% of linear)')
+  })
+})
+
+describe('a paced run that did not keep its rate', () => {
+  const paced = (rps: number, busy: number, lateResets: number) =>
+    ({ rps: { median: rps }, core1Busy: { median: busy }, lateResets }) as unknown as Cell
+  it('is at capacity only with the core nearly always busy', () => {
+    expect(rateNotKept(paced(790, 0.99, 40), 1000)).toBe('at capacity, the added latency is queueing')
+  })
+  it('with the core partly idle, names what fell behind and says it is not capacity', () => {
+    expect(rateNotKept(paced(974, 0.69, 17), 1000)).toBe(
+      "17 late resets of wrk's schedule with the core 69% busy — not capacity: stalls, see the latency breakdown",
+    )
+    expect(rateNotKept(paced(900, 0.7, 0), 1000)).toBe(
+      '900 of 1,000 req/s with the core 70% busy — not capacity: stalls, see the latency breakdown',
+    )
   })
 })

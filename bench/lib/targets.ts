@@ -67,6 +67,23 @@ export function added(r: BenchResults, id: string, rate = TARGET_RATE) {
 
 const cpu = (c: Cell | undefined) => c?.cpuUsPerRequest.median
 
+/** The peer's core this busy or more during a paced run: it is at capacity there. */
+const CAPACITY_BUSY = 0.9
+
+/**
+ * Why a paced run did not keep its rate: at capacity (the peer's core nearly always busy), or, with the core partly
+ * idle, because wrk's schedule fell behind now and then (late resets): stalls, not capacity.
+ */
+export function rateNotKept(c: Cell, rate: number): string {
+  const busy = c.core1Busy.median
+  if (!Number.isFinite(busy) || busy >= CAPACITY_BUSY) return 'at capacity, the added latency is queueing'
+  const behind =
+    c.rps.median < rate * 0.95
+      ? `${fmt(c.rps.median)} of ${fmt(rate)} req/s`
+      : `${fmt(c.lateResets)} late resets of wrk's schedule`
+  return `${behind} with the core ${Math.round(busy * 100)}% busy — not capacity: stalls, see the latency breakdown`
+}
+
 export function evaluateTargets(r: BenchResults): Target[] {
   const sat = r.main?.saturation
   const info = sat?.P3
@@ -107,8 +124,7 @@ export function evaluateTargets(r: BenchResults): Target[] {
   })
 
   const latency = added(r, 'P3')
-  const rateNote =
-    latency && !latency.kept ? ' ⚠ rate not kept: Qiao is at capacity, the added latency is queueing' : ''
+  const rateNote = latency && !latency.kept ? ` ⚠ rate not kept: ${rateNotKept(latency.cell, TARGET_RATE)}` : ''
   targets.push({
     id: 'added-p50-1000',
     title: `Added p50 over the upstream (P0) at ${fmt(TARGET_RATE)} req/s ≤ ${ADDED_P50_MAX_MS} ms (Qiao at info)`,
