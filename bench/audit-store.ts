@@ -203,6 +203,7 @@ async function main(): Promise<void> {
   rmSync(dir, { recursive: true, force: true })
 
   const records = after.appended - before.appended
+  const perThread = threadCpuPer(process.pid, threadsBefore, threadsAfter, records)
   const syncs = after.syncs - before.syncs
   const result: AuditStoreResult = {
     appenders,
@@ -219,8 +220,8 @@ async function main(): Promise<void> {
       max: latencies.reduce((m, v) => Math.max(m, v), 0),
     },
     cpuUsPerRecord: records > 0 ? (cpu.user + cpu.system) / records : 0,
-    mainThreadCpuUsPerRecord: threadCpuPer(process.pid, threadsBefore, threadsAfter, records).main,
-    otherThreadsCpuUsPerRecord: threadCpuPer(process.pid, threadsBefore, threadsAfter, records).others,
+    mainThreadCpuUsPerRecord: perThread.main,
+    otherThreadsCpuUsPerRecord: perThread.others,
     threads,
     ...(threadCores !== undefined ? { threadCores } : {}),
     recordBytes: Buffer.byteLength(JSON.stringify(record(ids, 1, Date.now()))),

@@ -1,6 +1,7 @@
 import { change, fmt, pct, range, table } from './format.js'
 import type { Cell } from './measure.js'
 import type { Stat } from './stats.js'
+import { HELPER_THREADS } from './threads.js'
 
 /**
  * Audit work off the request thread (bench/sections/offload.ts): the same gateway with its audit log's work inline on
@@ -22,13 +23,19 @@ export interface OffloadResult {
   readonly cells: readonly OffloadCell[]
 }
 
-const THREADS = ['qiao-audit-hash', 'qiao-audit-idx', 'node'] as const
+/** Both variants, when both were measured. */
+function measuredPair(o: OffloadResult): { inline: OffloadCell; threads: OffloadCell } | undefined {
+  const measured = (variant: OffloadVariant) => o.cells.find((c) => c.variant === variant && c.samples.length > 0)
+  const inline = measured('inline')
+  const threads = measured('threads')
+  return inline && threads ? { inline, threads } : undefined
+}
 
 /** One sentence for the CPU target's note: what the request thread pays with and without the threads. */
 export function offloadSummary(o: OffloadResult): string | undefined {
-  const inline = o.cells.find((c) => c.variant === 'inline' && c.samples.length > 0)
-  const threads = o.cells.find((c) => c.variant === 'threads' && c.samples.length > 0)
-  if (!inline || !threads) return undefined
+  const pair = measuredPair(o)
+  if (!pair) return undefined
+  const { inline, threads } = pair
   const ratio = threads.requestThreadUs.median / inline.requestThreadUs.median
   return `with the audit log's threads on a second core the request thread pays ${fmt(threads.requestThreadUs.median)} µs per call against ${fmt(inline.requestThreadUs.median)} µs inline (${change(ratio)})`
 }
@@ -56,18 +63,18 @@ export function renderOffload(o: OffloadResult, haproxy: Cell | undefined): stri
         range(c.rps),
         range(c.cpuUsPerRequest),
         range(c.requestThreadUs),
-        THREADS.map((name) => (c.otherThreadsUs[name] === undefined ? '—' : fmt(c.otherThreadsUs[name], 1))).join(
-          ' / ',
-        ),
+        HELPER_THREADS.map((name) =>
+          c.otherThreadsUs[name] === undefined ? '—' : fmt(c.otherThreadsUs[name], 1),
+        ).join(' / '),
         `${pct(c.core0Busy.median)} / ${pct(c.core1Busy.median)}`,
       ]),
     ),
   )
   out.push('')
+  const pair = measuredPair(o)
   const summary = offloadSummary(o)
-  const inline = o.cells.find((c) => c.variant === 'inline' && c.samples.length > 0)
-  const threads = o.cells.find((c) => c.variant === 'threads' && c.samples.length > 0)
-  if (summary && inline && threads) {
+  if (pair && summary) {
+    const { inline, threads } = pair
     const perCore = 1e6 / threads.requestThreadUs.median
     const vsHaproxy = haproxy ? `, ${fmt(perCore / haproxy.rps.median, 2)} × P2's ${fmt(haproxy.rps.median)} req/s` : ''
     out.push(

@@ -4,7 +4,7 @@ import { PEER_NAMES, QIAO_IDS } from './peers.js'
 import type { LatencyBreakdown, Timing } from './prom.js'
 import type { BenchResults } from './results.js'
 import { median } from './stats.js'
-import { rateNotKept, TARGET_RATE } from './targets.js'
+import { rateKept, rateNotKept, TARGET_RATE } from './targets.js'
 
 /**
  * The latency breakdown: for Qiao at each fixed rate, where a call's time went according to the gateway's own
@@ -80,7 +80,7 @@ export function explainP99(id: string, rate: number, c: Cell, p0: Cell | undefin
   const gcLong = med(c, (b) => b.gc?.over10ms)
   const majorMs = med(c, (b) => b.gc?.byKind.major?.totalMs)
   const outside = client - inside
-  const kept = c.rps.median >= rate * 0.95 && c.lateResets === 0
+  const kept = rateKept(c, rate)
   const parts: Array<[string, number]> = [
     ['waiting outside the gateway’s clock (socket queue, event loop busy with other calls): queueing', outside],
     ['the audit record’s append → durable wait (group commit, fdatasync): fsync wait', audit],

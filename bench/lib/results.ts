@@ -16,6 +16,7 @@ import { renderCpuProfile } from './render-profile.js'
 import type { SectionFailure } from './section-runner.js'
 import { median, type Stat } from './stats.js'
 import { auditThreadCpu, soakSlope, TARGET_RATE } from './targets.js'
+import { HELPER_THREADS } from './threads.js'
 import { renderWorkers, type WorkersResult } from './workers-report.js'
 
 /** The audit store's helper threads per record (medians over rounds), hashing / index / the rest. */
@@ -24,7 +25,7 @@ function otherThreadsText(a: AuditCell): string {
     const values = a.raw.map((r) => r.otherThreadsCpuUsPerRecord?.[name]).filter((v): v is number => v !== undefined)
     return values.length === 0 ? undefined : median(values)
   }
-  const parts = ['qiao-audit-hash', 'qiao-audit-idx', 'node'].map((name) => threadMedian(name))
+  const parts = HELPER_THREADS.map((name) => threadMedian(name))
   return parts.every((v) => v === undefined) ? '—' : parts.map((v) => (v === undefined ? '—' : fmt(v, 1))).join(' / ')
 }
 

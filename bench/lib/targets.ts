@@ -52,6 +52,11 @@ export function auditThreadCpu(a: AuditCell): Stat | undefined {
 }
 
 /** Added latency of a Qiao cell over P0 at the same rate (medians), and whether it kept the rate. */
+/** Whether a paced run kept its rate: 95% of it achieved and wrk's schedule never fell behind (no late resets). */
+export function rateKept(c: Cell, rate: number): boolean {
+  return c.rps.median >= rate * 0.95 && c.lateResets === 0
+}
+
 export function added(r: BenchResults, id: string, rate = TARGET_RATE) {
   const byPeer = r.main?.fixedRate[String(rate)]
   const c = byPeer?.[id]
@@ -60,7 +65,7 @@ export function added(r: BenchResults, id: string, rate = TARGET_RATE) {
   return {
     p50: c.p50Ms.median - p0.p50Ms.median,
     p99: c.p99Ms.median - p0.p99Ms.median,
-    kept: c.rps.median >= rate * 0.95 && c.lateResets === 0,
+    kept: rateKept(c, rate),
     cell: c,
   }
 }

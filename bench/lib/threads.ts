@@ -7,6 +7,9 @@ import { readdirSync, readFileSync } from 'node:fs'
  * libuv's pool and V8's helpers), and moving threads between cores (taskset -p per tid).
  */
 
+/** The gateway's helper threads as the bench reports them: audit hashing, audit index, the rest (libuv, V8). */
+export const HELPER_THREADS = ['qiao-audit-hash', 'qiao-audit-idx', 'node'] as const
+
 export interface ThreadTime {
   readonly name: string
   readonly ns: number

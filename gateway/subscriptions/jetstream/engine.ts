@@ -61,6 +61,7 @@ export interface JetStreamEngineOptions extends EngineOptions {
 const EVENT_ID = 'Qiao-Event-Id'
 const PUBLISHED_AT = 'Qiao-Published-At'
 const MAX_BATCH = 256
+
 /**
  * The subscription engine on NATS JetStream (see ../engine.ts for the contract and the choice of backends). The
  * broker does the queueing: each subscription's durable consumer holds its position, in-flight limit
